@@ -1,0 +1,123 @@
+//! Events the engine reacts to and the commands (effects) it asks for, as plain data.
+
+use crate::rollout::{Status, UnixSeconds};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Which smoke-test hook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HookPhase {
+    PreTraffic,
+    PostTraffic,
+}
+
+impl fmt::Display for HookPhase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            HookPhase::PreTraffic => "PreTraffic",
+            HookPhase::PostTraffic => "PostTraffic",
+        })
+    }
+}
+
+/// The result of running a hook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HookOutcome {
+    Succeeded,
+    Failed { reason: String },
+}
+
+/// The result of a health check (alarms and metrics) of the target version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HealthVerdict {
+    Healthy,
+    Breached { reason: String },
+}
+
+/// Something that happened to a rollout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The rollout record was created: run the pre-traffic hook or start shifting.
+    Start,
+    /// A hook finished.
+    HookCompleted { phase: HookPhase, outcome: HookOutcome },
+    /// A scheduled tick, carrying the `seq` it was scheduled for.
+    Tick { seq: u64 },
+    /// The health check that a tick for `seq` asked for.
+    Health { seq: u64, verdict: HealthVerdict },
+    /// An alarm went to `ALARM` (event path): roll back without waiting for a tick.
+    Breach { reason: String },
+    /// Operator: hold the current weight.
+    Pause,
+    /// Operator: continue after a pause or a manual gate.
+    Resume,
+    /// Operator: skip the remaining steps (and bake) and go to 100 %.
+    Promote,
+    /// Operator: roll back now.
+    Abort { reason: String },
+    /// The alias was changed by someone else (its `RevisionId` no longer matches).
+    Drift { detail: String },
+    /// The alias is back at 100 % on the old version.
+    RollbackApplied,
+    /// Glidepath could not carry out an effect and cannot go on.
+    Failed { reason: String },
+}
+
+impl Event {
+    /// A stable name for logs and errors.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::Start => "start",
+            Event::HookCompleted { .. } => "hook-completed",
+            Event::Tick { .. } => "tick",
+            Event::Health { .. } => "health",
+            Event::Breach { .. } => "breach",
+            Event::Pause => "pause",
+            Event::Resume => "resume",
+            Event::Promote => "promote",
+            Event::Abort { .. } => "abort",
+            Event::Drift { .. } => "drift",
+            Event::RollbackApplied => "rollback-applied",
+            Event::Failed { .. } => "failed",
+        }
+    }
+
+    /// Operator commands get an error when they cannot apply; machine events are absorbed.
+    pub fn is_operator_command(&self) -> bool {
+        matches!(
+            self,
+            Event::Pause | Event::Resume | Event::Promote | Event::Abort { .. }
+        )
+    }
+}
+
+/// An effect the engine asks for. The caller runs them in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Invoke a hook function and feed back [`Event::HookCompleted`].
+    RunHook { phase: HookPhase, function: String },
+    /// Route `weight` % of the alias's traffic to the target version (0: all on the current
+    /// version, 100: all on the target, both without a routing config). A `RevisionId`
+    /// mismatch is fed back as [`Event::Drift`] (except while rolling back).
+    SetWeight { weight: u8 },
+    /// Deliver `Event::Tick { seq }` at `at`.
+    ScheduleTick { seq: u64, at: UnixSeconds },
+    /// Check alarms and metrics, then feed back [`Event::Health`] with this `seq`.
+    CheckHealth { seq: u64 },
+    /// Delete ticks still pending for this rollout.
+    CancelTicks,
+    /// Free the alias for the next rollout.
+    ReleaseLock,
+    /// Publish the new state (EventBridge "Glidepath Rollout State Change").
+    Notify(Notification),
+}
+
+/// What a state-change notification says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Notification {
+    pub status: Status,
+    pub weight: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}

@@ -1,0 +1,29 @@
+//! The Glidepath rollout engine: no AWS, no I/O, no clock.
+//!
+//! - [`duration`]: `90s` / `5m` / `1h30m` parsing and display.
+//! - [`strategy`]: CodeDeploy predefined configs and the JSON strategy forms, validated.
+//! - [`plan`]: the ordered weights, waits and manual gates a strategy turns into.
+//! - [`rollout`]: the persisted [`Rollout`] record, its [`Status`] and request ([`RolloutSpec`]).
+//! - [`event`]: the [`Event`]s the engine reacts to and the [`Command`]s (effects) it emits.
+//! - [`transition()`]: the pure state machine tying them together.
+//!
+//! Callers (the Lambdas, `glidepath simulate`) load a rollout, call [`transition()`] with an
+//! event and the current time, persist the result conditionally on `seq`, then run the
+//! commands and feed their results back as events.
+
+pub mod duration;
+pub mod event;
+pub mod plan;
+pub mod rollout;
+pub mod strategy;
+mod transition;
+
+pub use duration::{DurationError, format_duration, parse_duration};
+pub use event::{Command, Event, HealthVerdict, HookOutcome, HookPhase, Notification};
+pub use plan::{MAX_PLAN_STEPS, Plan, PlanStep};
+pub use rollout::{
+    Hooks, InsufficientData, Pause, PauseKind, RecordError, Rollout, RolloutSpec, SCHEMA_VERSION,
+    Status, UnixSeconds,
+};
+pub use strategy::{CODEDEPLOY_PREFIX, PREDEFINED, StepSpec, Strategy, StrategyError};
+pub use transition::{EARLY_TICK_TOLERANCE_SECONDS, Transition, TransitionError, transition};

@@ -1,0 +1,219 @@
+//! The persisted rollout record: what was asked for, the plan, and where the rollout is.
+//! This is the item DynamoDB stores, so its JSON form is versioned
+//! ([`SCHEMA_VERSION`]); fields added later must carry a serde default.
+
+use crate::plan::{Plan, PlanStep};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Version of the stored JSON form. Bump it on an incompatible change and teach
+/// [`Rollout::from_json`] to upgrade the older form.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Seconds since the Unix epoch. The engine never reads a clock: time comes in as an argument.
+pub type UnixSeconds = u64;
+
+/// Where a rollout is. See DESIGN.md: `PreTraffic → Shifting ⇄ Paused → Baking →
+/// PostTraffic → Succeeded`, and `RollingBack → RolledBack`, plus `Failed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Status {
+    /// Created; the pre-traffic hook (if any) runs. No traffic on the new version yet.
+    PreTraffic,
+    /// Traffic is being shifted step by step.
+    Shifting,
+    /// Held at the current weight: a manual gate, an operator's pause, or alias drift.
+    Paused,
+    /// At 100 %, watching for the bake time before finishing.
+    Baking,
+    /// At 100 %, the post-traffic hook runs.
+    PostTraffic,
+    /// Done: the alias points at the new version only.
+    Succeeded,
+    /// The alias is being put back to 100 % on the old version.
+    RollingBack,
+    /// Done: the alias points at the old version only.
+    RolledBack,
+    /// Glidepath could not act before any traffic moved; the alias is on the old version.
+    Failed,
+}
+
+impl Status {
+    /// Terminal states absorb every later event.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Status::Succeeded | Status::RolledBack | Status::Failed)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::PreTraffic => "PreTraffic",
+            Status::Shifting => "Shifting",
+            Status::Paused => "Paused",
+            Status::Baking => "Baking",
+            Status::PostTraffic => "PostTraffic",
+            Status::Succeeded => "Succeeded",
+            Status::RollingBack => "RollingBack",
+            Status::RolledBack => "RolledBack",
+            Status::Failed => "Failed",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a rollout is paused, which decides what `resume` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PauseKind {
+    /// A `{"pause": true}` step of the plan: resume moves on to the next step.
+    Gate,
+    /// An operator's `pause`: resume restarts the current step's wait.
+    Operator,
+    /// Someone else moved the alias: resume re-applies the rollout's weight.
+    Drift,
+}
+
+/// A pause in force, and the status to return to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pause {
+    pub kind: PauseKind,
+    pub resume_to: Status,
+}
+
+/// What `INSUFFICIENT_DATA` on a rollout's alarm means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum InsufficientData {
+    /// Not a breach (a new version with little traffic often has no data yet).
+    #[default]
+    Ignore,
+    /// Treated as a breach.
+    Breach,
+}
+
+/// Smoke-test hook functions (names or ARNs) run before traffic shifts and after 100 %.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Hooks {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pre_traffic: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post_traffic: Option<String>,
+}
+
+/// What the rollout was asked to do, resolved: versions are concrete and the strategy parsed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RolloutSpec {
+    pub function: String,
+    pub alias: String,
+    pub current_version: String,
+    pub target_version: String,
+    /// The strategy as the user gave it (a name or JSON).
+    pub strategy: String,
+    #[serde(default)]
+    pub bake_seconds: u64,
+    #[serde(default)]
+    pub alarms: Vec<String>,
+    #[serde(default)]
+    pub insufficient_data: InsufficientData,
+    #[serde(default)]
+    pub hooks: Hooks,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
+}
+
+/// The persisted state of one rollout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rollout {
+    pub schema_version: u32,
+    pub id: String,
+    pub spec: RolloutSpec,
+    pub plan: Plan,
+    pub status: Status,
+    /// Index of the plan step in effect; `None` before the first shift.
+    pub step_index: Option<usize>,
+    /// Percentage of traffic on the target version now (0–100).
+    pub weight: u8,
+    /// Bumped on every transition: ticks carry it, writes are conditional on it.
+    pub seq: u64,
+    /// `RevisionId` of the alias as Glidepath last wrote it (set by the alias adapter).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias_revision: Option<String>,
+    /// When the tick for the current `seq` is due, if one is scheduled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_tick_at: Option<UnixSeconds>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pause: Option<Pause>,
+    /// Whether the pre-traffic hook has succeeded (or there is none and traffic may move).
+    #[serde(default)]
+    pub traffic_allowed: bool,
+    pub created_at: UnixSeconds,
+    pub updated_at: UnixSeconds,
+    /// Why the rollout is paused, rolled back or failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Why a stored rollout could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("stored rollout is not valid JSON")]
+    Json(#[from] serde_json::Error),
+    #[error(
+        "stored rollout has schema version {found}; this build reads up to {SCHEMA_VERSION}: upgrade Glidepath"
+    )]
+    FutureSchema { found: u32 },
+}
+
+impl Rollout {
+    /// A new rollout in `PreTraffic`, before its `Start` event.
+    pub fn new(id: impl Into<String>, spec: RolloutSpec, plan: Plan, now: UnixSeconds) -> Self {
+        Rollout {
+            schema_version: SCHEMA_VERSION,
+            id: id.into(),
+            spec,
+            plan,
+            status: Status::PreTraffic,
+            step_index: None,
+            weight: 0,
+            seq: 0,
+            alias_revision: None,
+            next_tick_at: None,
+            pause: None,
+            traffic_allowed: false,
+            created_at: now,
+            updated_at: now,
+            reason: None,
+        }
+    }
+
+    /// The plan step in effect, if traffic has started to shift.
+    pub fn current_step(&self) -> Option<PlanStep> {
+        self.step_index.and_then(|index| self.plan.get(index))
+    }
+
+    /// Reads the stored JSON form, refusing a schema newer than this build knows.
+    pub fn from_json(text: &str) -> Result<Rollout, RecordError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Version {
+            schema_version: u32,
+        }
+        let version: Version = serde_json::from_str(text)?;
+        if version.schema_version > SCHEMA_VERSION {
+            return Err(RecordError::FutureSchema {
+                found: version.schema_version,
+            });
+        }
+        Ok(serde_json::from_str(text)?)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a rollout always serializes")
+    }
+}

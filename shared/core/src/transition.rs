@@ -1,0 +1,381 @@
+//! The rollout state machine: `transition(&Rollout, Event, now)` returns the next record and
+//! the commands to run. Pure and deterministic; terminal states absorb every later event.
+
+use crate::event::{Command, Event, HealthVerdict, HookOutcome, HookPhase, Notification};
+use crate::plan::PlanStep;
+use crate::rollout::{Pause, PauseKind, Rollout, Status, UnixSeconds};
+
+/// A tick may arrive this many seconds before it is due (clock skew between the scheduler and
+/// the function) and still count. Earlier ticks are ignored.
+pub const EARLY_TICK_TOLERANCE_SECONDS: u64 = 2;
+
+/// The outcome of one event: the next record, whether it changed (and so must be written,
+/// with `seq` bumped), and the effects to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    pub rollout: Rollout,
+    pub changed: bool,
+    pub commands: Vec<Command>,
+}
+
+/// An operator command that does not apply to the rollout as it is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransitionError {
+    #[error("rollout {id} has already finished ({status}); `{command}` cannot change it")]
+    Finished {
+        id: String,
+        status: Status,
+        command: &'static str,
+    },
+    #[error("`{command}` is not possible while rollout {id} is {status}: {hint}")]
+    NotAllowed {
+        id: String,
+        status: Status,
+        command: &'static str,
+        hint: &'static str,
+    },
+}
+
+/// Applies `event` to `rollout` at `now`.
+pub fn transition(
+    rollout: &Rollout,
+    event: Event,
+    now: UnixSeconds,
+) -> Result<Transition, TransitionError> {
+    use Status::*;
+    let not_allowed = |hint: &'static str| TransitionError::NotAllowed {
+        id: rollout.id.clone(),
+        status: rollout.status,
+        command: event.name(),
+        hint,
+    };
+    if rollout.status.is_terminal() {
+        let idempotent_abort = matches!(event, Event::Abort { .. }) && rollout.status == RolledBack;
+        if event.is_operator_command() && !idempotent_abort {
+            return Err(TransitionError::Finished {
+                id: rollout.id.clone(),
+                status: rollout.status,
+                command: event.name(),
+            });
+        }
+        return Ok(unchanged(rollout));
+    }
+
+    let step = Step::new(rollout, now);
+    let status = rollout.status;
+    Ok(match event {
+        Event::Start if status == PreTraffic && rollout.seq == 0 => {
+            match rollout.spec.hooks.pre_traffic.clone() {
+                Some(function) => step.finish_with(
+                    |next| next.status = PreTraffic,
+                    vec![Command::RunHook {
+                        phase: HookPhase::PreTraffic,
+                        function,
+                    }],
+                ),
+                None => step.allow_traffic(),
+            }
+        }
+        Event::HookCompleted { phase, outcome } => match (phase, status, outcome) {
+            (HookPhase::PreTraffic, PreTraffic, HookOutcome::Succeeded) if rollout.seq > 0 => {
+                step.allow_traffic()
+            }
+            (HookPhase::PreTraffic, PreTraffic, HookOutcome::Failed { reason })
+                if rollout.seq > 0 =>
+            {
+                // Nothing shifted yet: the alias is still wholly on the current version.
+                step.end(RolledBack, format!("pre-traffic hook failed: {reason}"))
+            }
+            (HookPhase::PostTraffic, PostTraffic, HookOutcome::Succeeded) => {
+                step.end(Succeeded, None)
+            }
+            (HookPhase::PostTraffic, PostTraffic, HookOutcome::Failed { reason }) => {
+                step.roll_back(format!("post-traffic hook failed: {reason}"))
+            }
+            _ => unchanged(rollout),
+        },
+        Event::Tick { seq } => {
+            if seq != rollout.seq || !is_due(rollout, now) {
+                unchanged(rollout)
+            } else if matches!(status, Shifting | Baking) {
+                unchanged_with(rollout, vec![Command::CheckHealth { seq }])
+            } else if status == RollingBack {
+                // A re-driven tick retries a rollback that did not complete.
+                unchanged_with(rollout, vec![Command::SetWeight { weight: 0 }])
+            } else {
+                unchanged(rollout)
+            }
+        }
+        Event::Health { seq, verdict } => match verdict {
+            HealthVerdict::Breached { reason } if status != RollingBack => step.roll_back(reason),
+            HealthVerdict::Healthy
+                if seq == rollout.seq && matches!(status, Shifting | Baking) && is_due(rollout, now) =>
+            {
+                step.advance()
+            }
+            _ => unchanged(rollout),
+        },
+        Event::Breach { reason } if status != RollingBack => step.roll_back(reason),
+        Event::Pause => match status {
+            Shifting | Baking => step.pause(PauseKind::Operator, status, None),
+            Paused => return Err(not_allowed("it is already paused")),
+            _ => return Err(not_allowed("only a shifting or baking rollout can be paused")),
+        },
+        Event::Resume => match rollout.pause {
+            Some(pause) if status == Paused => step.resume(pause),
+            _ => return Err(not_allowed("it is not paused")),
+        },
+        Event::Promote => match status {
+            Shifting | Paused | Baking => step.promote(),
+            PreTraffic => return Err(not_allowed("traffic cannot move before the pre-traffic hook succeeds")),
+            _ => return Err(not_allowed("it is already past shifting")),
+        },
+        Event::Abort { reason } if status != RollingBack => {
+            step.roll_back(format!("aborted by operator: {reason}"))
+        }
+        Event::Drift { detail } => match (status, rollout.pause) {
+            (Paused, Some(Pause { kind: PauseKind::Drift, .. })) => unchanged(rollout),
+            (Paused, Some(pause)) => step.pause(PauseKind::Drift, pause.resume_to, Some(detail)),
+            (Shifting | Baking, _) => step.pause(PauseKind::Drift, status, Some(detail)),
+            _ => unchanged(rollout),
+        },
+        Event::RollbackApplied if status == RollingBack => step.end(RolledBack, None),
+        Event::Failed { reason } => match status {
+            PreTraffic => step.end(Failed, reason),
+            RollingBack => unchanged(rollout),
+            _ => step.roll_back(reason),
+        },
+        _ => unchanged(rollout),
+    })
+}
+
+fn unchanged(rollout: &Rollout) -> Transition {
+    unchanged_with(rollout, Vec::new())
+}
+
+fn unchanged_with(rollout: &Rollout, commands: Vec<Command>) -> Transition {
+    Transition {
+        rollout: rollout.clone(),
+        changed: false,
+        commands,
+    }
+}
+
+fn is_due(rollout: &Rollout, now: UnixSeconds) -> bool {
+    rollout
+        .next_tick_at
+        .is_some_and(|due| now.saturating_add(EARLY_TICK_TOLERANCE_SECONDS) >= due)
+}
+
+/// Builds one changed transition: the next record with `seq` bumped, and its commands.
+struct Step<'a> {
+    before: &'a Rollout,
+    next: Rollout,
+    now: UnixSeconds,
+    commands: Vec<Command>,
+}
+
+impl<'a> Step<'a> {
+    fn new(before: &'a Rollout, now: UnixSeconds) -> Self {
+        let mut next = before.clone();
+        next.seq += 1;
+        next.updated_at = now;
+        next.next_tick_at = None;
+        Step {
+            before,
+            next,
+            now,
+            commands: Vec::new(),
+        }
+    }
+
+    fn finish_with(mut self, change: impl FnOnce(&mut Rollout), commands: Vec<Command>) -> Transition {
+        change(&mut self.next);
+        self.commands.extend(commands);
+        self.finish()
+    }
+
+    fn finish(mut self) -> Transition {
+        if self.next.status != Status::Paused {
+            self.next.pause = None;
+        }
+        self.commands.push(Command::Notify(Notification {
+            status: self.next.status,
+            weight: self.next.weight,
+            reason: self.next.reason.clone(),
+        }));
+        Transition {
+            rollout: self.next,
+            changed: true,
+            commands: self.commands,
+        }
+    }
+
+    fn set_weight(&mut self, weight: u8) {
+        if weight != self.next.weight {
+            self.commands.push(Command::SetWeight { weight });
+            self.next.weight = weight;
+        }
+    }
+
+    fn schedule_tick(&mut self, after_seconds: u64) {
+        let at = self.now.saturating_add(after_seconds);
+        self.next.next_tick_at = Some(at);
+        self.commands.push(Command::ScheduleTick {
+            seq: self.next.seq,
+            at,
+        });
+    }
+
+    /// The pre-traffic hook succeeded (or there is none): apply the first plan step.
+    fn allow_traffic(mut self) -> Transition {
+        self.next.traffic_allowed = true;
+        self.enter_step(0)
+    }
+
+    /// Moves to plan step `index`, or past the plan when there are no more steps.
+    fn enter_step(mut self, index: usize) -> Transition {
+        match self.before.plan.get(index) {
+            Some(PlanStep::Shift {
+                weight,
+                wait_seconds,
+            }) => {
+                self.next.status = Status::Shifting;
+                self.next.step_index = Some(index);
+                self.next.reason = None;
+                self.set_weight(weight);
+                self.schedule_tick(wait_seconds);
+                self.finish()
+            }
+            Some(PlanStep::Pause) => {
+                self.next.step_index = Some(index);
+                self.pause(PauseKind::Gate, Status::Shifting, None)
+            }
+            None => self.plan_complete(),
+        }
+    }
+
+    /// Every plan step is done: bake at 100 % if asked, else the post-traffic stage.
+    fn plan_complete(mut self) -> Transition {
+        let bake = self.before.spec.bake_seconds;
+        if bake > 0 && self.before.status != Status::Baking {
+            self.next.status = Status::Baking;
+            self.next.reason = None;
+            self.schedule_tick(bake);
+            self.finish()
+        } else {
+            self.post_traffic()
+        }
+    }
+
+    fn post_traffic(mut self) -> Transition {
+        debug_assert_eq!(self.next.weight, 100);
+        match self.before.spec.hooks.post_traffic.clone() {
+            Some(function) => {
+                self.next.status = Status::PostTraffic;
+                self.next.reason = None;
+                self.commands.push(Command::RunHook {
+                    phase: HookPhase::PostTraffic,
+                    function,
+                });
+                self.finish()
+            }
+            None => self.end(Status::Succeeded, None),
+        }
+    }
+
+    /// A healthy, due tick: the next plan step, or the end of the bake.
+    fn advance(self) -> Transition {
+        if self.before.status == Status::Baking {
+            return self.post_traffic();
+        }
+        let next_index = self.before.step_index.map_or(0, |index| index + 1);
+        self.enter_step(next_index)
+    }
+
+    fn pause(mut self, kind: PauseKind, resume_to: Status, detail: Option<String>) -> Transition {
+        self.next.status = Status::Paused;
+        self.next.pause = Some(Pause { kind, resume_to });
+        self.next.reason = Some(match (kind, detail) {
+            (PauseKind::Gate, _) => "waiting at a manual gate: resume or promote".to_string(),
+            (PauseKind::Operator, _) => "paused by operator".to_string(),
+            (PauseKind::Drift, detail) => format!(
+                "alias changed outside Glidepath ({}): resume to re-apply {}% or abort",
+                detail.unwrap_or_default(),
+                self.before.weight
+            ),
+        });
+        self.finish()
+    }
+
+    fn resume(mut self, pause: Pause) -> Transition {
+        if pause.kind == PauseKind::Gate {
+            return self.advance_past_gate();
+        }
+        if pause.kind == PauseKind::Drift {
+            // Take the alias back: re-apply the rollout's weight over whatever is there now.
+            self.commands.push(Command::SetWeight {
+                weight: self.before.weight,
+            });
+        }
+        self.next.status = pause.resume_to;
+        self.next.reason = None;
+        // The step's whole wait starts again: the new version is watched for a full interval.
+        let wait = match pause.resume_to {
+            Status::Baking => self.before.spec.bake_seconds,
+            _ => match self.before.current_step() {
+                Some(PlanStep::Shift { wait_seconds, .. }) => wait_seconds,
+                _ => 0,
+            },
+        };
+        self.schedule_tick(wait);
+        self.finish()
+    }
+
+    fn advance_past_gate(self) -> Transition {
+        let next_index = self.before.step_index.map_or(0, |index| index + 1);
+        self.enter_step(next_index)
+    }
+
+    fn promote(mut self) -> Transition {
+        let last_shift = self
+            .before
+            .plan
+            .steps()
+            .iter()
+            .rposition(|step| matches!(step, PlanStep::Shift { .. }));
+        self.next.step_index = last_shift;
+        if self.before.pause.is_some_and(|p| p.kind == PauseKind::Drift) {
+            // The alias is not where we left it: write 100 % even if the record says so.
+            self.commands.push(Command::SetWeight { weight: 100 });
+            self.next.weight = 100;
+        } else {
+            self.set_weight(100);
+        }
+        self.post_traffic()
+    }
+
+    fn roll_back(mut self, reason: impl Into<String>) -> Transition {
+        self.next.status = Status::RollingBack;
+        self.next.reason = Some(reason.into());
+        // Always written, even at 0 %: the alias may hold a weight the record has not seen.
+        self.commands.push(Command::SetWeight { weight: 0 });
+        self.finish()
+    }
+
+    fn end(mut self, status: Status, reason: impl Into<Option<String>>) -> Transition {
+        debug_assert!(status.is_terminal());
+        self.next.status = status;
+        if let Some(reason) = reason.into() {
+            self.next.reason = Some(reason);
+        } else if status == Status::Succeeded {
+            self.next.reason = None;
+        }
+        if status != Status::Succeeded {
+            self.next.weight = 0;
+        }
+        self.commands.push(Command::CancelTicks);
+        self.commands.push(Command::ReleaseLock);
+        self.finish()
+    }
+}
