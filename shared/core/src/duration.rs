@@ -8,7 +8,9 @@ use std::fmt;
 pub enum DurationError {
     #[error("is empty; expected a duration such as \"90s\", \"5m\" or \"1h30m\"")]
     Empty,
-    #[error("`{0}` is not a duration; expected a whole number followed by s, m or h, e.g. \"90s\", \"5m\" or \"1h30m\"")]
+    #[error(
+        "`{0}` is not a duration; expected a whole number followed by s, m or h, e.g. \"90s\", \"5m\" or \"1h30m\""
+    )]
     Malformed(String),
     #[error("`{0}` is too long")]
     Overflow(String),

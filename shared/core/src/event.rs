@@ -40,7 +40,10 @@ pub enum Event {
     /// The rollout record was created: run the pre-traffic hook or start shifting.
     Start,
     /// A hook finished.
-    HookCompleted { phase: HookPhase, outcome: HookOutcome },
+    HookCompleted {
+        phase: HookPhase,
+        outcome: HookOutcome,
+    },
     /// A scheduled tick, carrying the `seq` it was scheduled for.
     Tick { seq: u64 },
     /// The health check that a tick for `seq` asked for.

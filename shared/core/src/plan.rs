@@ -28,7 +28,10 @@ pub struct Plan {
 impl Plan {
     pub(crate) fn new(steps: Vec<PlanStep>) -> Self {
         debug_assert!(matches!(
-            steps.iter().rev().find(|s| matches!(s, PlanStep::Shift { .. })),
+            steps
+                .iter()
+                .rev()
+                .find(|s| matches!(s, PlanStep::Shift { .. })),
             Some(PlanStep::Shift { weight: 100, .. })
         ));
         Plan { steps }

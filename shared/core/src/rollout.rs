@@ -40,7 +40,10 @@ pub enum Status {
 impl Status {
     /// Terminal states absorb every later event.
     pub fn is_terminal(self) -> bool {
-        matches!(self, Status::Succeeded | Status::RolledBack | Status::Failed)
+        matches!(
+            self,
+            Status::Succeeded | Status::RolledBack | Status::Failed
+        )
     }
 
     pub fn as_str(self) -> &'static str {

@@ -29,7 +29,10 @@ pub const PREDEFINED: &[(&str, Strategy)] = &[
     ("Linear10PercentEvery1Minute", Strategy::linear(10, 60)),
     ("Linear10PercentEvery2Minutes", Strategy::linear(10, 2 * 60)),
     ("Linear10PercentEvery3Minutes", Strategy::linear(10, 3 * 60)),
-    ("Linear10PercentEvery10Minutes", Strategy::linear(10, 10 * 60)),
+    (
+        "Linear10PercentEvery10Minutes",
+        Strategy::linear(10, 10 * 60),
+    ),
     ("AllAtOnce", Strategy::AllAtOnce),
 ];
 
@@ -212,12 +215,18 @@ impl Strategy {
             }
             Strategy::Steps(specs) => {
                 if specs.is_empty() {
-                    return Err(StrategyError::invalid("steps", "is empty; give at least one step"));
+                    return Err(StrategyError::invalid(
+                        "steps",
+                        "is empty; give at least one step",
+                    ));
                 }
                 if specs.len() > MAX_PLAN_STEPS {
                     return Err(StrategyError::invalid(
                         "steps",
-                        format!("has {} entries; at most {MAX_PLAN_STEPS} are allowed", specs.len()),
+                        format!(
+                            "has {} entries; at most {MAX_PLAN_STEPS} are allowed",
+                            specs.len()
+                        ),
                     ));
                 }
                 let mut previous: Option<u8> = None;
@@ -298,7 +307,10 @@ impl Strategy {
 fn step_from_json(index: usize, value: &Value) -> Result<StepSpec, StrategyError> {
     let prefix = format!("steps[{index}]");
     let object = value.as_object().ok_or_else(|| {
-        StrategyError::invalid(&prefix, "expected {\"weight\": N, \"bake\": \"2m\"} or {\"pause\": true}")
+        StrategyError::invalid(
+            &prefix,
+            "expected {\"weight\": N, \"bake\": \"2m\"} or {\"pause\": true}",
+        )
     })?;
     if let Some(pause) = object.get("pause") {
         allow_only(object, &prefix, &["pause"])?;
@@ -322,7 +334,11 @@ fn step_from_json(index: usize, value: &Value) -> Result<StepSpec, StrategyError
     })
 }
 
-fn allow_only(object: &Map<String, Value>, prefix: &str, allowed: &[&str]) -> Result<(), StrategyError> {
+fn allow_only(
+    object: &Map<String, Value>,
+    prefix: &str,
+    allowed: &[&str],
+) -> Result<(), StrategyError> {
     match object.keys().find(|key| !allowed.contains(&key.as_str())) {
         None => Ok(()),
         Some(key) => {
@@ -348,7 +364,11 @@ fn whole_number(object: &Map<String, Value>, key: &str, field: &str) -> Result<u
     })
 }
 
-fn duration_field(object: &Map<String, Value>, key: &str, field: &str) -> Result<Option<u64>, StrategyError> {
+fn duration_field(
+    object: &Map<String, Value>,
+    key: &str,
+    field: &str,
+) -> Result<Option<u64>, StrategyError> {
     match object.get(key) {
         None => Ok(None),
         Some(Value::String(text)) => parse_duration(text)

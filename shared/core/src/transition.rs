@@ -109,7 +109,9 @@ pub fn transition(
         Event::Health { seq, verdict } => match verdict {
             HealthVerdict::Breached { reason } if status != RollingBack => step.roll_back(reason),
             HealthVerdict::Healthy
-                if seq == rollout.seq && matches!(status, Shifting | Baking) && is_due(rollout, now) =>
+                if seq == rollout.seq
+                    && matches!(status, Shifting | Baking)
+                    && is_due(rollout, now) =>
             {
                 step.advance()
             }
@@ -119,7 +121,11 @@ pub fn transition(
         Event::Pause => match status {
             Shifting | Baking => step.pause(PauseKind::Operator, status, None),
             Paused => return Err(not_allowed("it is already paused")),
-            _ => return Err(not_allowed("only a shifting or baking rollout can be paused")),
+            _ => {
+                return Err(not_allowed(
+                    "only a shifting or baking rollout can be paused",
+                ));
+            }
         },
         Event::Resume => match rollout.pause {
             Some(pause) if status == Paused => step.resume(pause),
@@ -127,14 +133,24 @@ pub fn transition(
         },
         Event::Promote => match status {
             Shifting | Paused | Baking => step.promote(),
-            PreTraffic => return Err(not_allowed("traffic cannot move before the pre-traffic hook succeeds")),
+            PreTraffic => {
+                return Err(not_allowed(
+                    "traffic cannot move before the pre-traffic hook succeeds",
+                ));
+            }
             _ => return Err(not_allowed("it is already past shifting")),
         },
         Event::Abort { reason } if status != RollingBack => {
             step.roll_back(format!("aborted by operator: {reason}"))
         }
         Event::Drift { detail } => match (status, rollout.pause) {
-            (Paused, Some(Pause { kind: PauseKind::Drift, .. })) => unchanged(rollout),
+            (
+                Paused,
+                Some(Pause {
+                    kind: PauseKind::Drift,
+                    ..
+                }),
+            ) => unchanged(rollout),
             (Paused, Some(pause)) => step.pause(PauseKind::Drift, pause.resume_to, Some(detail)),
             (Shifting | Baking, _) => step.pause(PauseKind::Drift, status, Some(detail)),
             _ => unchanged(rollout),
@@ -189,7 +205,11 @@ impl<'a> Step<'a> {
         }
     }
 
-    fn finish_with(mut self, change: impl FnOnce(&mut Rollout), commands: Vec<Command>) -> Transition {
+    fn finish_with(
+        mut self,
+        change: impl FnOnce(&mut Rollout),
+        commands: Vec<Command>,
+    ) -> Transition {
         change(&mut self.next);
         self.commands.extend(commands);
         self.finish()
@@ -317,6 +337,10 @@ impl<'a> Step<'a> {
             self.commands.push(Command::SetWeight {
                 weight: self.before.weight,
             });
+            if self.before.current_step() == Some(PlanStep::Pause) {
+                // Drift found the rollout at a manual gate: resuming also passes the gate.
+                return self.advance_past_gate();
+            }
         }
         self.next.status = pause.resume_to;
         self.next.reason = None;
@@ -345,7 +369,11 @@ impl<'a> Step<'a> {
             .iter()
             .rposition(|step| matches!(step, PlanStep::Shift { .. }));
         self.next.step_index = last_shift;
-        if self.before.pause.is_some_and(|p| p.kind == PauseKind::Drift) {
+        if self
+            .before
+            .pause
+            .is_some_and(|p| p.kind == PauseKind::Drift)
+        {
             // The alias is not where we left it: write 100 % even if the record says so.
             self.commands.push(Command::SetWeight { weight: 100 });
             self.next.weight = 100;

@@ -36,7 +36,10 @@ fn every_predefined_canary_with_and_without_prefix() {
         let expected = vec![(10, minutes * 60), (100, 0)];
         assert_eq!(shifts(name), expected, "{name}");
         assert_eq!(shifts(&format!("CodeDeployDefault.Lambda{name}")), expected);
-        assert_eq!(shifts(&format!("CodeDeployDefault.Lambda.{name}")), expected);
+        assert_eq!(
+            shifts(&format!("CodeDeployDefault.Lambda.{name}")),
+            expected
+        );
     }
 }
 
@@ -53,8 +56,14 @@ fn every_predefined_linear_with_and_without_prefix() {
         assert_eq!(shifts(name), expected, "{name}");
         assert_eq!(shifts(&format!("CodeDeployDefault.Lambda{name}")), expected);
     }
-    let plan = Strategy::parse("Linear10PercentEvery10Minutes").unwrap().plan();
-    assert_eq!(plan.total_wait_seconds(), 90 * 60, "reaches 100 % after 90 minutes");
+    let plan = Strategy::parse("Linear10PercentEvery10Minutes")
+        .unwrap()
+        .plan();
+    assert_eq!(
+        plan.total_wait_seconds(),
+        90 * 60,
+        "reaches 100 % after 90 minutes"
+    );
 }
 
 #[test]
@@ -89,10 +98,19 @@ fn explicit_steps_with_gate_and_implied_final_step() {
     assert_eq!(
         plan.steps(),
         &[
-            PlanStep::Shift { weight: 5, wait_seconds: 120 },
+            PlanStep::Shift {
+                weight: 5,
+                wait_seconds: 120
+            },
             PlanStep::Pause,
-            PlanStep::Shift { weight: 50, wait_seconds: 600 },
-            PlanStep::Shift { weight: 100, wait_seconds: 0 },
+            PlanStep::Shift {
+                weight: 50,
+                wait_seconds: 600
+            },
+            PlanStep::Shift {
+                weight: 100,
+                wait_seconds: 0
+            },
         ]
     );
     // An explicit final 100 % keeps its bake and adds nothing.
@@ -106,7 +124,11 @@ fn explicit_steps_with_gate_and_implied_final_step() {
 fn unknown_names_list_the_accepted_ones() {
     let message = error("Canary10Percent7Minutes");
     assert!(message.contains("`Canary10Percent7Minutes`"), "{message}");
-    for accepted in ["Canary10Percent5Minutes", "Linear10PercentEvery10Minutes", "AllAtOnce"] {
+    for accepted in [
+        "Canary10Percent5Minutes",
+        "Linear10PercentEvery10Minutes",
+        "AllAtOnce",
+    ] {
         assert!(message.contains(accepted), "{message}");
     }
     assert!(matches!(
@@ -118,30 +140,96 @@ fn unknown_names_list_the_accepted_ones() {
 #[test]
 fn validation_errors_name_the_field_and_value() {
     let cases = [
-        (r#"{"type":"canary","percent":0,"interval":"5m"}"#, "`percent`", "0 is not in [1, 99]"),
-        (r#"{"type":"canary","percent":100,"interval":"5m"}"#, "`percent`", "100"),
-        (r#"{"type":"linear","percent":300,"interval":"5m"}"#, "`percent`", "300"),
-        (r#"{"type":"linear","percent":10.5,"interval":"5m"}"#, "`percent`", "10.5"),
+        (
+            r#"{"type":"canary","percent":0,"interval":"5m"}"#,
+            "`percent`",
+            "0 is not in [1, 99]",
+        ),
+        (
+            r#"{"type":"canary","percent":100,"interval":"5m"}"#,
+            "`percent`",
+            "100",
+        ),
+        (
+            r#"{"type":"linear","percent":300,"interval":"5m"}"#,
+            "`percent`",
+            "300",
+        ),
+        (
+            r#"{"type":"linear","percent":10.5,"interval":"5m"}"#,
+            "`percent`",
+            "10.5",
+        ),
         (r#"{"type":"linear","percent":10}"#, "`interval`", "missing"),
-        (r#"{"type":"linear","percent":10,"interval":"0s"}"#, "`interval`", "minimum of 1s"),
-        (r#"{"type":"canary","percent":10,"interval":"5 minutes"}"#, "`interval`", "5 minutes"),
-        (r#"{"type":"canary","percent":10,"interval":300}"#, "`interval`", "300"),
+        (
+            r#"{"type":"linear","percent":10,"interval":"0s"}"#,
+            "`interval`",
+            "minimum of 1s",
+        ),
+        (
+            r#"{"type":"canary","percent":10,"interval":"5 minutes"}"#,
+            "`interval`",
+            "5 minutes",
+        ),
+        (
+            r#"{"type":"canary","percent":10,"interval":300}"#,
+            "`interval`",
+            "300",
+        ),
         (r#"{"type":"steps","steps":[]}"#, "`steps`", "empty"),
-        (r#"{"type":"steps","steps":[{"weight":0}]}"#, "`steps[0].weight`", "0 is not in (0, 100]"),
-        (r#"{"type":"steps","steps":[{"weight":101}]}"#, "`steps[0].weight`", "101"),
-        (r#"{"type":"steps","steps":[{"weight":20},{"weight":20}]}"#, "`steps[1].weight`", "strictly increase"),
-        (r#"{"type":"steps","steps":[{"weight":50},{"pause":true},{"weight":10}]}"#, "`steps[2].weight`", "previous weight 50"),
-        (r#"{"type":"steps","steps":[{"weight":5,"bake":"soon"}]}"#, "`steps[0].bake`", "soon"),
-        (r#"{"type":"steps","steps":[{"pause":false}]}"#, "`steps[0].pause`", "false"),
-        (r#"{"type":"steps","steps":[{"weight":5,"wait":"1m"}]}"#, "`steps[0].wait`", "allowed: weight, bake"),
-        (r#"{"type":"canary","percent":10,"interval":"5m","extra":1}"#, "`extra`", "not a known field"),
+        (
+            r#"{"type":"steps","steps":[{"weight":0}]}"#,
+            "`steps[0].weight`",
+            "0 is not in (0, 100]",
+        ),
+        (
+            r#"{"type":"steps","steps":[{"weight":101}]}"#,
+            "`steps[0].weight`",
+            "101",
+        ),
+        (
+            r#"{"type":"steps","steps":[{"weight":20},{"weight":20}]}"#,
+            "`steps[1].weight`",
+            "strictly increase",
+        ),
+        (
+            r#"{"type":"steps","steps":[{"weight":50},{"pause":true},{"weight":10}]}"#,
+            "`steps[2].weight`",
+            "previous weight 50",
+        ),
+        (
+            r#"{"type":"steps","steps":[{"weight":5,"bake":"soon"}]}"#,
+            "`steps[0].bake`",
+            "soon",
+        ),
+        (
+            r#"{"type":"steps","steps":[{"pause":false}]}"#,
+            "`steps[0].pause`",
+            "false",
+        ),
+        (
+            r#"{"type":"steps","steps":[{"weight":5,"wait":"1m"}]}"#,
+            "`steps[0].wait`",
+            "allowed: weight, bake",
+        ),
+        (
+            r#"{"type":"canary","percent":10,"interval":"5m","extra":1}"#,
+            "`extra`",
+            "not a known field",
+        ),
         (r#"{"type":"blue-green"}"#, "`type`", "blue-green"),
         (r#"{"percent":10}"#, "`type`", "missing"),
     ];
     for (input, field, detail) in cases {
         let message = error(input);
-        assert!(message.contains(field), "{input}: `{message}` should name {field}");
-        assert!(message.contains(detail), "{input}: `{message}` should say {detail}");
+        assert!(
+            message.contains(field),
+            "{input}: `{message}` should name {field}"
+        );
+        assert!(
+            message.contains(detail),
+            "{input}: `{message}` should say {detail}"
+        );
     }
 }
 
@@ -150,7 +238,10 @@ fn too_many_steps_is_refused() {
     let steps: Vec<String> = (1..=101).map(|_| r#"{"pause":true}"#.to_string()).collect();
     let input = format!(r#"{{"type":"steps","steps":[{}]}}"#, steps.join(","));
     let message = error(&input);
-    assert!(message.contains("`steps`") && message.contains("101 entries"), "{message}");
+    assert!(
+        message.contains("`steps`") && message.contains("101 entries"),
+        "{message}"
+    );
 }
 
 #[test]

@@ -1,0 +1,23 @@
+//! Builders shared by the engine's test files.
+
+use glidepath_core::{Hooks, Rollout, RolloutSpec, Strategy};
+
+pub fn rollout(strategy: &str, bake_seconds: u64, pre: bool, post: bool) -> Rollout {
+    let plan = Strategy::parse(strategy).expect("valid strategy").plan();
+    let spec = RolloutSpec {
+        function: "orders".into(),
+        alias: "live".into(),
+        current_version: "4".into(),
+        target_version: "5".into(),
+        strategy: strategy.into(),
+        bake_seconds,
+        alarms: vec!["orders-errors".into()],
+        insufficient_data: Default::default(),
+        hooks: Hooks {
+            pre_traffic: pre.then(|| "smoke-pre".to_string()),
+            post_traffic: post.then(|| "smoke-post".to_string()),
+        },
+        idempotency_key: None,
+    };
+    Rollout::new("r-1", spec, plan, 1_000)
+}

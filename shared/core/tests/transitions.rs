@@ -1,0 +1,442 @@
+//! Example-driven tests of the state machine: one scenario per behaviour.
+
+mod support;
+
+use glidepath_core::{
+    Command, Event, HealthVerdict, HookOutcome, HookPhase, PauseKind, Rollout, SCHEMA_VERSION,
+    Status, Transition, TransitionError, transition,
+};
+use support::rollout;
+
+const T0: u64 = 1_000;
+
+fn apply(r: &Rollout, event: Event, now: u64) -> Transition {
+    transition(r, event, now).unwrap_or_else(|e| panic!("unexpected error: {e}"))
+}
+
+/// A due tick followed by a healthy verdict, as the step function runs them.
+fn healthy_tick(r: &Rollout) -> Transition {
+    let now = r.next_tick_at.expect("a tick is scheduled");
+    let tick = apply(r, Event::Tick { seq: r.seq }, now);
+    assert!(!tick.changed);
+    assert_eq!(tick.commands, vec![Command::CheckHealth { seq: r.seq }]);
+    apply(
+        r,
+        Event::Health {
+            seq: r.seq,
+            verdict: HealthVerdict::Healthy,
+        },
+        now,
+    )
+}
+
+fn set_weights(t: &Transition) -> Vec<u8> {
+    t.commands
+        .iter()
+        .filter_map(|c| match c {
+            Command::SetWeight { weight } => Some(*weight),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn canary_without_hooks_runs_to_success() {
+    let r = rollout("Canary10Percent5Minutes", 0, false, false);
+    let started = apply(&r, Event::Start, T0);
+    assert_eq!(started.rollout.status, Status::Shifting);
+    assert_eq!(started.rollout.weight, 10);
+    assert_eq!(started.rollout.seq, 1);
+    assert_eq!(
+        &started.commands[..2],
+        &[
+            Command::SetWeight { weight: 10 },
+            Command::ScheduleTick {
+                seq: 1,
+                at: T0 + 300
+            },
+        ]
+    );
+    assert!(matches!(started.commands[2], Command::Notify(_)));
+
+    let full = healthy_tick(&started.rollout);
+    assert_eq!(
+        (full.rollout.status, full.rollout.weight),
+        (Status::Shifting, 100)
+    );
+    assert_eq!(set_weights(&full), vec![100]);
+
+    let done = healthy_tick(&full.rollout);
+    assert_eq!(done.rollout.status, Status::Succeeded);
+    assert_eq!(done.rollout.weight, 100);
+    assert!(done.commands.contains(&Command::ReleaseLock));
+    assert!(done.commands.contains(&Command::CancelTicks));
+    assert_eq!(done.rollout.seq, 3);
+}
+
+#[test]
+fn stale_early_and_repeated_ticks_change_nothing() {
+    let r = apply(
+        &rollout("Canary10Percent5Minutes", 0, false, false),
+        Event::Start,
+        T0,
+    )
+    .rollout;
+    for (seq, now) in [(0, T0 + 300), (2, T0 + 300), (1, T0 + 10)] {
+        let t = apply(&r, Event::Tick { seq }, now);
+        assert_eq!(
+            (t.changed, t.commands.len()),
+            (false, 0),
+            "tick {seq} at {now}"
+        );
+        assert_eq!(t.rollout, r);
+    }
+    let advanced = healthy_tick(&r).rollout;
+    let repeat = apply(&advanced, Event::Tick { seq: 1 }, T0 + 300);
+    assert_eq!((repeat.changed, repeat.commands.len()), (false, 0));
+    let late_health = apply(
+        &advanced,
+        Event::Health {
+            seq: 1,
+            verdict: HealthVerdict::Healthy,
+        },
+        T0 + 301,
+    );
+    assert!(!late_health.changed);
+}
+
+#[test]
+fn pre_traffic_hook_gates_all_traffic() {
+    let r = rollout("Linear10PercentEvery1Minute", 0, true, false);
+    let started = apply(&r, Event::Start, T0);
+    assert_eq!(started.rollout.status, Status::PreTraffic);
+    assert_eq!(
+        started.commands[0],
+        Command::RunHook {
+            phase: HookPhase::PreTraffic,
+            function: "smoke-pre".into()
+        }
+    );
+    assert!(set_weights(&started).is_empty());
+    assert!(matches!(
+        transition(&started.rollout, Event::Promote, T0),
+        Err(TransitionError::NotAllowed { .. })
+    ));
+
+    let failed = apply(
+        &started.rollout,
+        Event::HookCompleted {
+            phase: HookPhase::PreTraffic,
+            outcome: HookOutcome::Failed {
+                reason: "HTTP 500".into(),
+            },
+        },
+        T0 + 5,
+    );
+    assert_eq!(failed.rollout.status, Status::RolledBack);
+    assert_eq!(failed.rollout.weight, 0);
+    assert!(set_weights(&failed).is_empty(), "no traffic ever moved");
+    assert!(
+        failed
+            .rollout
+            .reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("HTTP 500")
+    );
+
+    let ok = apply(
+        &started.rollout,
+        Event::HookCompleted {
+            phase: HookPhase::PreTraffic,
+            outcome: HookOutcome::Succeeded,
+        },
+        T0 + 5,
+    );
+    assert_eq!(
+        (ok.rollout.status, ok.rollout.weight),
+        (Status::Shifting, 10)
+    );
+}
+
+#[test]
+fn breach_rolls_back_and_rollback_is_idempotent() {
+    let r = apply(
+        &rollout("Linear10PercentEvery1Minute", 0, false, false),
+        Event::Start,
+        T0,
+    )
+    .rollout;
+    let r = healthy_tick(&r).rollout;
+    assert_eq!(r.weight, 20);
+    let breach = apply(
+        &r,
+        Event::Breach {
+            reason: "alarm orders-errors is ALARM".into(),
+        },
+        T0 + 70,
+    );
+    assert_eq!(breach.rollout.status, Status::RollingBack);
+    assert_eq!(set_weights(&breach), vec![0]);
+    // A second breach, a tick for the old seq and an abort while rolling back change nothing.
+    for event in [
+        Event::Breach {
+            reason: "again".into(),
+        },
+        Event::Tick { seq: r.seq },
+        Event::Abort { reason: "x".into() },
+    ] {
+        assert!(!apply(&breach.rollout, event, T0 + 71).changed);
+    }
+    let done = apply(&breach.rollout, Event::RollbackApplied, T0 + 72);
+    assert_eq!(
+        (done.rollout.status, done.rollout.weight),
+        (Status::RolledBack, 0)
+    );
+    assert!(done.commands.contains(&Command::ReleaseLock));
+    assert_eq!(
+        done.rollout.reason.as_deref(),
+        Some("alarm orders-errors is ALARM")
+    );
+    // Terminal: machine events absorbed, abort is harmless, other operator commands refused.
+    assert!(!apply(&done.rollout, Event::RollbackApplied, T0 + 80).changed);
+    assert!(
+        !apply(
+            &done.rollout,
+            Event::Abort {
+                reason: "again".into()
+            },
+            T0 + 80
+        )
+        .changed
+    );
+    assert!(matches!(
+        transition(&done.rollout, Event::Resume, T0),
+        Err(TransitionError::Finished { .. })
+    ));
+}
+
+#[test]
+fn breached_health_on_a_tick_rolls_back() {
+    let r = apply(
+        &rollout("Canary10Percent5Minutes", 0, false, false),
+        Event::Start,
+        T0,
+    )
+    .rollout;
+    let t = apply(
+        &r,
+        Event::Health {
+            seq: r.seq,
+            verdict: HealthVerdict::Breached {
+                reason: "p99".into(),
+            },
+        },
+        T0 + 300,
+    );
+    assert_eq!(t.rollout.status, Status::RollingBack);
+}
+
+#[test]
+fn operator_pause_resume_promote_abort() {
+    let r = apply(
+        &rollout("Linear10PercentEvery1Minute", 0, false, true),
+        Event::Start,
+        T0,
+    )
+    .rollout;
+    let paused = apply(&r, Event::Pause, T0 + 10).rollout;
+    assert_eq!(paused.status, Status::Paused);
+    assert_eq!(paused.pause.map(|p| p.kind), Some(PauseKind::Operator));
+    assert!(matches!(
+        transition(&paused, Event::Pause, T0),
+        Err(TransitionError::NotAllowed { .. })
+    ));
+    // The old tick is stale now; nothing moves while paused.
+    assert!(!apply(&paused, Event::Tick { seq: r.seq }, T0 + 60).changed);
+
+    let resumed = apply(&paused, Event::Resume, T0 + 100);
+    assert_eq!(resumed.rollout.status, Status::Shifting);
+    assert_eq!(
+        resumed.rollout.next_tick_at,
+        Some(T0 + 160),
+        "the step's wait starts again"
+    );
+    assert!(set_weights(&resumed).is_empty());
+    assert!(matches!(
+        transition(&resumed.rollout, Event::Resume, T0),
+        Err(TransitionError::NotAllowed { .. })
+    ));
+
+    let promoted = apply(&resumed.rollout, Event::Promote, T0 + 110);
+    assert_eq!(promoted.rollout.status, Status::PostTraffic);
+    assert_eq!(set_weights(&promoted), vec![100]);
+    assert!(promoted.commands.contains(&Command::RunHook {
+        phase: HookPhase::PostTraffic,
+        function: "smoke-post".into()
+    }));
+
+    let aborted = apply(
+        &promoted.rollout,
+        Event::Abort {
+            reason: "bad".into(),
+        },
+        T0 + 120,
+    );
+    assert_eq!(aborted.rollout.status, Status::RollingBack);
+    assert_eq!(
+        aborted.rollout.reason.as_deref(),
+        Some("aborted by operator: bad")
+    );
+}
+
+#[test]
+fn manual_gate_holds_until_resume() {
+    let r = rollout(
+        r#"{"type":"steps","steps":[{"weight":5,"bake":"1m"},{"pause":true},{"weight":50,"bake":"1m"}]}"#,
+        0,
+        false,
+        false,
+    );
+    let r = apply(&r, Event::Start, T0).rollout;
+    let gated = healthy_tick(&r).rollout;
+    assert_eq!((gated.status, gated.weight), (Status::Paused, 5));
+    assert_eq!(gated.pause.map(|p| p.kind), Some(PauseKind::Gate));
+    assert_eq!(gated.next_tick_at, None);
+    let next = apply(&gated, Event::Resume, T0 + 500);
+    assert_eq!(
+        (next.rollout.status, next.rollout.weight),
+        (Status::Shifting, 50)
+    );
+    assert_eq!(next.rollout.next_tick_at, Some(T0 + 560));
+}
+
+#[test]
+fn bake_then_post_hook_then_success() {
+    let r = apply(&rollout("AllAtOnce", 600, false, true), Event::Start, T0).rollout;
+    assert_eq!(r.weight, 100);
+    let baking = healthy_tick(&r).rollout;
+    assert_eq!(baking.status, Status::Baking);
+    assert_eq!(baking.next_tick_at, Some(T0 + 600));
+    let post = healthy_tick(&baking).rollout;
+    assert_eq!(post.status, Status::PostTraffic);
+    let ok = apply(
+        &post,
+        Event::HookCompleted {
+            phase: HookPhase::PostTraffic,
+            outcome: HookOutcome::Succeeded,
+        },
+        T0 + 620,
+    );
+    assert_eq!(ok.rollout.status, Status::Succeeded);
+    let bad = apply(
+        &post,
+        Event::HookCompleted {
+            phase: HookPhase::PostTraffic,
+            outcome: HookOutcome::Failed {
+                reason: "timeout".into(),
+            },
+        },
+        T0 + 620,
+    );
+    assert_eq!(bad.rollout.status, Status::RollingBack);
+    assert_eq!(set_weights(&bad), vec![0]);
+}
+
+#[test]
+fn drift_pauses_and_resume_reapplies_the_weight() {
+    let r = apply(
+        &rollout("Canary10Percent5Minutes", 0, false, false),
+        Event::Start,
+        T0,
+    )
+    .rollout;
+    let drifted = apply(
+        &r,
+        Event::Drift {
+            detail: "RevisionId changed".into(),
+        },
+        T0 + 30,
+    );
+    assert_eq!(drifted.rollout.status, Status::Paused);
+    assert!(
+        drifted
+            .rollout
+            .reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("RevisionId changed")
+    );
+    assert!(
+        !apply(
+            &drifted.rollout,
+            Event::Drift {
+                detail: "again".into()
+            },
+            T0 + 31
+        )
+        .changed
+    );
+    let resumed = apply(&drifted.rollout, Event::Resume, T0 + 60);
+    assert_eq!(set_weights(&resumed), vec![10]);
+    assert_eq!(resumed.rollout.status, Status::Shifting);
+}
+
+#[test]
+fn failure_before_traffic_fails_and_after_traffic_rolls_back() {
+    let r = rollout("Canary10Percent5Minutes", 0, true, false);
+    let started = apply(&r, Event::Start, T0).rollout;
+    let failed = apply(
+        &started,
+        Event::Failed {
+            reason: "hook not found".into(),
+        },
+        T0 + 1,
+    );
+    assert_eq!(failed.rollout.status, Status::Failed);
+    assert!(failed.commands.contains(&Command::ReleaseLock));
+
+    let shifting = apply(
+        &rollout("Canary10Percent5Minutes", 0, false, false),
+        Event::Start,
+        T0,
+    )
+    .rollout;
+    let t = apply(
+        &shifting,
+        Event::Failed {
+            reason: "throttled".into(),
+        },
+        T0 + 1,
+    );
+    assert_eq!(t.rollout.status, Status::RollingBack);
+}
+
+#[test]
+fn start_twice_is_harmless() {
+    let started = apply(&rollout("AllAtOnce", 0, true, false), Event::Start, T0).rollout;
+    assert!(!apply(&started, Event::Start, T0 + 1).changed);
+}
+
+#[test]
+fn record_round_trips_and_refuses_a_future_schema() {
+    let r = apply(
+        &rollout("Canary10Percent5Minutes", 120, true, true),
+        Event::Start,
+        T0,
+    )
+    .rollout;
+    let json = r.to_json();
+    assert!(json.contains(&format!("\"schemaVersion\":{SCHEMA_VERSION}")));
+    assert_eq!(Rollout::from_json(&json).unwrap(), r);
+    let future = json.replace(
+        &format!("\"schemaVersion\":{SCHEMA_VERSION}"),
+        "\"schemaVersion\":99",
+    );
+    assert!(
+        Rollout::from_json(&future)
+            .unwrap_err()
+            .to_string()
+            .contains("schema version 99")
+    );
+}
