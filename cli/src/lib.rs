@@ -1,0 +1,9 @@
+//! The `glidepath` command's offline subcommands, as a library so they can be tested:
+//!
+//! - [`plan_report`]: `glidepath plan`, the schedule a strategy produces.
+//! - [`simulate`]: `glidepath simulate`, the engine driven against synthetic traffic.
+//! - [`args`]: the command line (clap) and how each subcommand runs.
+
+pub mod args;
+pub mod plan_report;
+pub mod simulate;
