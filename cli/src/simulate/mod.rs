@@ -212,7 +212,7 @@ impl Simulation<'_> {
             self.rollout = next.rollout;
             for command in next.commands {
                 match command {
-                    Command::SetWeight { weight } => {
+                    Command::SetWeight { weight, .. } => {
                         self.alias_weight = weight;
                         if self.rollout.status == Status::RollingBack && weight == 0 {
                             pending.push_back(Event::RollbackApplied);

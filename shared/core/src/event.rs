@@ -64,6 +64,10 @@ pub enum Event {
     RollbackApplied,
     /// Glidepath could not carry out an effect and cannot go on.
     Failed { reason: String },
+    /// Asks for the work the current status still owes (run a hook, restore the alias),
+    /// without changing anything: how a function that takes over a rollout, or a
+    /// watchdog, resumes it.
+    Redrive,
 }
 
 impl Event {
@@ -82,6 +86,7 @@ impl Event {
             Event::Drift { .. } => "drift",
             Event::RollbackApplied => "rollback-applied",
             Event::Failed { .. } => "failed",
+            Event::Redrive => "redrive",
         }
     }
 
@@ -100,9 +105,11 @@ pub enum Command {
     /// Invoke a hook function and feed back [`Event::HookCompleted`].
     RunHook { phase: HookPhase, function: String },
     /// Route `weight` % of the alias's traffic to the target version (0: all on the current
-    /// version, 100: all on the target, both without a routing config). A `RevisionId`
-    /// mismatch is fed back as [`Event::Drift`] (except while rolling back).
-    SetWeight { weight: u8 },
+    /// version, 100: all on the target, both without a routing config). Unless `take_over`,
+    /// the write is conditional on the alias's `RevisionId` being the one Glidepath last
+    /// wrote, and a mismatch is fed back as [`Event::Drift`]. With `take_over` (rolling back,
+    /// or an operator resuming after drift) it overwrites whatever the alias holds.
+    SetWeight { weight: u8, take_over: bool },
     /// Deliver `Event::Tick { seq }` at `at`.
     ScheduleTick { seq: u64, at: UnixSeconds },
     /// Check alarms and metrics, then feed back [`Event::Health`] with this `seq`.

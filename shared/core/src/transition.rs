@@ -99,9 +99,6 @@ pub fn transition(
                 unchanged(rollout)
             } else if matches!(status, Shifting | Baking) {
                 unchanged_with(rollout, vec![Command::CheckHealth { seq }])
-            } else if status == RollingBack {
-                // A re-driven tick retries a rollback that did not complete.
-                unchanged_with(rollout, vec![Command::SetWeight { weight: 0 }])
             } else {
                 unchanged(rollout)
             }
@@ -153,9 +150,14 @@ pub fn transition(
             ) => unchanged(rollout),
             (Paused, Some(pause)) => step.pause(PauseKind::Drift, pause.resume_to, Some(detail)),
             (Shifting | Baking, _) => step.pause(PauseKind::Drift, status, Some(detail)),
+            (PreTraffic, _) => step.end(
+                Failed,
+                format!("alias changed outside Glidepath before traffic shifted ({detail})"),
+            ),
             _ => unchanged(rollout),
         },
         Event::RollbackApplied if status == RollingBack => step.end(RolledBack, None),
+        Event::Redrive => unchanged_with(rollout, owed_work(rollout)),
         Event::Failed { reason } => match status {
             PreTraffic => step.end(Failed, reason),
             RollingBack => unchanged(rollout),
@@ -174,6 +176,36 @@ fn unchanged_with(rollout: &Rollout, commands: Vec<Command>) -> Transition {
         rollout: rollout.clone(),
         changed: false,
         commands,
+    }
+}
+
+/// What a status still owes, for [`Event::Redrive`]. Ticks drive the other statuses.
+fn owed_work(rollout: &Rollout) -> Vec<Command> {
+    let hook = |phase, function: &Option<String>| {
+        function
+            .clone()
+            .map(|function| Command::RunHook { phase, function })
+    };
+    match rollout.status {
+        Status::PreTraffic if rollout.seq > 0 => {
+            hook(HookPhase::PreTraffic, &rollout.spec.hooks.pre_traffic)
+                .into_iter()
+                .collect()
+        }
+        Status::PostTraffic => std::iter::once(Command::SetWeight {
+            weight: 100,
+            take_over: false,
+        })
+        .chain(hook(
+            HookPhase::PostTraffic,
+            &rollout.spec.hooks.post_traffic,
+        ))
+        .collect(),
+        Status::RollingBack => vec![Command::SetWeight {
+            weight: 0,
+            take_over: true,
+        }],
+        _ => Vec::new(),
     }
 }
 
@@ -233,7 +265,10 @@ impl<'a> Step<'a> {
 
     fn set_weight(&mut self, weight: u8) {
         if weight != self.next.weight {
-            self.commands.push(Command::SetWeight { weight });
+            self.commands.push(Command::SetWeight {
+                weight,
+                take_over: false,
+            });
             self.next.weight = weight;
         }
     }
@@ -336,6 +371,7 @@ impl<'a> Step<'a> {
             // Take the alias back: re-apply the rollout's weight over whatever is there now.
             self.commands.push(Command::SetWeight {
                 weight: self.before.weight,
+                take_over: true,
             });
             if self.before.current_step() == Some(PlanStep::Pause) {
                 // Drift found the rollout at a manual gate: resuming also passes the gate.
@@ -375,7 +411,10 @@ impl<'a> Step<'a> {
             .is_some_and(|p| p.kind == PauseKind::Drift)
         {
             // The alias is not where we left it: write 100 % even if the record says so.
-            self.commands.push(Command::SetWeight { weight: 100 });
+            self.commands.push(Command::SetWeight {
+                weight: 100,
+                take_over: true,
+            });
             self.next.weight = 100;
         } else {
             self.set_weight(100);
@@ -387,7 +426,10 @@ impl<'a> Step<'a> {
         self.next.status = Status::RollingBack;
         self.next.reason = Some(reason.into());
         // Always written, even at 0 %: the alias may hold a weight the record has not seen.
-        self.commands.push(Command::SetWeight { weight: 0 });
+        self.commands.push(Command::SetWeight {
+            weight: 0,
+            take_over: true,
+        });
         self.finish()
     }
 

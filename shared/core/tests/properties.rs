@@ -58,6 +58,7 @@ enum Action {
     Drift,
     RollbackApplied,
     Failed,
+    Redrive,
     Wait(u64),
 }
 
@@ -80,6 +81,7 @@ fn action() -> impl proptest::strategy::Strategy<Value = Action> {
         1 => Just(Action::Drift),
         2 => Just(Action::RollbackApplied),
         1 => Just(Action::Failed),
+        2 => Just(Action::Redrive),
         2 => (0u64..400).prop_map(Action::Wait),
     ]
 }
@@ -160,12 +162,14 @@ fn run(r0: Rollout, actions: Vec<Action>) -> Result<(), TestCaseError> {
             Action::Failed => Event::Failed {
                 reason: "effect failed".into(),
             },
+            Action::Redrive => Event::Redrive,
             Action::Wait(seconds) => {
                 now += seconds;
                 continue;
             }
         };
         let is_stale_tick = matches!(event, Event::Tick { seq } if seq != before.seq);
+        let is_redrive = event == Event::Redrive;
         let is_stale_health = matches!(&event, Event::Health { seq, verdict: HealthVerdict::Healthy } if *seq != before.seq);
         let result = transition(&before, event.clone(), now);
         let Ok(t) = result else {
@@ -213,6 +217,9 @@ fn run(r0: Rollout, actions: Vec<Action>) -> Result<(), TestCaseError> {
             check_step(&before, &t, &event, &mut model, &plan_weights, now)?;
             r = t.rollout;
         }
+        if is_redrive {
+            prop_assert_eq!(&r, &before, "a redrive changed the rollout");
+        }
         if is_stale_tick || is_stale_health {
             prop_assert_eq!(&r, &before, "a stale tick or verdict changed the rollout");
             prop_assert!(commands.is_empty(), "a stale tick produced {:?}", commands);
@@ -249,7 +256,7 @@ fn check_step(
     }
     for command in &t.commands {
         match command {
-            Command::SetWeight { weight } => {
+            Command::SetWeight { weight, .. } => {
                 prop_assert!(
                     *weight == 0 || plan_weights.contains(weight),
                     "weight {} is not in the plan",

@@ -34,7 +34,7 @@ fn set_weights(t: &Transition) -> Vec<u8> {
     t.commands
         .iter()
         .filter_map(|c| match c {
-            Command::SetWeight { weight } => Some(*weight),
+            Command::SetWeight { weight, .. } => Some(*weight),
             _ => None,
         })
         .collect()
@@ -50,7 +50,10 @@ fn canary_without_hooks_runs_to_success() {
     assert_eq!(
         &started.commands[..2],
         &[
-            Command::SetWeight { weight: 10 },
+            Command::SetWeight {
+                weight: 10,
+                take_over: false
+            },
             Command::ScheduleTick {
                 seq: 1,
                 at: T0 + 300
@@ -438,5 +441,84 @@ fn record_round_trips_and_refuses_a_future_schema() {
             .unwrap_err()
             .to_string()
             .contains("schema version 99")
+    );
+}
+
+#[test]
+fn drift_before_any_traffic_fails_the_rollout() {
+    let r = rollout("Canary10Percent5Minutes", 0, true, false);
+    let started = apply(&r, Event::Start, T0).rollout;
+    let t = apply(
+        &started,
+        Event::Drift {
+            detail: "RevisionId changed".into(),
+        },
+        T0 + 1,
+    );
+    assert_eq!((t.rollout.status, t.rollout.weight), (Status::Failed, 0));
+    assert!(t.commands.contains(&Command::ReleaseLock));
+    assert!(set_weights(&t).is_empty());
+}
+
+#[test]
+fn redrive_returns_the_owed_work_and_changes_nothing() {
+    let r = rollout("AllAtOnce", 0, true, true);
+    assert!(
+        apply(&r, Event::Redrive, T0).commands.is_empty(),
+        "not started yet"
+    );
+    let pre = apply(&r, Event::Start, T0).rollout;
+    let owed = apply(&pre, Event::Redrive, T0 + 1);
+    assert!(!owed.changed);
+    assert_eq!(
+        owed.commands,
+        vec![Command::RunHook {
+            phase: HookPhase::PreTraffic,
+            function: "smoke-pre".into()
+        }]
+    );
+
+    let shifting = apply(
+        &pre,
+        Event::HookCompleted {
+            phase: HookPhase::PreTraffic,
+            outcome: HookOutcome::Succeeded,
+        },
+        T0 + 2,
+    )
+    .rollout;
+    assert!(
+        apply(&shifting, Event::Redrive, T0 + 3).commands.is_empty(),
+        "ticks drive shifting"
+    );
+    let post = healthy_tick(&shifting).rollout;
+    assert_eq!(post.status, Status::PostTraffic);
+    assert_eq!(
+        apply(&post, Event::Redrive, T0 + 4).commands,
+        vec![
+            Command::SetWeight {
+                weight: 100,
+                take_over: false
+            },
+            Command::RunHook {
+                phase: HookPhase::PostTraffic,
+                function: "smoke-post".into()
+            },
+        ]
+    );
+    let rolling_back = apply(
+        &post,
+        Event::Abort {
+            reason: "no".into(),
+        },
+        T0 + 5,
+    )
+    .rollout;
+    assert_eq!(
+        apply(&rolling_back, Event::Redrive, T0 + 6).commands,
+        vec![Command::SetWeight {
+            weight: 0,
+            take_over: true
+        }]
     );
 }
