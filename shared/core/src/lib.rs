@@ -4,6 +4,7 @@
 //! - [`strategy`]: CodeDeploy predefined configs and the JSON strategy forms, validated.
 //! - [`plan`]: the ordered weights, waits and manual gates a strategy turns into.
 //! - [`rollout`]: the persisted [`Rollout`] record, its [`Status`] and request ([`RolloutSpec`]).
+//! - [`request`]: a user's rollout request, checked field by field.
 //! - [`event`]: the [`Event`]s the engine reacts to and the [`Command`]s (effects) it emits.
 //! - [`transition()`]: the pure state machine tying them together.
 //!
@@ -14,6 +15,7 @@
 pub mod duration;
 pub mod event;
 pub mod plan;
+pub mod request;
 pub mod rollout;
 pub mod strategy;
 mod transition;
@@ -21,6 +23,7 @@ mod transition;
 pub use duration::{DurationError, format_duration, parse_duration};
 pub use event::{Command, Event, HealthVerdict, HookOutcome, HookPhase, Notification};
 pub use plan::{MAX_PLAN_STEPS, Plan, PlanStep};
+pub use request::{MAX_ALARMS, RequestError, RolloutRequest, Target};
 pub use rollout::{
     Hooks, InsufficientData, Pause, PauseKind, RecordError, Rollout, RolloutSpec, SCHEMA_VERSION,
     Status, UnixSeconds,

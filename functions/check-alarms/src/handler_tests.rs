@@ -1,0 +1,101 @@
+//! `check-alarms` against the in-memory AWS, with AWS's documented event samples.
+
+use super::handle;
+use glidepath_aws::fakes::{AlarmState, FakeAws, seed_rollout};
+use glidepath_aws::ports::HandOff;
+use glidepath_core::Status;
+use serde_json::{Value, json};
+
+const ALARM_EVENT: &str = include_str!("fixtures/eventbridge-alarm-state-change.json");
+const ALARM: &str = "orders-api-new-version-errors";
+
+fn alarm_event(state: &str) -> Value {
+    let mut event: Value = serde_json::from_str(ALARM_EVENT).unwrap();
+    event["detail"]["state"]["value"] = json!(state);
+    event
+}
+
+async fn world_with_rollouts() -> (FakeAws, Vec<String>) {
+    let fake = FakeAws::new(1_000);
+    fake.set_alarm(ALARM, AlarmState::Ok);
+    let mut ids = Vec::new();
+    for (function, policy) in [("orders", "ignore"), ("billing", "breach")] {
+        fake.add_function(function, 2, "live", 1);
+        let rollout = seed_rollout(
+            &fake,
+            json!({"function": function, "alias": "live", "targetVersion": "2",
+            "strategy": "Canary10Percent30Minutes", "alarms": [ALARM], "insufficientData": policy}),
+        )
+        .await;
+        ids.push(rollout.id);
+    }
+    (fake, ids)
+}
+
+#[tokio::test]
+async fn alarm_rolls_back_every_guarded_rollout_at_once() {
+    let (fake, ids) = world_with_rollouts().await;
+    let outcome = handle(&fake, alarm_event("ALARM")).await.unwrap();
+    assert_eq!(outcome.alarm, ALARM);
+    assert_eq!(outcome.rolled_back, ids);
+    for id in &ids {
+        let rollout = fake.rollout(id).unwrap();
+        assert_eq!(rollout.status, Status::RollingBack);
+        assert!(rollout.reason.unwrap().contains("Threshold Crossed"));
+    }
+    let hand_offs = fake.world().hand_offs.clone();
+    assert_eq!(
+        hand_offs,
+        ids.iter()
+            .map(|id| (HandOff::Rollback, id.clone()))
+            .collect::<Vec<_>>()
+    );
+    // The same event again: nothing more happens.
+    let again = handle(&fake, alarm_event("ALARM")).await.unwrap();
+    assert!(again.rolled_back.len() <= 2);
+    assert_eq!(fake.world().hand_offs.len(), 2);
+}
+
+#[tokio::test]
+async fn ok_changes_nothing_and_insufficient_data_follows_each_policy() {
+    let (fake, ids) = world_with_rollouts().await;
+    assert!(
+        handle(&fake, alarm_event("OK"))
+            .await
+            .unwrap()
+            .rolled_back
+            .is_empty()
+    );
+    let outcome = handle(&fake, alarm_event("INSUFFICIENT_DATA"))
+        .await
+        .unwrap();
+    assert_eq!(outcome.rolled_back, vec![ids[1].clone()]);
+    assert_eq!(fake.rollout(&ids[0]).unwrap().status, Status::Shifting);
+}
+
+#[tokio::test]
+async fn the_direct_alarm_action_event_works_too() {
+    let (fake, ids) = world_with_rollouts().await;
+    let detail: Value = serde_json::from_str::<Value>(ALARM_EVENT).unwrap()["detail"].clone();
+    let direct = json!({"source": "aws.cloudwatch", "alarmArn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:x",
+        "accountId": "123456789012", "time": "2026-11-21T12:30:00.000+0000", "region": "us-east-1", "alarmData": detail});
+    assert_eq!(handle(&fake, direct).await.unwrap().rolled_back, ids);
+}
+
+#[tokio::test]
+async fn other_events_are_refused() {
+    let (fake, _) = world_with_rollouts().await;
+    let mut event = alarm_event("ALARM");
+    event["detail-type"] = json!("EC2 Instance State-change Notification");
+    assert_eq!(
+        handle(&fake, event).await.unwrap_err().error_type,
+        "InvalidRequest"
+    );
+    assert_eq!(
+        handle(&fake, json!({"hello": 1}))
+            .await
+            .unwrap_err()
+            .error_type,
+        "InvalidRequest"
+    );
+}

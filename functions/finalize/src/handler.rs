@@ -1,0 +1,30 @@
+//! Finishing a rollout that reached `PostTraffic`: make sure the alias is wholly on the new
+//! version (no routing config), run the post-traffic hook, and succeed; a failed hook rolls
+//! back (handed to `rollback`). Input: `{"rolloutId"}`. Running it again is harmless.
+
+use glidepath_aws::Runner;
+use glidepath_aws::function::{FunctionError, RolloutView, parse_input};
+use glidepath_aws::ports::{HandOff, Ports};
+use glidepath_core::{Event, Status};
+use serde::Deserialize;
+use serde_json::Value;
+
+const HAND_OFFS: &[(Status, HandOff)] = &[(Status::RollingBack, HandOff::Rollback)];
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct FinalizeInput {
+    rollout_id: String,
+}
+
+pub async fn handle<P: Ports>(ports: &P, event: Value) -> Result<RolloutView, FunctionError> {
+    let input: FinalizeInput = parse_input(event)?;
+    let rollout = Runner::handing_off(ports, HAND_OFFS)
+        .run(&input.rollout_id, Event::Redrive)
+        .await?;
+    Ok(RolloutView::new(&rollout, ports.take_call_counts()))
+}
+
+#[cfg(test)]
+#[path = "handler_tests.rs"]
+mod tests;

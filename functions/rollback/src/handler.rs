@@ -1,0 +1,47 @@
+//! Rolling back: put the alias wholly back on the old version (no routing config), then
+//! `RolledBack` with the reason, the lock released and pending ticks deleted.
+//!
+//! - `{"rolloutId"}`: finish a rollback another function started (`RollingBack`).
+//! - `{"rolloutId", "command": "abort", "reason"}`: an operator aborts a running rollout.
+//!
+//! Rolling back twice is harmless: a rolled-back rollout stays as it is.
+
+use glidepath_aws::Runner;
+use glidepath_aws::function::{FunctionError, RolloutView, parse_input};
+use glidepath_aws::ports::Ports;
+use glidepath_core::Event;
+use serde::Deserialize;
+use serde_json::Value;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RollbackInput {
+    rollout_id: String,
+    #[serde(default)]
+    command: Option<String>,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+pub async fn handle<P: Ports>(ports: &P, event: Value) -> Result<RolloutView, FunctionError> {
+    let input: RollbackInput = parse_input(event)?;
+    let event = match input.command.as_deref() {
+        None => Event::Redrive,
+        Some("abort") => Event::Abort {
+            reason: input
+                .reason
+                .unwrap_or_else(|| "no reason given".to_string()),
+        },
+        Some(other) => {
+            return Err(FunctionError::invalid(format!(
+                "`command`: `{other}` is not `abort`"
+            )));
+        }
+    };
+    let rollout = Runner::new(ports).run(&input.rollout_id, event).await?;
+    Ok(RolloutView::new(&rollout, ports.take_call_counts()))
+}
+
+#[cfg(test)]
+#[path = "handler_tests.rs"]
+mod tests;

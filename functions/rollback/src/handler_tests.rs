@@ -1,0 +1,95 @@
+//! `rollback` against the in-memory AWS.
+
+use super::handle;
+use glidepath_aws::fakes::{FakeAws, seed_rollout};
+use glidepath_core::Status;
+use serde_json::json;
+
+async fn shifting(fake: &FakeAws) -> String {
+    fake.add_function("orders", 2, "live", 1);
+    seed_rollout(fake, json!({"function": "orders", "alias": "live", "targetVersion": "2", "strategy": "Linear10PercentEvery1Minute"}))
+        .await
+        .id
+}
+
+#[tokio::test]
+async fn abort_puts_everything_back_on_the_old_version() {
+    let fake = FakeAws::new(1_000);
+    let id = shifting(&fake).await;
+    let view = handle(
+        &fake,
+        json!({"rolloutId": id, "command": "abort", "reason": "latency"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!((view.status, view.weight), (Status::RolledBack, 0));
+    assert_eq!(view.reason.as_deref(), Some("aborted by operator: latency"));
+    let alias = fake.alias("orders", "live").unwrap();
+    assert_eq!((alias.version.as_str(), alias.routing), ("1", None));
+    let world = fake.world();
+    assert!(world.locks.is_empty() && world.schedules.is_empty());
+}
+
+#[tokio::test]
+async fn rolling_back_twice_is_harmless() {
+    let fake = FakeAws::new(1_000);
+    let id = shifting(&fake).await;
+    handle(&fake, json!({"rolloutId": id, "command": "abort"}))
+        .await
+        .unwrap();
+    let writes = fake.world().alias_writes.len();
+    for input in [
+        json!({"rolloutId": id, "command": "abort"}),
+        json!({"rolloutId": id}),
+    ] {
+        assert_eq!(
+            handle(&fake, input).await.unwrap().status,
+            Status::RolledBack
+        );
+    }
+    assert_eq!(fake.world().alias_writes.len(), writes);
+}
+
+#[tokio::test]
+async fn finishes_a_rollback_even_after_someone_moved_the_alias() {
+    let fake = FakeAws::new(1_000);
+    let id = shifting(&fake).await;
+    // check-alarms persisted RollingBack and handed over; meanwhile the alias moved.
+    glidepath_aws::Runner::handing_off(
+        &fake,
+        &[(Status::RollingBack, glidepath_aws::ports::HandOff::Rollback)],
+    )
+    .run(
+        &id,
+        glidepath_core::Event::Breach {
+            reason: "alarm".into(),
+        },
+    )
+    .await
+    .unwrap();
+    fake.move_alias_externally("orders", "live", "2");
+    let view = handle(&fake, json!({"rolloutId": id})).await.unwrap();
+    assert_eq!(view.status, Status::RolledBack);
+    assert_eq!(
+        fake.alias("orders", "live").unwrap().version,
+        "1",
+        "the safe state wins"
+    );
+}
+
+#[tokio::test]
+async fn aborting_a_finished_rollout_is_a_conflict() {
+    let fake = FakeAws::new(1_000);
+    fake.add_function("orders", 2, "live", 1);
+    let done = seed_rollout(&fake, json!({"function": "orders", "alias": "live", "targetVersion": "2", "strategy": "AllAtOnce"})).await;
+    assert_eq!(done.status, Status::Succeeded);
+    let error = handle(&fake, json!({"rolloutId": done.id, "command": "abort"}))
+        .await
+        .unwrap_err();
+    assert_eq!(error.error_type, "Conflict");
+    assert!(
+        error.message.contains("already finished"),
+        "{}",
+        error.message
+    );
+}

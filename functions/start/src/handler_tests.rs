@@ -1,0 +1,197 @@
+//! `start` against the in-memory AWS.
+
+use super::handle;
+use glidepath_aws::fakes::{AlarmState, FakeAws};
+use glidepath_core::{HookOutcome, Status};
+use serde_json::{Value, json};
+
+fn world() -> FakeAws {
+    let fake = FakeAws::new(1_000);
+    fake.add_function("orders", 3, "live", 1);
+    fake.world().functions.insert("smoke".into());
+    fake.set_alarm("orders-errors", AlarmState::Ok);
+    fake
+}
+
+fn request() -> Value {
+    json!({"function": "orders", "alias": "live", "targetVersion": "2", "strategy": "Canary10Percent5Minutes",
+           "alarms": ["orders-errors"], "hooks": {"preTraffic": "smoke"}})
+}
+
+#[tokio::test]
+async fn starts_a_rollout_after_the_pre_traffic_hook() {
+    let fake = world();
+    let started = handle(&fake, request()).await.unwrap();
+    assert!(!started.existing);
+    let view = started.rollout;
+    assert_eq!((view.status, view.weight), (Status::Shifting, 10));
+    assert_eq!(
+        (view.current_version.as_str(), view.target_version.as_str()),
+        ("1", "2")
+    );
+    let world = fake.world();
+    assert_eq!(world.hook_calls.len(), 1);
+    assert_eq!(world.hook_calls[0].1.target_version, "2");
+    assert_eq!(
+        world.aliases[&("orders".into(), "live".into())].routing,
+        Some(("2".into(), 0.1))
+    );
+    assert_eq!(world.schedules.len(), 1);
+    assert_eq!(
+        world.locks.get(&("orders".into(), "live".into())),
+        Some(&view.rollout_id)
+    );
+}
+
+#[tokio::test]
+async fn accepts_an_eventbridge_rollout_requested_event() {
+    let fake = world();
+    let event = json!({"version": "0", "id": "e-1", "detail-type": "Rollout Requested", "source": "glidepath",
+                       "account": "123456789012", "time": "2026-11-21T12:00:00Z", "region": "us-east-1",
+                       "resources": [], "detail": request()});
+    assert_eq!(
+        handle(&fake, event).await.unwrap().rollout.status,
+        Status::Shifting
+    );
+    let wrong =
+        json!({"detail-type": "Something Else", "source": "glidepath", "detail": request()});
+    assert_eq!(
+        handle(&fake, wrong).await.unwrap_err().error_type,
+        "InvalidRequest"
+    );
+}
+
+#[tokio::test]
+async fn a_failing_pre_traffic_hook_never_sends_traffic() {
+    let fake = world();
+    fake.world().hook_outcomes.insert(
+        "smoke".into(),
+        HookOutcome::Failed {
+            reason: "GET /health: 500".into(),
+        },
+    );
+    let view = handle(&fake, request()).await.unwrap().rollout;
+    assert_eq!((view.status, view.weight), (Status::RolledBack, 0));
+    assert!(view.reason.unwrap().contains("GET /health: 500"));
+    let world = fake.world();
+    assert!(world.alias_writes.is_empty(), "the alias was never touched");
+    assert!(world.locks.is_empty());
+}
+
+#[tokio::test]
+async fn invalid_requests_change_nothing() {
+    let cases: Vec<(Value, &str)> = vec![
+        (json!({"targetVersion": "1"}), "already points at version 1"),
+        (
+            json!({"targetVersion": "$LATEST"}),
+            "`targetVersion`: $LATEST",
+        ),
+        (json!({"targetVersion": "9"}), "no published version 9"),
+        (json!({"alias": "staging"}), "no alias staging"),
+        (
+            json!({"alarms": ["nope"]}),
+            "`alarms`: no CloudWatch alarm named nope",
+        ),
+        (json!({"strategy": "Canary10Percent7Minutes"}), "`strategy`"),
+        (
+            json!({"hooks": {"postTraffic": "missing-hook"}}),
+            "`hooks.postTraffic`: no Lambda function missing-hook",
+        ),
+        (json!({"bake": "forever"}), "`bake`"),
+    ];
+    for (change, expected) in cases {
+        let fake = world();
+        let mut bad = request();
+        for (key, value) in change.as_object().unwrap() {
+            bad[key] = value.clone();
+        }
+        let error = handle(&fake, bad.clone()).await.unwrap_err();
+        assert_eq!(error.error_type, "InvalidRequest", "{bad}");
+        assert!(error.message.contains(expected), "{bad}: {}", error.message);
+        let world = fake.world();
+        assert!(
+            world.rollouts.is_empty() && world.locks.is_empty() && world.alias_writes.is_empty(),
+            "{bad}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn different_roles_cannot_share_an_alias() {
+    let fake = world();
+    fake.world()
+        .versions
+        .get_mut(&("orders".into(), "2".into()))
+        .unwrap()
+        .role = "arn:aws:iam::123456789012:role/other".into();
+    let error = handle(&fake, request()).await.unwrap_err();
+    assert!(
+        error.message.contains("same execution role"),
+        "{}",
+        error.message
+    );
+}
+
+#[tokio::test]
+async fn one_rollout_per_alias_and_idempotent_retries() {
+    let fake = world();
+    let mut keyed = request();
+    keyed["idempotencyKey"] = json!("build-42");
+    let first = handle(&fake, keyed.clone()).await.unwrap().rollout;
+    let again = handle(&fake, keyed).await.unwrap();
+    assert!(again.existing);
+    assert_eq!(again.rollout.rollout_id, first.rollout_id);
+
+    let mut other = request();
+    other["targetVersion"] = json!("3");
+    let error = handle(&fake, other).await.unwrap_err();
+    assert_eq!(error.error_type, "Conflict");
+    assert!(
+        error.message.contains(&first.rollout_id),
+        "{}",
+        error.message
+    );
+    assert_eq!(fake.world().rollouts.len(), 1);
+    assert_eq!(
+        fake.rollout(&first.rollout_id).unwrap().weight,
+        10,
+        "the first is unaffected"
+    );
+}
+
+#[tokio::test]
+async fn publish_true_publishes_latest() {
+    let fake = world();
+    let mut publish = request();
+    publish.as_object_mut().unwrap().remove("targetVersion");
+    publish["publish"] = json!(true);
+    let view = handle(&fake, publish).await.unwrap().rollout;
+    assert_eq!(view.target_version, "4");
+}
+
+#[tokio::test]
+async fn a_first_step_that_fails_releases_the_lock() {
+    let fake = world();
+    fake.world().failures.insert("lambda:UpdateAlias", 1);
+    let error = handle(&fake, request()).await.unwrap_err();
+    assert_eq!(error.error_type, "Retryable");
+    let world = fake.world();
+    let rollout = world.rollouts.values().next().unwrap();
+    assert_eq!(rollout.status, Status::Failed);
+    assert!(world.locks.is_empty());
+    assert_eq!(
+        world.aliases[&("orders".into(), "live".into())].version,
+        "1"
+    );
+}
+
+#[tokio::test]
+async fn all_at_once_without_hooks_finishes_in_one_call() {
+    let fake = world();
+    let view = handle(&fake, json!({"function": "orders", "alias": "live", "targetVersion": "2", "strategy": "AllAtOnce"}))
+        .await
+        .unwrap()
+        .rollout;
+    assert_eq!((view.status, view.weight), (Status::Succeeded, 100));
+    assert!(fake.world().hand_offs.is_empty());
+}

@@ -1,0 +1,21 @@
+//! `start`: validates a rollout request, creates the rollout and takes its first step.
+//! Wiring only; logic in `handler`.
+
+use glidepath_aws::adapters::AwsPorts;
+use glidepath_aws::config::Config;
+use glidepath_aws::function::init_tracing;
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+
+mod handler;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    init_tracing();
+    let config = Config::from_env()?;
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let ports = AwsPorts::new(&sdk, &config);
+    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
+        handler::handle(&ports, event.payload)
+    }))
+    .await
+}

@@ -1,0 +1,217 @@
+//! `step` against the in-memory AWS.
+
+use super::handle;
+use glidepath_aws::fakes::{AlarmState, FakeAws, seed_rollout};
+use glidepath_aws::ports::HandOff;
+use glidepath_core::Status;
+use serde_json::json;
+
+fn world() -> FakeAws {
+    let fake = FakeAws::new(1_000);
+    fake.add_function("orders", 3, "live", 1);
+    fake.world().functions.insert("smoke".into());
+    fake.set_alarm("orders-errors", AlarmState::Ok);
+    fake
+}
+
+fn canary() -> serde_json::Value {
+    json!({"function": "orders", "alias": "live", "targetVersion": "2", "strategy": "Canary10Percent5Minutes", "alarms": ["orders-errors"]})
+}
+
+async fn tick(fake: &FakeAws, id: &str) -> super::RolloutView {
+    let (seq, at) = fake.latest_tick(id).expect("a tick is scheduled");
+    let now = fake.world().now;
+    fake.advance(at.saturating_sub(now));
+    handle(fake, json!({"rolloutId": id, "seq": seq}))
+        .await
+        .expect("tick handled")
+}
+
+#[tokio::test]
+async fn healthy_ticks_finish_the_rollout() {
+    let fake = world();
+    let rollout = seed_rollout(&fake, canary()).await;
+    assert_eq!((rollout.status, rollout.weight), (Status::Shifting, 10));
+    let alias = fake.alias("orders", "live").unwrap();
+    assert_eq!(alias.routing, Some(("2".into(), 0.1)));
+
+    let done = tick(&fake, &rollout.id).await;
+    assert_eq!((done.status, done.weight), (Status::Succeeded, 100));
+    let alias = fake.alias("orders", "live").unwrap();
+    assert_eq!((alias.version.as_str(), alias.routing), ("2", None));
+    let world = fake.world();
+    assert!(world.locks.is_empty(), "lock released");
+    assert!(world.schedules.is_empty(), "ticks cleaned up");
+    let events: Vec<&str> = world.history[&rollout.id]
+        .iter()
+        .map(|h| h.event.as_str())
+        .collect();
+    assert_eq!(events, ["create", "start", "health", "health"]);
+    assert_eq!(
+        world.notifications.last().map(|n| n.1),
+        Some(Status::Succeeded)
+    );
+}
+
+#[tokio::test]
+async fn stale_and_repeated_ticks_change_nothing() {
+    let fake = world();
+    let rollout = seed_rollout(&fake, json!({"function": "orders", "alias": "live", "targetVersion": "2", "strategy": "Linear10PercentEvery1Minute"})).await;
+    let first = tick(&fake, &rollout.id).await;
+    assert_eq!(first.weight, 20);
+    let writes = fake.world().alias_writes.len();
+    for seq in [1, 0, 99] {
+        let again = handle(&fake, json!({"rolloutId": rollout.id, "seq": seq}))
+            .await
+            .unwrap();
+        assert_eq!((again.weight, again.seq), (20, first.seq));
+    }
+    assert_eq!(fake.world().alias_writes.len(), writes, "no alias write");
+    // Early: the current tick before it is due.
+    let (seq, _) = fake.latest_tick(&rollout.id).unwrap();
+    let early = handle(&fake, json!({"rolloutId": rollout.id, "seq": seq}))
+        .await
+        .unwrap();
+    assert_eq!(early.seq, first.seq);
+}
+
+#[tokio::test]
+async fn an_alarm_at_the_tick_hands_the_rollback_over() {
+    let fake = world();
+    let rollout = seed_rollout(&fake, canary()).await;
+    fake.set_alarm("orders-errors", AlarmState::Alarm);
+    let after = tick(&fake, &rollout.id).await;
+    assert_eq!(after.status, Status::RollingBack);
+    assert!(after.reason.unwrap_or_default().contains("orders-errors"));
+    assert_eq!(
+        fake.world().hand_offs,
+        vec![(HandOff::Rollback, rollout.id.clone())]
+    );
+}
+
+#[tokio::test]
+async fn drift_pauses_the_rollout_and_resume_takes_the_alias_back() {
+    let fake = world();
+    let rollout = seed_rollout(&fake, canary()).await;
+    fake.move_alias_externally("orders", "live", "3");
+    let paused = tick(&fake, &rollout.id).await;
+    assert_eq!(paused.status, Status::Paused);
+    assert!(
+        paused
+            .reason
+            .unwrap_or_default()
+            .contains("changed outside Glidepath")
+    );
+    assert_eq!(
+        fake.alias("orders", "live").unwrap().version,
+        "3",
+        "someone else's change is not overwritten"
+    );
+
+    let resumed = handle(&fake, json!({"rolloutId": rollout.id, "command": "resume"}))
+        .await
+        .unwrap();
+    assert_eq!(resumed.status, Status::Shifting);
+    let alias = fake.alias("orders", "live").unwrap();
+    assert_eq!(
+        (alias.version.as_str(), alias.routing),
+        ("1", Some(("2".into(), 0.1)))
+    );
+}
+
+#[tokio::test]
+async fn operator_commands() {
+    let fake = world();
+    let mut request = canary();
+    request["hooks"] = json!({"postTraffic": "smoke"});
+    let rollout = seed_rollout(&fake, request).await;
+    let paused = handle(&fake, json!({"rolloutId": rollout.id, "command": "pause"}))
+        .await
+        .unwrap();
+    assert_eq!(paused.status, Status::Paused);
+    let error = handle(&fake, json!({"rolloutId": rollout.id, "command": "pause"}))
+        .await
+        .unwrap_err();
+    assert_eq!(error.error_type, "Conflict");
+    // The tick scheduled before the pause is stale now.
+    assert_eq!(tick(&fake, &rollout.id).await.status, Status::Paused);
+    let promoted = handle(
+        &fake,
+        json!({"rolloutId": rollout.id, "command": "promote"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(promoted.status, Status::PostTraffic);
+    assert_eq!(
+        fake.world().hand_offs,
+        vec![(HandOff::Finalize, rollout.id.clone())]
+    );
+}
+
+#[tokio::test]
+async fn bad_input_is_refused() {
+    let fake = world();
+    let rollout = seed_rollout(&fake, canary()).await;
+    for (input, expected) in [
+        (
+            json!({"rolloutId": "nope", "seq": 1}),
+            "no rollout with id `nope`",
+        ),
+        (
+            json!({"rolloutId": rollout.id, "command": "abort"}),
+            "`command`",
+        ),
+        (
+            json!({"rolloutId": rollout.id, "seq": 1, "command": "pause"}),
+            "not both",
+        ),
+        (json!({"rolloutId": rollout.id}), "`seq` or `command`"),
+        (json!({"seq": 1}), "malformed input"),
+    ] {
+        let error = handle(&fake, input.clone()).await.unwrap_err();
+        assert_eq!(error.error_type, "InvalidRequest", "{input}");
+        assert!(
+            error.message.contains(expected),
+            "{input}: {}",
+            error.message
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_failed_alias_write_is_retryable_and_changes_nothing() {
+    let fake = world();
+    let rollout = seed_rollout(&fake, json!({"function": "orders", "alias": "live", "targetVersion": "2", "strategy": "Linear10PercentEvery1Minute"})).await;
+    fake.world().failures.insert("lambda:UpdateAlias", 1);
+    let (seq, at) = fake.latest_tick(&rollout.id).unwrap();
+    fake.advance(at - 1_000);
+    let error = handle(&fake, json!({"rolloutId": rollout.id, "seq": seq}))
+        .await
+        .unwrap_err();
+    assert_eq!(error.error_type, "Retryable");
+    assert_eq!(
+        fake.rollout(&rollout.id).unwrap().seq,
+        rollout.seq,
+        "nothing persisted"
+    );
+    // Lambda's retry delivers the same tick, which now goes through.
+    let retried = handle(&fake, json!({"rolloutId": rollout.id, "seq": seq}))
+        .await
+        .unwrap();
+    assert_eq!(retried.weight, 20);
+}
+
+#[tokio::test]
+async fn redrive_resumes_owed_work() {
+    let fake = world();
+    let rollout = seed_rollout(&fake, canary()).await;
+    fake.world().schedules.clear(); // the tick was lost
+    fake.advance(600);
+    let after = handle(
+        &fake,
+        json!({"rolloutId": rollout.id, "command": "redrive"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(after.status, Status::Succeeded);
+}

@@ -1,0 +1,73 @@
+//! [`Notifier`] on EventBridge: `source: glidepath`, `detail-type: Glidepath Rollout State
+//! Change` on every transition.
+
+use super::calls::CallCounter;
+use crate::error::PortError;
+use crate::ports::Notifier;
+use aws_sdk_eventbridge::Client;
+use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+use glidepath_core::Rollout;
+
+pub const SOURCE: &str = "glidepath";
+pub const STATE_CHANGE: &str = "Glidepath Rollout State Change";
+
+/// The notification's `detail`.
+pub fn state_change_detail(rollout: &Rollout) -> serde_json::Value {
+    serde_json::json!({
+        "rolloutId": rollout.id,
+        "function": rollout.spec.function,
+        "alias": rollout.spec.alias,
+        "status": rollout.status,
+        "weight": rollout.weight,
+        "currentVersion": rollout.spec.current_version,
+        "targetVersion": rollout.spec.target_version,
+        "reason": rollout.reason,
+        "seq": rollout.seq,
+    })
+}
+
+#[derive(Debug, Clone)]
+pub struct EventBridgeNotifier {
+    client: Client,
+    bus: String,
+    calls: CallCounter,
+}
+
+impl EventBridgeNotifier {
+    pub fn new(client: Client, bus: String, calls: CallCounter) -> Self {
+        EventBridgeNotifier { client, bus, calls }
+    }
+}
+
+impl Notifier for EventBridgeNotifier {
+    async fn notify(&self, rollout: &Rollout) -> Result<(), PortError> {
+        let entry = PutEventsRequestEntry::builder()
+            .source(SOURCE)
+            .detail_type(STATE_CHANGE)
+            .detail(state_change_detail(rollout).to_string())
+            .event_bus_name(&self.bus)
+            .build();
+        self.calls.record("events:PutEvents");
+        let output = self
+            .client
+            .put_events()
+            .entries(entry)
+            .send()
+            .await
+            .map_err(|e| PortError::aws("EventBridge PutEvents", e))?;
+        if output.failed_entry_count > 0 {
+            let why = output
+                .entries()
+                .iter()
+                .filter_map(|e| e.error_message.clone())
+                .collect::<Vec<_>>()
+                .join("; ");
+            return Err(PortError::Aws {
+                operation: "EventBridge PutEvents",
+                message: why,
+                source: None,
+            });
+        }
+        Ok(())
+    }
+}

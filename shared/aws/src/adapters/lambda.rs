@@ -1,0 +1,341 @@
+//! Lambda adapters: the alias router ([`AliasRouter`]), smoke-test hooks ([`HookRunner`],
+//! synchronous invoke) and hand-offs to `finalize` / `rollback` ([`Dispatcher`], asynchronous
+//! invoke).
+
+use super::calls::CallCounter;
+use crate::error::PortError;
+use crate::ports::{
+    AliasRouter, AliasState, Dispatcher, HandOff, HookRequest, HookRunner, VersionInfo,
+};
+use aws_sdk_lambda::Client;
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{AliasRoutingConfiguration, InvocationType};
+use glidepath_core::{HookOutcome, RolloutSpec};
+use std::collections::HashMap;
+
+/// The alias configuration that puts `weight` % on the target version.
+fn desired(spec: &RolloutSpec, weight: u8) -> (String, Option<(String, f64)>) {
+    match weight {
+        0 => (spec.current_version.clone(), None),
+        100.. => (spec.target_version.clone(), None),
+        w => (
+            spec.current_version.clone(),
+            Some((spec.target_version.clone(), f64::from(w) / 100.0)),
+        ),
+    }
+}
+
+fn same_routing(a: &Option<(String, f64)>, b: &Option<(String, f64)>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some((va, wa)), Some((vb, wb))) => va == vb && (wa - wb).abs() < 1e-9,
+        _ => false,
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct LambdaRouter {
+    client: Client,
+    calls: CallCounter,
+}
+
+impl LambdaRouter {
+    pub fn new(client: Client, calls: CallCounter) -> Self {
+        LambdaRouter { client, calls }
+    }
+}
+
+impl AliasRouter for LambdaRouter {
+    async fn read_alias(&self, function: &str, alias: &str) -> Result<AliasState, PortError> {
+        self.calls.record("lambda:GetAlias");
+        let output = self
+            .client
+            .get_alias()
+            .function_name(function)
+            .name(alias)
+            .send()
+            .await
+            .map_err(|error| match error.as_service_error() {
+                Some(e) if e.is_resource_not_found_exception() => PortError::NotFound(format!(
+                    "`alias`: function {function} has no alias {alias}"
+                )),
+                _ => PortError::aws("Lambda GetAlias", error),
+            })?;
+        let routing = output
+            .routing_config
+            .and_then(|config| config.additional_version_weights)
+            .and_then(|weights| weights.into_iter().next());
+        Ok(AliasState {
+            version: output.function_version.unwrap_or_default(),
+            routing,
+            revision: output.revision_id.unwrap_or_default(),
+        })
+    }
+
+    async fn version_info(&self, function: &str, version: &str) -> Result<VersionInfo, PortError> {
+        self.calls.record("lambda:GetFunctionConfiguration");
+        let output = self
+            .client
+            .get_function_configuration()
+            .function_name(function)
+            .qualifier(version)
+            .send()
+            .await
+            .map_err(|error| match error.as_service_error() {
+                Some(e) if e.is_resource_not_found_exception() => PortError::NotFound(format!(
+                    "`targetVersion`: function {function} has no published version {version}"
+                )),
+                _ => PortError::aws("Lambda GetFunctionConfiguration", error),
+            })?;
+        Ok(VersionInfo {
+            version: output.version.unwrap_or_else(|| version.to_string()),
+            role: output.role.unwrap_or_default(),
+            dead_letter_target: output
+                .dead_letter_config
+                .and_then(|config| config.target_arn),
+        })
+    }
+
+    async fn publish_latest(&self, function: &str) -> Result<String, PortError> {
+        self.calls.record("lambda:PublishVersion");
+        let output = self
+            .client
+            .publish_version()
+            .function_name(function)
+            .description("published by Glidepath")
+            .send()
+            .await
+            .map_err(|error| match error.as_service_error() {
+                Some(e) if e.is_resource_not_found_exception() => {
+                    PortError::NotFound(format!("`function`: no function {function}"))
+                }
+                _ => PortError::aws("Lambda PublishVersion", error),
+            })?;
+        output.version.ok_or_else(|| {
+            PortError::Invalid(format!("PublishVersion of {function} returned no version"))
+        })
+    }
+
+    async fn function_exists(&self, function: &str) -> Result<bool, PortError> {
+        self.calls.record("lambda:GetFunctionConfiguration");
+        match self
+            .client
+            .get_function_configuration()
+            .function_name(function)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(PortError::aws("Lambda GetFunctionConfiguration", error)),
+        }
+    }
+
+    async fn set_weight(
+        &self,
+        spec: &RolloutSpec,
+        weight: u8,
+        expected_revision: Option<&str>,
+    ) -> Result<String, PortError> {
+        let (version, routing) = desired(spec, weight);
+        let weights: HashMap<String, f64> = routing.clone().into_iter().collect();
+        self.calls.record("lambda:UpdateAlias");
+        let result = self
+            .client
+            .update_alias()
+            .function_name(&spec.function)
+            .name(&spec.alias)
+            .function_version(&version)
+            // An empty map removes the routing configuration.
+            .routing_config(
+                AliasRoutingConfiguration::builder()
+                    .set_additional_version_weights(Some(weights))
+                    .build(),
+            )
+            .set_revision_id(expected_revision.map(str::to_string))
+            .send()
+            .await;
+        match result {
+            Ok(output) => Ok(output.revision_id.unwrap_or_default()),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_precondition_failed_exception()) =>
+            {
+                // Someone wrote the alias since we did. If it already holds exactly what we
+                // want (a repeated delivery of our own step), that is success.
+                let now = self.read_alias(&spec.function, &spec.alias).await?;
+                if now.version == version && same_routing(&now.routing, &routing) {
+                    return Ok(now.revision);
+                }
+                let routing = match &now.routing {
+                    Some((v, w)) => format!(" with {:.0}% on version {v}", w * 100.0),
+                    None => String::new(),
+                };
+                Err(PortError::Drift(format!(
+                    "alias {}:{} points at version {}{routing} (revision {}), not what Glidepath last wrote (revision {})",
+                    spec.function,
+                    spec.alias,
+                    now.version,
+                    now.revision,
+                    expected_revision.unwrap_or("none")
+                )))
+            }
+            Err(error) => Err(PortError::aws("Lambda UpdateAlias", error)),
+        }
+    }
+}
+
+/// Runs hook functions synchronously and reads their verdict.
+#[derive(Debug, Clone)]
+pub struct LambdaHooks {
+    client: Client,
+    calls: CallCounter,
+}
+
+impl LambdaHooks {
+    pub fn new(client: Client, calls: CallCounter) -> Self {
+        LambdaHooks { client, calls }
+    }
+}
+
+/// A hook's verdict from its response: a function error or `{"status": "Failed"}` fails.
+pub fn hook_verdict(function_error: Option<&str>, payload: &[u8]) -> HookOutcome {
+    let body: serde_json::Value =
+        serde_json::from_slice(payload).unwrap_or(serde_json::Value::Null);
+    let message = |body: &serde_json::Value, key: &str| {
+        body.get(key).and_then(|v| v.as_str()).map(str::to_string)
+    };
+    if let Some(kind) = function_error {
+        let detail = message(&body, "errorMessage")
+            .unwrap_or_else(|| String::from_utf8_lossy(payload).into_owned());
+        return HookOutcome::Failed {
+            reason: format!("{kind}: {detail}"),
+        };
+    }
+    if body.get("status").and_then(|s| s.as_str()) == Some("Failed") {
+        return HookOutcome::Failed {
+            reason: message(&body, "reason").unwrap_or_else(|| "the hook reported Failed".into()),
+        };
+    }
+    HookOutcome::Succeeded
+}
+
+impl HookRunner for LambdaHooks {
+    async fn run(&self, function: &str, request: &HookRequest) -> Result<HookOutcome, PortError> {
+        let payload = serde_json::to_vec(request).map_err(|e| PortError::Invalid(e.to_string()))?;
+        self.calls.record("lambda:Invoke");
+        let result = self
+            .client
+            .invoke()
+            .function_name(function)
+            .invocation_type(InvocationType::RequestResponse)
+            .payload(Blob::new(payload))
+            .send()
+            .await;
+        match result {
+            Ok(output) => Ok(hook_verdict(
+                output.function_error.as_deref(),
+                output
+                    .payload
+                    .as_ref()
+                    .map(|p| p.as_ref())
+                    .unwrap_or_default(),
+            )),
+            // A hook that cannot be found is a failed hook, not a reason to retry.
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                Ok(HookOutcome::Failed {
+                    reason: format!("hook function {function} does not exist"),
+                })
+            }
+            Err(error) => Err(PortError::aws("Lambda Invoke (hook)", error)),
+        }
+    }
+}
+
+/// Hands rollouts to `finalize` and `rollback` by asynchronous invoke.
+#[derive(Debug, Clone)]
+pub struct LambdaDispatcher {
+    client: Client,
+    finalize_function: String,
+    rollback_function: String,
+    calls: CallCounter,
+}
+
+impl LambdaDispatcher {
+    pub fn new(
+        client: Client,
+        finalize_function: String,
+        rollback_function: String,
+        calls: CallCounter,
+    ) -> Self {
+        LambdaDispatcher {
+            client,
+            finalize_function,
+            rollback_function,
+            calls,
+        }
+    }
+}
+
+impl Dispatcher for LambdaDispatcher {
+    async fn hand_off(&self, work: HandOff, rollout_id: &str) -> Result<(), PortError> {
+        let function = match work {
+            HandOff::Finalize => &self.finalize_function,
+            HandOff::Rollback => &self.rollback_function,
+        };
+        let payload = serde_json::json!({ "rolloutId": rollout_id }).to_string();
+        self.calls.record("lambda:Invoke");
+        self.client
+            .invoke()
+            .function_name(function)
+            .invocation_type(InvocationType::Event)
+            .payload(Blob::new(payload))
+            .send()
+            .await
+            .map_err(|e| PortError::aws("Lambda Invoke (hand-off)", e))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hook_verdicts() {
+        assert_eq!(
+            hook_verdict(None, br#"{"status":"Succeeded"}"#),
+            HookOutcome::Succeeded
+        );
+        assert_eq!(hook_verdict(None, b"null"), HookOutcome::Succeeded);
+        assert_eq!(
+            hook_verdict(
+                None,
+                br#"{"status":"Failed","reason":"GET / returned 500"}"#
+            ),
+            HookOutcome::Failed {
+                reason: "GET / returned 500".into()
+            }
+        );
+        assert_eq!(
+            hook_verdict(
+                Some("Unhandled"),
+                br#"{"errorMessage":"boom","errorType":"Panic"}"#
+            ),
+            HookOutcome::Failed {
+                reason: "Unhandled: boom".into()
+            }
+        );
+    }
+}

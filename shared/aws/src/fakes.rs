@@ -1,0 +1,578 @@
+//! An in-memory AWS behind every port, for handler tests: one [`World`] holds the table, the
+//! aliases, the schedules, the alarms and a record of every effect. Tests arrange it, run a
+//! handler, and assert on what changed. It follows the AWS behaviour the adapters rely on:
+//! conditional writes on `seq`, `RevisionId` checks on alias updates, idempotent schedules.
+
+use crate::error::PortError;
+use crate::ports::{
+    AliasRouter, AliasState, Created, Dispatcher, HandOff, HealthCheck, HistoryEntry, HookRequest,
+    HookRunner, Notifier, Ports, RolloutStore, Ticker, VersionInfo,
+};
+use glidepath_core::{
+    HealthVerdict, HookOutcome, InsufficientData, Rollout, RolloutSpec, Status, UnixSeconds,
+};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// A CloudWatch alarm state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlarmState {
+    Ok,
+    Alarm,
+    InsufficientData,
+}
+
+/// Everything the fake AWS holds.
+#[derive(Debug, Default)]
+pub struct World {
+    pub now: UnixSeconds,
+    pub rollouts: BTreeMap<String, Rollout>,
+    pub history: BTreeMap<String, Vec<HistoryEntry>>,
+    pub locks: BTreeMap<(String, String), String>,
+    pub idempotency: BTreeMap<String, String>,
+    pub watches: BTreeMap<String, BTreeSet<String>>,
+    pub aliases: BTreeMap<(String, String), AliasState>,
+    pub versions: BTreeMap<(String, String), VersionInfo>,
+    pub functions: BTreeSet<String>,
+    /// Pending ticks by schedule name: (rollout id, seq, due).
+    pub schedules: BTreeMap<String, (String, u64, UnixSeconds)>,
+    pub alarms: BTreeMap<String, AlarmState>,
+    /// What each hook function answers (default: succeeded).
+    pub hook_outcomes: BTreeMap<String, HookOutcome>,
+    pub hook_calls: Vec<(String, HookRequest)>,
+    /// (rollout id, status, weight) of every notification.
+    pub notifications: Vec<(String, Status, u8)>,
+    pub hand_offs: Vec<(HandOff, String)>,
+    /// (function, weight) of every alias write Glidepath made.
+    pub alias_writes: Vec<(String, u8)>,
+    /// Operations that fail with a retryable AWS error, with how many more times.
+    pub failures: BTreeMap<&'static str, u32>,
+    revision: u64,
+}
+
+impl World {
+    fn next_revision(&mut self) -> String {
+        self.revision += 1;
+        format!("rev-{}", self.revision)
+    }
+
+    fn fail(&mut self, operation: &'static str) -> Result<(), PortError> {
+        match self.failures.get_mut(operation) {
+            Some(left) if *left > 0 => {
+                *left -= 1;
+                Err(PortError::Aws {
+                    operation,
+                    message: "injected failure".into(),
+                    source: None,
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A handle on one shared [`World`]; clones share it.
+#[derive(Debug, Clone, Default)]
+pub struct FakeAws(Arc<Mutex<World>>);
+
+impl FakeAws {
+    pub fn new(now: UnixSeconds) -> Self {
+        let fake = FakeAws::default();
+        fake.world().now = now;
+        fake
+    }
+
+    /// The world, to arrange or inspect.
+    pub fn world(&self) -> MutexGuard<'_, World> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A function with published versions 1..=`versions` (all sharing role and DLQ) and an
+    /// alias on `alias_version`.
+    pub fn add_function(&self, function: &str, versions: u64, alias: &str, alias_version: u64) {
+        let mut world = self.world();
+        world.functions.insert(function.to_string());
+        for version in 1..=versions {
+            world.versions.insert(
+                (function.to_string(), version.to_string()),
+                VersionInfo {
+                    version: version.to_string(),
+                    role: "arn:aws:iam::123456789012:role/app".into(),
+                    dead_letter_target: None,
+                },
+            );
+        }
+        let revision = world.next_revision();
+        world.aliases.insert(
+            (function.to_string(), alias.to_string()),
+            AliasState {
+                version: alias_version.to_string(),
+                routing: None,
+                revision,
+            },
+        );
+    }
+
+    /// Someone other than Glidepath points the alias at `version`.
+    pub fn move_alias_externally(&self, function: &str, alias: &str, version: &str) {
+        let mut world = self.world();
+        let revision = world.next_revision();
+        world.aliases.insert(
+            (function.to_string(), alias.to_string()),
+            AliasState {
+                version: version.to_string(),
+                routing: None,
+                revision,
+            },
+        );
+    }
+
+    pub fn alias(&self, function: &str, alias: &str) -> Option<AliasState> {
+        self.world()
+            .aliases
+            .get(&(function.to_string(), alias.to_string()))
+            .cloned()
+    }
+
+    pub fn set_alarm(&self, name: &str, state: AlarmState) {
+        self.world().alarms.insert(name.to_string(), state);
+    }
+
+    pub fn advance(&self, seconds: u64) {
+        self.world().now += seconds;
+    }
+
+    pub fn rollout(&self, id: &str) -> Option<Rollout> {
+        self.world().rollouts.get(id).cloned()
+    }
+
+    /// The pending tick with the highest seq for a rollout.
+    pub fn latest_tick(&self, rollout_id: &str) -> Option<(u64, UnixSeconds)> {
+        self.world()
+            .schedules
+            .values()
+            .filter(|(id, _, _)| id == rollout_id)
+            .map(|(_, seq, at)| (*seq, *at))
+            .max()
+    }
+}
+
+fn weight_of(alias: &AliasState, spec: &RolloutSpec) -> Option<u8> {
+    match &alias.routing {
+        None if alias.version == spec.current_version => Some(0),
+        None if alias.version == spec.target_version => Some(100),
+        Some((version, w))
+            if alias.version == spec.current_version && *version == spec.target_version =>
+        {
+            Some((w * 100.0).round() as u8)
+        }
+        _ => None,
+    }
+}
+
+impl RolloutStore for FakeAws {
+    async fn create(&self, rollout: &Rollout) -> Result<Created, PortError> {
+        let mut world = self.world();
+        world.fail("dynamodb:TransactWriteItems")?;
+        let spec = &rollout.spec;
+        if let Some(id) = spec
+            .idempotency_key
+            .as_ref()
+            .and_then(|k| world.idempotency.get(k))
+        {
+            return Ok(Created::Existing(Box::new(world.rollouts[id].clone())));
+        }
+        let lock = (spec.function.clone(), spec.alias.clone());
+        if let Some(holder) = world.locks.get(&lock) {
+            return Err(PortError::Conflict(format!(
+                "alias {}:{} already has an active rollout ({holder})",
+                spec.function, spec.alias
+            )));
+        }
+        world.locks.insert(lock, rollout.id.clone());
+        if let Some(key) = &spec.idempotency_key {
+            world.idempotency.insert(key.clone(), rollout.id.clone());
+        }
+        for alarm in &spec.alarms {
+            world
+                .watches
+                .entry(alarm.clone())
+                .or_default()
+                .insert(rollout.id.clone());
+        }
+        world.rollouts.insert(rollout.id.clone(), rollout.clone());
+        world
+            .history
+            .entry(rollout.id.clone())
+            .or_default()
+            .push(HistoryEntry {
+                seq: rollout.seq,
+                event: "create".into(),
+                status: rollout.status,
+                weight: rollout.weight,
+                at: rollout.updated_at,
+                reason: None,
+            });
+        Ok(Created::New)
+    }
+
+    async fn load(&self, id: &str) -> Result<Option<Rollout>, PortError> {
+        let mut world = self.world();
+        world.fail("dynamodb:GetItem")?;
+        Ok(world.rollouts.get(id).cloned())
+    }
+
+    async fn save(
+        &self,
+        expected_seq: u64,
+        rollout: &Rollout,
+        event: Option<&str>,
+    ) -> Result<(), PortError> {
+        let mut world = self.world();
+        world.fail("dynamodb:TransactWriteItems")?;
+        let stored = world.rollouts.get(&rollout.id).map(|r| r.seq);
+        if stored != Some(expected_seq) {
+            return Err(PortError::Conflict(format!(
+                "rollout {} changed since seq {expected_seq}",
+                rollout.id
+            )));
+        }
+        world.rollouts.insert(rollout.id.clone(), rollout.clone());
+        if let Some(event) = event {
+            world
+                .history
+                .entry(rollout.id.clone())
+                .or_default()
+                .push(HistoryEntry {
+                    seq: rollout.seq,
+                    event: event.to_string(),
+                    status: rollout.status,
+                    weight: rollout.weight,
+                    at: rollout.updated_at,
+                    reason: rollout.reason.clone(),
+                });
+        }
+        if rollout.status.is_terminal() {
+            let lock = (rollout.spec.function.clone(), rollout.spec.alias.clone());
+            if world.locks.get(&lock) == Some(&rollout.id) {
+                world.locks.remove(&lock);
+            }
+            for alarm in &rollout.spec.alarms {
+                if let Some(watchers) = world.watches.get_mut(alarm) {
+                    watchers.remove(&rollout.id);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn find_by_idempotency_key(&self, key: &str) -> Result<Option<Rollout>, PortError> {
+        let world = self.world();
+        Ok(world
+            .idempotency
+            .get(key)
+            .and_then(|id| world.rollouts.get(id))
+            .cloned())
+    }
+
+    async fn active_rollout(
+        &self,
+        function: &str,
+        alias: &str,
+    ) -> Result<Option<String>, PortError> {
+        Ok(self
+            .world()
+            .locks
+            .get(&(function.to_string(), alias.to_string()))
+            .cloned())
+    }
+
+    async fn rollouts_for_alias(
+        &self,
+        function: &str,
+        alias: &str,
+    ) -> Result<Vec<Rollout>, PortError> {
+        let mut rollouts: Vec<Rollout> = self
+            .world()
+            .rollouts
+            .values()
+            .filter(|r| r.spec.function == function && r.spec.alias == alias)
+            .cloned()
+            .collect();
+        rollouts.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(rollouts)
+    }
+
+    async fn rollouts_watching(&self, alarm: &str) -> Result<Vec<String>, PortError> {
+        Ok(self
+            .world()
+            .watches
+            .get(alarm)
+            .map(|w| w.iter().cloned().collect())
+            .unwrap_or_default())
+    }
+
+    async fn history(&self, id: &str) -> Result<Vec<HistoryEntry>, PortError> {
+        Ok(self.world().history.get(id).cloned().unwrap_or_default())
+    }
+}
+
+impl AliasRouter for FakeAws {
+    async fn read_alias(&self, function: &str, alias: &str) -> Result<AliasState, PortError> {
+        self.alias(function, alias).ok_or_else(|| {
+            PortError::NotFound(format!("`alias`: function {function} has no alias {alias}"))
+        })
+    }
+
+    async fn version_info(&self, function: &str, version: &str) -> Result<VersionInfo, PortError> {
+        self.world()
+            .versions
+            .get(&(function.to_string(), version.to_string()))
+            .cloned()
+            .ok_or_else(|| {
+                PortError::NotFound(format!(
+                    "`targetVersion`: function {function} has no published version {version}"
+                ))
+            })
+    }
+
+    async fn publish_latest(&self, function: &str) -> Result<String, PortError> {
+        let mut world = self.world();
+        if !world.functions.contains(function) {
+            return Err(PortError::NotFound(format!(
+                "`function`: no function {function}"
+            )));
+        }
+        let next = world
+            .versions
+            .keys()
+            .filter(|(f, _)| f == function)
+            .filter_map(|(_, v)| v.parse::<u64>().ok())
+            .max()
+            .unwrap_or(0)
+            + 1;
+        let info = VersionInfo {
+            version: next.to_string(),
+            role: "arn:aws:iam::123456789012:role/app".into(),
+            dead_letter_target: None,
+        };
+        world
+            .versions
+            .insert((function.to_string(), next.to_string()), info);
+        Ok(next.to_string())
+    }
+
+    async fn function_exists(&self, function: &str) -> Result<bool, PortError> {
+        Ok(self.world().functions.contains(function))
+    }
+
+    async fn set_weight(
+        &self,
+        spec: &RolloutSpec,
+        weight: u8,
+        expected_revision: Option<&str>,
+    ) -> Result<String, PortError> {
+        let mut world = self.world();
+        world.fail("lambda:UpdateAlias")?;
+        let key = (spec.function.clone(), spec.alias.clone());
+        let current = world.aliases.get(&key).cloned().ok_or_else(|| {
+            PortError::NotFound(format!("no alias {}:{}", spec.function, spec.alias))
+        })?;
+        if let Some(expected) = expected_revision {
+            if expected != current.revision {
+                if weight_of(&current, spec) == Some(weight) {
+                    return Ok(current.revision);
+                }
+                return Err(PortError::Drift(format!(
+                    "alias {}:{} points at version {} (revision {})",
+                    spec.function, spec.alias, current.version, current.revision
+                )));
+            }
+        }
+        let (version, routing) = match weight {
+            0 => (spec.current_version.clone(), None),
+            100.. => (spec.target_version.clone(), None),
+            w => (
+                spec.current_version.clone(),
+                Some((spec.target_version.clone(), f64::from(w) / 100.0)),
+            ),
+        };
+        let revision = world.next_revision();
+        world.aliases.insert(
+            key,
+            AliasState {
+                version,
+                routing,
+                revision: revision.clone(),
+            },
+        );
+        world.alias_writes.push((spec.function.clone(), weight));
+        Ok(revision)
+    }
+}
+
+impl Ticker for FakeAws {
+    async fn schedule(&self, rollout_id: &str, seq: u64, at: UnixSeconds) -> Result<(), PortError> {
+        let mut world = self.world();
+        world.fail("scheduler:CreateSchedule")?;
+        world.schedules.insert(
+            format!("gp-{rollout_id}-{seq}"),
+            (rollout_id.to_string(), seq, at),
+        );
+        Ok(())
+    }
+
+    async fn cancel(&self, rollout_id: &str) -> Result<(), PortError> {
+        self.world()
+            .schedules
+            .retain(|_, (id, _, _)| id != rollout_id);
+        Ok(())
+    }
+}
+
+impl HealthCheck for FakeAws {
+    async fn check(
+        &self,
+        alarms: &[String],
+        policy: InsufficientData,
+    ) -> Result<HealthVerdict, PortError> {
+        let mut world = self.world();
+        world.fail("cloudwatch:DescribeAlarms")?;
+        let breaches: Vec<String> = alarms
+            .iter()
+            .filter_map(|name| match world.alarms.get(name) {
+                None => Some(format!("alarm {name} no longer exists")),
+                Some(AlarmState::Alarm) => Some(format!("alarm {name} is ALARM")),
+                Some(AlarmState::InsufficientData) if policy == InsufficientData::Breach => Some(
+                    format!("alarm {name} is INSUFFICIENT_DATA (treated as a breach)"),
+                ),
+                Some(_) => None,
+            })
+            .collect();
+        Ok(if breaches.is_empty() {
+            HealthVerdict::Healthy
+        } else {
+            HealthVerdict::Breached {
+                reason: breaches.join("; "),
+            }
+        })
+    }
+
+    async fn missing_alarms(&self, alarms: &[String]) -> Result<Vec<String>, PortError> {
+        let world = self.world();
+        Ok(alarms
+            .iter()
+            .filter(|name| !world.alarms.contains_key(*name))
+            .cloned()
+            .collect())
+    }
+}
+
+impl HookRunner for FakeAws {
+    async fn run(&self, function: &str, request: &HookRequest) -> Result<HookOutcome, PortError> {
+        let mut world = self.world();
+        world
+            .hook_calls
+            .push((function.to_string(), request.clone()));
+        if !world.functions.contains(function) {
+            return Ok(HookOutcome::Failed {
+                reason: format!("hook function {function} does not exist"),
+            });
+        }
+        Ok(world
+            .hook_outcomes
+            .get(function)
+            .cloned()
+            .unwrap_or(HookOutcome::Succeeded))
+    }
+}
+
+impl Notifier for FakeAws {
+    async fn notify(&self, rollout: &Rollout) -> Result<(), PortError> {
+        self.world()
+            .notifications
+            .push((rollout.id.clone(), rollout.status, rollout.weight));
+        Ok(())
+    }
+}
+
+impl Dispatcher for FakeAws {
+    async fn hand_off(&self, work: HandOff, rollout_id: &str) -> Result<(), PortError> {
+        self.world().hand_offs.push((work, rollout_id.to_string()));
+        Ok(())
+    }
+}
+
+impl Ports for FakeAws {
+    type Store = FakeAws;
+    type Router = FakeAws;
+    type Ticker = FakeAws;
+    type Health = FakeAws;
+    type Hooks = FakeAws;
+    type Notifier = FakeAws;
+    type Dispatcher = FakeAws;
+    fn store(&self) -> &FakeAws {
+        self
+    }
+    fn router(&self) -> &FakeAws {
+        self
+    }
+    fn ticker(&self) -> &FakeAws {
+        self
+    }
+    fn health(&self) -> &FakeAws {
+        self
+    }
+    fn hooks(&self) -> &FakeAws {
+        self
+    }
+    fn notifier(&self) -> &FakeAws {
+        self
+    }
+    fn dispatcher(&self) -> &FakeAws {
+        self
+    }
+    fn now(&self) -> UnixSeconds {
+        self.world().now
+    }
+}
+
+/// Creates a rollout from a request (as `start` would, without its checks) and starts it.
+/// The alias's current version and revision come from the fake world.
+pub async fn seed_rollout(fake: &FakeAws, request: serde_json::Value) -> Rollout {
+    let request = glidepath_core::RolloutRequest::from_json(&request).expect("a valid request");
+    let alias = fake
+        .alias(&request.function, &request.alias)
+        .expect("the fake world has the alias");
+    let target = match &request.target {
+        glidepath_core::Target::Version(version) => version.clone(),
+        glidepath_core::Target::PublishLatest => panic!("seed_rollout takes a targetVersion"),
+    };
+    let spec = RolloutSpec {
+        function: request.function.clone(),
+        alias: request.alias.clone(),
+        current_version: alias.version.clone(),
+        target_version: target,
+        strategy: request.strategy.clone(),
+        bake_seconds: request.bake_seconds,
+        alarms: request.alarms.clone(),
+        insufficient_data: request.insufficient_data,
+        hooks: request.hooks.clone(),
+        idempotency_key: request.idempotency_key.clone(),
+    };
+    let now = fake.world().now;
+    let mut rollout = Rollout::new(
+        format!("r-{}", fake.world().rollouts.len() + 1),
+        spec,
+        request.plan.clone(),
+        now,
+    );
+    rollout.alias_revision = Some(alias.revision);
+    fake.create(&rollout).await.expect("created");
+    crate::Runner::new(fake)
+        .run_on(rollout, glidepath_core::Event::Start)
+        .await
+        .expect("started")
+}

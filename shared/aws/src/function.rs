@@ -1,0 +1,118 @@
+//! What the Lambda functions share: the error they return (with a stable `errorType`),
+//! the rollout summary they answer with, and start-up wiring.
+
+use crate::error::PortError;
+use crate::runner::RunError;
+use glidepath_core::{RequestError, Rollout, Status};
+use lambda_runtime::Diagnostic;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// An error a function returns. `error_type` is one of the stable names callers match:
+/// `InvalidRequest` (bad input; nothing changed), `Conflict` (another rollout or operator got
+/// there first; nothing changed), `Retryable` (AWS failed; the same event can be retried).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct FunctionError {
+    pub error_type: &'static str,
+    pub message: String,
+}
+
+impl FunctionError {
+    pub fn invalid(message: impl Into<String>) -> Self {
+        FunctionError {
+            error_type: "InvalidRequest",
+            message: message.into(),
+        }
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        FunctionError {
+            error_type: "Conflict",
+            message: message.into(),
+        }
+    }
+}
+
+impl From<PortError> for FunctionError {
+    fn from(error: PortError) -> Self {
+        FunctionError {
+            error_type: error.error_type(),
+            message: error.to_string(),
+        }
+    }
+}
+
+impl From<RunError> for FunctionError {
+    fn from(error: RunError) -> Self {
+        FunctionError {
+            error_type: error.error_type(),
+            message: error.to_string(),
+        }
+    }
+}
+
+impl From<RequestError> for FunctionError {
+    fn from(error: RequestError) -> Self {
+        FunctionError::invalid(error.to_string())
+    }
+}
+
+impl From<FunctionError> for Diagnostic {
+    fn from(error: FunctionError) -> Diagnostic {
+        Diagnostic {
+            error_type: error.error_type.to_string(),
+            error_message: error.message,
+        }
+    }
+}
+
+/// Reads a function's input, refusing a malformed one with `InvalidRequest`.
+pub fn parse_input<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+) -> Result<T, FunctionError> {
+    serde_json::from_value(value)
+        .map_err(|e| FunctionError::invalid(format!("malformed input: {e}")))
+}
+
+/// What the functions answer: where a rollout is now, and what it cost.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RolloutView {
+    pub rollout_id: String,
+    pub function: String,
+    pub alias: String,
+    pub current_version: String,
+    pub target_version: String,
+    pub status: Status,
+    pub weight: u8,
+    pub seq: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// AWS API calls this invocation made, by `service:Operation` (empty under fakes).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub aws_calls: BTreeMap<&'static str, u64>,
+}
+
+impl RolloutView {
+    pub fn new(rollout: &Rollout, aws_calls: BTreeMap<&'static str, u64>) -> Self {
+        RolloutView {
+            rollout_id: rollout.id.clone(),
+            function: rollout.spec.function.clone(),
+            alias: rollout.spec.alias.clone(),
+            current_version: rollout.spec.current_version.clone(),
+            target_version: rollout.spec.target_version.clone(),
+            status: rollout.status,
+            weight: rollout.weight,
+            seq: rollout.seq,
+            reason: rollout.reason.clone(),
+            aws_calls,
+        }
+    }
+}
+
+/// Tracing for a function: JSON when the function's log format is JSON
+/// (`AWS_LAMBDA_LOG_FORMAT`), level from `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG`.
+pub fn init_tracing() {
+    lambda_runtime::tracing::init_default_subscriber();
+}

@@ -1,0 +1,26 @@
+//! Glidepath's AWS layer: the ports the functions need, their AWS SDK adapters, and the
+//! runner that carries out the engine's commands through them.
+//!
+//! - [`ports`]: narrow traits (store, alias router, ticker, health, hooks, notifier,
+//!   dispatcher) and [`ports::Ports`], the set a function works with.
+//! - [`adapters`]: the AWS SDK implementations and [`adapters::AwsPorts`].
+//! - [`runner`]: load → transition → effects → conditional write → feedback, in an order that
+//!   keeps every failure safe and retryable.
+//! - [`config`]: the environment the orchestrator functions read once at start-up.
+//! - [`clock`]: wall-clock time, UTC formatting, rollout ids.
+//! - [`function`]: the functions' error type (stable `errorType`), answer and tracing set-up.
+//! - [`error`]: [`PortError`], and the stable `error_type` names Lambda callers see.
+//! - `fakes` (feature `fakes`): an in-memory AWS for handler tests.
+
+pub mod adapters;
+pub mod clock;
+pub mod config;
+pub mod error;
+#[cfg(feature = "fakes")]
+pub mod fakes;
+pub mod function;
+pub mod ports;
+pub mod runner;
+
+pub use error::PortError;
+pub use runner::{RunError, Runner};

@@ -1,0 +1,235 @@
+//! The narrow interfaces Glidepath's logic needs from the outside world. Each has an AWS SDK
+//! adapter (in [`crate::adapters`]) and, with the `fakes` feature, an in-memory fake.
+
+use crate::error::PortError;
+use glidepath_core::{
+    HealthVerdict, HookOutcome, HookPhase, InsufficientData, Rollout, RolloutSpec, Status,
+    UnixSeconds,
+};
+use serde::{Deserialize, Serialize};
+use std::future::Future;
+
+/// The outcome of creating a rollout.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Created {
+    New,
+    /// The idempotency key was used before: this is the rollout it created.
+    Existing(Box<Rollout>),
+}
+
+/// One transition in a rollout's history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryEntry {
+    pub seq: u64,
+    pub event: String,
+    pub status: Status,
+    pub weight: u8,
+    pub at: UnixSeconds,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Rollout state (DynamoDB).
+pub trait RolloutStore: Send + Sync {
+    /// Creates the rollout and takes the alias lock in one transaction. A lock held by
+    /// another rollout is `Conflict`; a reused idempotency key returns its rollout.
+    fn create(&self, rollout: &Rollout) -> impl Future<Output = Result<Created, PortError>> + Send;
+    fn load(&self, id: &str) -> impl Future<Output = Result<Option<Rollout>, PortError>> + Send;
+    /// Writes `rollout` if the stored `seq` is still `expected_seq` (else `Conflict`), and
+    /// appends a history item named `event` when given. A terminal status also releases the
+    /// alias lock and the alarm watches in the same transaction.
+    fn save(
+        &self,
+        expected_seq: u64,
+        rollout: &Rollout,
+        event: Option<&str>,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+    fn find_by_idempotency_key(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<Rollout>, PortError>> + Send;
+    /// The rollout holding the alias lock, if any.
+    fn active_rollout(
+        &self,
+        function: &str,
+        alias: &str,
+    ) -> impl Future<Output = Result<Option<String>, PortError>> + Send;
+    /// Every rollout of an alias, oldest first.
+    fn rollouts_for_alias(
+        &self,
+        function: &str,
+        alias: &str,
+    ) -> impl Future<Output = Result<Vec<Rollout>, PortError>> + Send;
+    /// Ids of the active rollouts an alarm guards.
+    fn rollouts_watching(
+        &self,
+        alarm: &str,
+    ) -> impl Future<Output = Result<Vec<String>, PortError>> + Send;
+    fn history(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Vec<HistoryEntry>, PortError>> + Send;
+}
+
+/// An alias as Lambda reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AliasState {
+    pub version: String,
+    /// The additional version and its weight (0.0–1.0), if the alias splits traffic.
+    pub routing: Option<(String, f64)>,
+    pub revision: String,
+}
+
+/// What must match between two versions for an alias to split traffic between them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VersionInfo {
+    pub version: String,
+    pub role: String,
+    pub dead_letter_target: Option<String>,
+}
+
+/// The alias (Lambda).
+pub trait AliasRouter: Send + Sync {
+    fn read_alias(
+        &self,
+        function: &str,
+        alias: &str,
+    ) -> impl Future<Output = Result<AliasState, PortError>> + Send;
+    /// A published version's configuration; `NotFound` when there is no such version.
+    fn version_info(
+        &self,
+        function: &str,
+        version: &str,
+    ) -> impl Future<Output = Result<VersionInfo, PortError>> + Send;
+    /// Publishes `$LATEST` and returns the version number.
+    fn publish_latest(
+        &self,
+        function: &str,
+    ) -> impl Future<Output = Result<String, PortError>> + Send;
+    /// Whether a function (a hook) exists.
+    fn function_exists(
+        &self,
+        function: &str,
+    ) -> impl Future<Output = Result<bool, PortError>> + Send;
+    /// Puts `weight` % on the target version (0 and 100 leave no routing config) and returns
+    /// the alias's new `RevisionId`. With `expected_revision`, a different current revision
+    /// is `Drift` (unless the alias already holds exactly this weight); without, the alias is
+    /// overwritten whatever it holds.
+    fn set_weight(
+        &self,
+        spec: &RolloutSpec,
+        weight: u8,
+        expected_revision: Option<&str>,
+    ) -> impl Future<Output = Result<String, PortError>> + Send;
+}
+
+/// The clock that advances rollouts (EventBridge Scheduler).
+pub trait Ticker: Send + Sync {
+    /// A one-time tick `{"rolloutId", "seq"}` for `step` at `at`; an existing one is success.
+    fn schedule(
+        &self,
+        rollout_id: &str,
+        seq: u64,
+        at: UnixSeconds,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// Deletes the rollout's pending ticks.
+    fn cancel(&self, rollout_id: &str) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+/// Health of the target version (CloudWatch alarms).
+pub trait HealthCheck: Send + Sync {
+    /// Any alarm in `ALARM` (or missing) is a breach; `INSUFFICIENT_DATA` follows `policy`.
+    fn check(
+        &self,
+        alarms: &[String],
+        policy: InsufficientData,
+    ) -> impl Future<Output = Result<HealthVerdict, PortError>> + Send;
+    /// The names among `alarms` that do not exist.
+    fn missing_alarms(
+        &self,
+        alarms: &[String],
+    ) -> impl Future<Output = Result<Vec<String>, PortError>> + Send;
+}
+
+/// What a hook function receives.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HookRequest {
+    pub rollout_id: String,
+    pub function: String,
+    pub alias: String,
+    pub current_version: String,
+    pub target_version: String,
+    pub phase: HookPhase,
+}
+
+impl HookRequest {
+    pub fn new(rollout: &Rollout, phase: HookPhase) -> Self {
+        HookRequest {
+            rollout_id: rollout.id.clone(),
+            function: rollout.spec.function.clone(),
+            alias: rollout.spec.alias.clone(),
+            current_version: rollout.spec.current_version.clone(),
+            target_version: rollout.spec.target_version.clone(),
+            phase,
+        }
+    }
+}
+
+/// Smoke-test hooks (synchronous Lambda invoke).
+pub trait HookRunner: Send + Sync {
+    /// Runs the hook; a function error or `{"status": "Failed"}` is a failed hook, not an `Err`.
+    fn run(
+        &self,
+        function: &str,
+        request: &HookRequest,
+    ) -> impl Future<Output = Result<HookOutcome, PortError>> + Send;
+}
+
+/// State-change notifications (EventBridge).
+pub trait Notifier: Send + Sync {
+    fn notify(&self, rollout: &Rollout) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+/// Work another function takes over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandOff {
+    /// `finalize`: 100 %, the post-traffic hook, success.
+    Finalize,
+    /// `rollback`: 100 % on the old version.
+    Rollback,
+}
+
+/// Passing a rollout to `finalize` or `rollback` (asynchronous Lambda invoke).
+pub trait Dispatcher: Send + Sync {
+    fn hand_off(
+        &self,
+        work: HandOff,
+        rollout_id: &str,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+/// Every port a function may use, and the clock.
+pub trait Ports: Send + Sync {
+    type Store: RolloutStore;
+    type Router: AliasRouter;
+    type Ticker: Ticker;
+    type Health: HealthCheck;
+    type Hooks: HookRunner;
+    type Notifier: Notifier;
+    type Dispatcher: Dispatcher;
+    fn store(&self) -> &Self::Store;
+    fn router(&self) -> &Self::Router;
+    fn ticker(&self) -> &Self::Ticker;
+    fn health(&self) -> &Self::Health;
+    fn hooks(&self) -> &Self::Hooks;
+    fn notifier(&self) -> &Self::Notifier;
+    fn dispatcher(&self) -> &Self::Dispatcher;
+    /// Seconds since the Unix epoch.
+    fn now(&self) -> UnixSeconds;
+    /// The AWS calls made since the last call of this method, by `service:Operation`.
+    fn take_call_counts(&self) -> std::collections::BTreeMap<&'static str, u64> {
+        std::collections::BTreeMap::new()
+    }
+}
