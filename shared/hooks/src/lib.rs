@@ -1,0 +1,94 @@
+//! Reusable smoke-test hooks (`pre-traffic-hook`, `post-traffic-hook`): invoke the target
+//! version, qualified, with the test events of their configuration, and check that no test
+//! got a function error and that each answer contains the expected JSON subset.
+//!
+//! - Invoked by Glidepath with a [`HookRequest`], they answer `{"status": "Succeeded"}` or
+//!   `{"status": "Failed", "reason"}`.
+//! - Invoked by CodeDeploy (`{"DeploymentId", "LifecycleEventHookExecutionId"}`), they test
+//!   `GLIDEPATH_CODEDEPLOY_TARGET` and report `Succeeded` / `Failed` with
+//!   `PutLifecycleEventHookExecutionStatus` on every path, errors included.
+//!
+//! Layout: [`config`] (the tests, from the environment), [`smoke`] (running and judging
+//! them), [`ports`] (invoke and report, with their AWS adapters), and [`handle`] here.
+
+pub mod config;
+pub mod ports;
+pub mod smoke;
+
+pub use config::{HookConfig, SmokeTest};
+pub use ports::{AwsHookPorts, HookPorts, Invoked};
+
+use aws_lambda_events::codedeploy::CodeDeployLifecycleEvent;
+use glidepath_aws::function::FunctionError;
+use glidepath_aws::ports::HookRequest;
+use glidepath_core::HookOutcome;
+use serde_json::{Value, json};
+use tracing::{info, warn};
+
+/// Handles one invocation, from Glidepath or from CodeDeploy.
+pub async fn handle<P: HookPorts>(
+    ports: &P,
+    config: &HookConfig,
+    event: Value,
+) -> Result<Value, FunctionError> {
+    if event.get("LifecycleEventHookExecutionId").is_some() {
+        let lifecycle: CodeDeployLifecycleEvent = serde_json::from_value(event).map_err(|e| {
+            FunctionError::invalid(format!("malformed CodeDeploy lifecycle event: {e}"))
+        })?;
+        return codedeploy(ports, config, lifecycle).await;
+    }
+    let request: HookRequest = glidepath_aws::function::parse_input(event)?;
+    info!(rollout_id = %request.rollout_id, phase = %request.phase, function = %request.function,
+        version = %request.target_version, tests = config.tests.len(), "smoke tests");
+    let outcome = smoke::run(
+        ports,
+        &request.function,
+        &request.target_version,
+        &config.tests,
+    )
+    .await?;
+    Ok(answer(&outcome))
+}
+
+async fn codedeploy<P: HookPorts>(
+    ports: &P,
+    config: &HookConfig,
+    event: CodeDeployLifecycleEvent,
+) -> Result<Value, FunctionError> {
+    let outcome = match &config.codedeploy_target {
+        None => HookOutcome::Failed {
+            reason: "GLIDEPATH_CODEDEPLOY_TARGET is not set: the hook does not know which version to test".into(),
+        },
+        Some((function, version)) => match smoke::run(ports, function, version, &config.tests).await {
+            Ok(outcome) => outcome,
+            // Report even when the tests could not run: CodeDeploy would otherwise wait an hour.
+            Err(error) => HookOutcome::Failed {
+                reason: format!("could not run the smoke tests: {error}"),
+            },
+        },
+    };
+    let succeeded = outcome == HookOutcome::Succeeded;
+    info!(deployment_id = %event.deployment_id, succeeded, "reporting to CodeDeploy");
+    if let Err(error) = ports
+        .report(
+            &event.deployment_id,
+            &event.lifecycle_event_hook_execution_id,
+            succeeded,
+        )
+        .await
+    {
+        warn!(deployment_id = %event.deployment_id, error = %error, "could not report to CodeDeploy");
+        return Err(error.into());
+    }
+    Ok(answer(&outcome))
+}
+
+fn answer(outcome: &HookOutcome) -> Value {
+    match outcome {
+        HookOutcome::Succeeded => json!({"status": "Succeeded"}),
+        HookOutcome::Failed { reason } => json!({"status": "Failed", "reason": reason}),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,96 @@
+//! What a hook needs from AWS: invoking the target version, and reporting to CodeDeploy.
+
+use glidepath_aws::PortError;
+use std::future::Future;
+
+/// A synchronous invocation's result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invoked {
+    /// `Unhandled` / `Handled` when the function failed.
+    pub function_error: Option<String>,
+    pub payload: Vec<u8>,
+}
+
+pub trait HookPorts: Send + Sync {
+    /// Invokes `function` at `version` with `payload`, synchronously.
+    fn invoke(
+        &self,
+        function: &str,
+        version: &str,
+        payload: &[u8],
+    ) -> impl Future<Output = Result<Invoked, PortError>> + Send;
+    /// `PutLifecycleEventHookExecutionStatus`.
+    fn report(
+        &self,
+        deployment_id: &str,
+        execution_id: &str,
+        succeeded: bool,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+/// Lambda and CodeDeploy clients.
+#[derive(Debug, Clone)]
+pub struct AwsHookPorts {
+    pub lambda: aws_sdk_lambda::Client,
+    pub codedeploy: aws_sdk_codedeploy::Client,
+}
+
+impl AwsHookPorts {
+    pub fn new(sdk: &aws_config::SdkConfig) -> Self {
+        AwsHookPorts {
+            lambda: aws_sdk_lambda::Client::new(sdk),
+            codedeploy: aws_sdk_codedeploy::Client::new(sdk),
+        }
+    }
+}
+
+impl HookPorts for AwsHookPorts {
+    async fn invoke(
+        &self,
+        function: &str,
+        version: &str,
+        payload: &[u8],
+    ) -> Result<Invoked, PortError> {
+        let output = self
+            .lambda
+            .invoke()
+            .function_name(function)
+            .qualifier(version)
+            .invocation_type(aws_sdk_lambda::types::InvocationType::RequestResponse)
+            .payload(aws_sdk_lambda::primitives::Blob::new(payload.to_vec()))
+            .send()
+            .await
+            .map_err(|error| match error.as_service_error() {
+                Some(e) if e.is_resource_not_found_exception() => {
+                    PortError::NotFound(format!("function {function} has no version {version}"))
+                }
+                _ => PortError::aws("Lambda Invoke (smoke test)", error),
+            })?;
+        Ok(Invoked {
+            function_error: output.function_error,
+            payload: output.payload.map(|p| p.into_inner()).unwrap_or_default(),
+        })
+    }
+
+    async fn report(
+        &self,
+        deployment_id: &str,
+        execution_id: &str,
+        succeeded: bool,
+    ) -> Result<(), PortError> {
+        use aws_sdk_codedeploy::types::LifecycleEventStatus;
+        self.codedeploy
+            .put_lifecycle_event_hook_execution_status()
+            .deployment_id(deployment_id)
+            .lifecycle_event_hook_execution_id(execution_id)
+            .status(if succeeded {
+                LifecycleEventStatus::Succeeded
+            } else {
+                LifecycleEventStatus::Failed
+            })
+            .send()
+            .await
+            .map_err(|e| PortError::aws("CodeDeploy PutLifecycleEventHookExecutionStatus", e))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,205 @@
+//! The hook logic against a hand-written fake of its ports.
+
+use super::*;
+use glidepath_aws::PortError;
+use std::sync::Mutex;
+
+#[derive(Default)]
+struct Fake {
+    /// What each (function, version) answers: (function error, payload).
+    answers: Vec<((String, String), Option<String>, Value)>,
+    invoked: Mutex<Vec<(String, String, Value)>>,
+    reports: Mutex<Vec<(String, String, bool)>>,
+    report_fails: bool,
+}
+
+impl HookPorts for Fake {
+    async fn invoke(
+        &self,
+        function: &str,
+        version: &str,
+        payload: &[u8],
+    ) -> Result<Invoked, PortError> {
+        self.invoked.lock().unwrap().push((
+            function.into(),
+            version.into(),
+            serde_json::from_slice(payload).unwrap(),
+        ));
+        let answer = self
+            .answers
+            .iter()
+            .find(|((f, v), _, _)| f == function && v == version);
+        match answer {
+            None => Err(PortError::NotFound(format!(
+                "function {function} has no version {version}"
+            ))),
+            Some((_, error, payload)) => Ok(Invoked {
+                function_error: error.clone(),
+                payload: payload.to_string().into_bytes(),
+            }),
+        }
+    }
+
+    async fn report(
+        &self,
+        deployment_id: &str,
+        execution_id: &str,
+        succeeded: bool,
+    ) -> Result<(), PortError> {
+        self.reports
+            .lock()
+            .unwrap()
+            .push((deployment_id.into(), execution_id.into(), succeeded));
+        if self.report_fails {
+            return Err(PortError::Aws {
+                operation: "CodeDeploy",
+                message: "down".into(),
+                source: None,
+            });
+        }
+        Ok(())
+    }
+}
+
+fn config(target: Option<&str>) -> HookConfig {
+    HookConfig {
+        tests: vec![
+            SmokeTest {
+                name: "ping".into(),
+                event: json!({"ping": true}),
+                expect: Some(json!({"ok": true})),
+            },
+            SmokeTest {
+                name: "order".into(),
+                event: json!({"order": 1}),
+                expect: None,
+            },
+        ],
+        codedeploy_target: target.map(|t| {
+            let (f, v) = t.rsplit_once(':').unwrap();
+            (f.to_string(), v.to_string())
+        }),
+    }
+}
+
+fn fake(version_2: (Option<&str>, Value)) -> Fake {
+    Fake {
+        answers: vec![(
+            ("orders".into(), "2".into()),
+            version_2.0.map(str::to_string),
+            version_2.1,
+        )],
+        ..Fake::default()
+    }
+}
+
+fn glidepath_request() -> Value {
+    json!({"rolloutId": "r-1", "function": "orders", "alias": "live", "currentVersion": "1", "targetVersion": "2", "phase": "PreTraffic"})
+}
+
+#[tokio::test]
+async fn passing_tests_succeed_against_the_target_version() {
+    let fake = fake((None, json!({"ok": true, "version": "2"})));
+    let answer = handle(&fake, &config(None), glidepath_request())
+        .await
+        .unwrap();
+    assert_eq!(answer, json!({"status": "Succeeded"}));
+    let invoked = fake.invoked.lock().unwrap();
+    assert_eq!(invoked.len(), 2);
+    assert!(
+        invoked.iter().all(|(f, v, _)| f == "orders" && v == "2"),
+        "qualified with the target version"
+    );
+}
+
+#[tokio::test]
+async fn a_function_error_or_a_missing_subset_fails() {
+    let erroring = fake((Some("Unhandled"), json!({"errorMessage": "boom"})));
+    let answer = handle(&erroring, &config(None), glidepath_request())
+        .await
+        .unwrap();
+    assert_eq!(answer["status"], "Failed");
+    assert!(
+        answer["reason"]
+            .as_str()
+            .unwrap()
+            .contains("test ping: version 2 returned a function error (Unhandled)")
+    );
+
+    let wrong = fake((None, json!({"ok": false})));
+    let answer = handle(&wrong, &config(None), glidepath_request())
+        .await
+        .unwrap();
+    assert!(
+        answer["reason"]
+            .as_str()
+            .unwrap()
+            .contains("does not contain {\"ok\":true}"),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
+async fn codedeploy_gets_a_report_on_every_path() {
+    let event: Value =
+        serde_json::from_str(include_str!("codedeploy-lifecycle-hook.json")).unwrap();
+    let good = fake((None, json!({"ok": true})));
+    assert_eq!(
+        handle(&good, &config(Some("orders:2")), event.clone())
+            .await
+            .unwrap()["status"],
+        "Succeeded"
+    );
+    assert!(good.reports.lock().unwrap()[0].2);
+    assert_eq!(good.reports.lock().unwrap()[0].0, "d-deploymentId");
+
+    let bad = fake((Some("Unhandled"), json!({})));
+    assert_eq!(
+        handle(&bad, &config(Some("orders:2")), event.clone())
+            .await
+            .unwrap()["status"],
+        "Failed"
+    );
+    assert!(!bad.reports.lock().unwrap()[0].2);
+
+    let unconfigured = fake((None, json!({"ok": true})));
+    assert_eq!(
+        handle(&unconfigured, &config(None), event.clone())
+            .await
+            .unwrap()["status"],
+        "Failed"
+    );
+    assert!(!unconfigured.reports.lock().unwrap()[0].2);
+
+    let missing_version = fake((None, json!({"ok": true})));
+    assert_eq!(
+        handle(&missing_version, &config(Some("orders:9")), event.clone())
+            .await
+            .unwrap()["status"],
+        "Failed"
+    );
+    assert_eq!(missing_version.reports.lock().unwrap().len(), 1);
+
+    let unreachable = Fake {
+        report_fails: true,
+        ..fake((None, json!({"ok": true})))
+    };
+    assert_eq!(
+        handle(&unreachable, &config(Some("orders:2")), event)
+            .await
+            .unwrap_err()
+            .error_type,
+        "Retryable"
+    );
+}
+
+#[test]
+fn json_subsets() {
+    assert!(smoke::contains(
+        &json!({"a": 1, "b": {"c": [1, {"d": 2, "e": 3}]}}),
+        &json!({"b": {"c": [1, {"d": 2}]}})
+    ));
+    assert!(!smoke::contains(&json!({"a": 1}), &json!({"a": 2})));
+    assert!(!smoke::contains(&json!({"a": [1, 2]}), &json!({"a": [1]})));
+    assert!(smoke::contains(&json!("x"), &json!("x")));
+}
