@@ -1,0 +1,148 @@
+//! A function to roll out: version 1 good, version 2 bad (fails every request), version 3
+//! good; alias `live` on version 1; an alarm `<name>-errors` that tests drive.
+
+use crate::clients::Clients;
+use crate::stack::bootstrap_zip;
+use anyhow::Context;
+use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, StateValue, Statistic};
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{Environment, FunctionCode, Runtime};
+
+pub const ALIAS: &str = "live";
+pub const ROLE: &str = "arn:aws:iam::000000000000:role/glidepath-e2e-target";
+
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub function: String,
+    pub alarm: String,
+}
+
+impl Target {
+    /// Creates the function, its three versions, the alias and the alarm (state OK).
+    pub async fn create(clients: &Clients, function: &str) -> anyhow::Result<Target> {
+        let zip = bootstrap_zip("target-function")?;
+        let environment = |behaviour: &str| {
+            Environment::builder()
+                .variables("BEHAVIOUR", behaviour)
+                .build()
+        };
+        clients
+            .lambda
+            .create_function()
+            .function_name(function)
+            .runtime(Runtime::Providedal2023)
+            .handler("bootstrap")
+            .role(ROLE)
+            .timeout(30)
+            .code(FunctionCode::builder().zip_file(Blob::new(zip)).build())
+            .environment(environment("good"))
+            .send()
+            .await
+            .with_context(|| format!("creating {function}"))?;
+        for (behaviour, expected) in [("good", "1"), ("bad", "2"), ("good", "3")] {
+            clients
+                .lambda
+                .update_function_configuration()
+                .function_name(function)
+                .environment(environment(behaviour))
+                .send()
+                .await?;
+            let version = clients
+                .lambda
+                .publish_version()
+                .function_name(function)
+                .send()
+                .await?;
+            anyhow::ensure!(
+                version.version() == Some(expected),
+                "published {:?}, expected {expected}",
+                version.version()
+            );
+        }
+        clients
+            .lambda
+            .create_alias()
+            .function_name(function)
+            .name(ALIAS)
+            .function_version("1")
+            .send()
+            .await?;
+        let alarm = format!("{function}-errors");
+        clients
+            .cloudwatch
+            .put_metric_alarm()
+            .alarm_name(&alarm)
+            .namespace("Glidepath/E2E")
+            .metric_name("Errors")
+            .dimensions(
+                Dimension::builder()
+                    .name("FunctionName")
+                    .value(function)
+                    .build(),
+            )
+            .dimensions(
+                Dimension::builder()
+                    .name("Resource")
+                    .value(format!("{function}:{ALIAS}"))
+                    .build(),
+            )
+            .statistic(Statistic::Sum)
+            .period(60)
+            .evaluation_periods(1)
+            .threshold(1.0)
+            .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
+            .send()
+            .await?;
+        let target = Target {
+            function: function.to_string(),
+            alarm,
+        };
+        target.set_alarm(clients, StateValue::Ok).await?;
+        Ok(target)
+    }
+
+    pub async fn set_alarm(&self, clients: &Clients, state: StateValue) -> anyhow::Result<()> {
+        clients
+            .cloudwatch
+            .set_alarm_state()
+            .alarm_name(&self.alarm)
+            .state_value(state.clone())
+            .state_reason(format!("set by the end-to-end test: {state:?}"))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// The alias's version and routing (`None` when it sends everything to one version).
+    pub async fn alias(
+        &self,
+        clients: &Clients,
+    ) -> anyhow::Result<(String, Option<(String, f64)>)> {
+        let alias = clients
+            .lambda
+            .get_alias()
+            .function_name(&self.function)
+            .name(ALIAS)
+            .send()
+            .await?;
+        let routing = alias
+            .routing_config()
+            .and_then(|r| r.additional_version_weights())
+            .and_then(|weights| weights.iter().next().map(|(v, w)| (v.clone(), *w)));
+        Ok((
+            alias.function_version().unwrap_or_default().to_string(),
+            routing,
+        ))
+    }
+
+    /// A rollout request for this function.
+    pub fn request(&self, target_version: &str, strategy: serde_json::Value) -> serde_json::Value {
+        serde_json::json!({
+            "function": self.function,
+            "alias": ALIAS,
+            "targetVersion": target_version,
+            "strategy": strategy,
+            "alarms": [self.alarm],
+        })
+    }
+}

@@ -1,0 +1,781 @@
+//! End-to-end scenarios against the orchestrator deployed from `infra/template.yaml` into the
+//! local AWS emulator. They need the emulator and the function binaries, which
+//! `scripts/test` provides; a plain `cargo test` skips them (`#[ignore]`).
+//!
+//! Each scenario has its own target function, so they run in parallel.
+
+use anyhow::Context;
+use aws_sdk_cloudwatch::types::StateValue;
+use aws_sdk_lambda::types::{AliasRoutingConfiguration, Environment, FunctionCode, Runtime};
+use glidepath_aws::ports::RolloutStore;
+use glidepath_core::{Rollout, Status};
+use glidepath_e2e::clients::Clients;
+use glidepath_e2e::recorder::Recorder;
+use glidepath_e2e::stack::{Orchestrator, bootstrap_zip, deploy};
+use glidepath_e2e::target::{ALIAS, Target};
+use glidepath_e2e::{run, wait_for};
+use serde_json::{Value, json};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::OnceCell;
+
+const DEADLINE: Duration = Duration::from_secs(120);
+
+struct World {
+    clients: Clients,
+    glidepath: Orchestrator,
+    run_id: u64,
+    notifications: String,
+}
+
+/// The stack, deployed once for the whole run.
+async fn world() -> &'static World {
+    static WORLD: OnceCell<World> = OnceCell::const_new();
+    WORLD
+        .get_or_init(|| async {
+            let run_id = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs() % 1_000_000)
+                .unwrap_or(0);
+            let clients = Clients::new().await;
+            let started = Instant::now();
+            let glidepath = deploy(&clients, &format!("gp{run_id}"))
+                .await
+                .expect("the orchestrator deploys");
+            eprintln!(
+                "deployed stack {} in {:.1}s",
+                glidepath.stack,
+                started.elapsed().as_secs_f64()
+            );
+            let notifications = notification_queue(&clients, run_id)
+                .await
+                .expect("a notification queue");
+            World {
+                clients,
+                glidepath,
+                run_id,
+                notifications,
+            }
+        })
+        .await
+}
+
+/// An SQS queue receiving every "Glidepath Rollout State Change" event.
+async fn notification_queue(clients: &Clients, run_id: u64) -> anyhow::Result<String> {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let url = clients
+        .sqs
+        .create_queue()
+        .queue_name(format!("gp{run_id}-notifications"))
+        .send()
+        .await?
+        .queue_url
+        .context("queue url")?;
+    let attributes = clients
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await?;
+    let arn = attributes
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn))
+        .cloned()
+        .context("queue arn")?;
+    let rule = format!("gp{run_id}-notifications");
+    clients
+        .events
+        .put_rule()
+        .name(&rule)
+        .event_pattern(
+            json!({"source": ["glidepath"], "detail-type": ["Glidepath Rollout State Change"]})
+                .to_string(),
+        )
+        .send()
+        .await?;
+    clients
+        .events
+        .put_targets()
+        .rule(&rule)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("queue")
+                .arn(arn)
+                .build()?,
+        )
+        .send()
+        .await?;
+    Ok(url)
+}
+
+impl World {
+    async fn target(&self, name: &str) -> Target {
+        Target::create(&self.clients, &format!("{name}-{}", self.run_id))
+            .await
+            .expect("the target function is created")
+    }
+
+    async fn start(&self, request: &Value) -> Result<Value, (String, String)> {
+        self.clients
+            .invoke(&self.glidepath.start, request)
+            .await
+            .expect("start is invoked")
+    }
+
+    async fn step(&self, input: Value) -> Result<Value, (String, String)> {
+        self.clients
+            .invoke(&self.glidepath.step, &input)
+            .await
+            .expect("step is invoked")
+    }
+
+    async fn rollout(&self, id: &str) -> Rollout {
+        self.glidepath
+            .store(&self.clients)
+            .load(id)
+            .await
+            .expect("the table answers")
+            .expect("the rollout exists")
+    }
+
+    async fn wait_status(&self, id: &str, status: Status) -> Rollout {
+        wait_for(
+            &format!("rollout {id} to be {status}"),
+            DEADLINE,
+            || async {
+                let rollout = self.rollout(id).await;
+                Ok((rollout.status == status).then_some(rollout))
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    async fn history(&self, id: &str) -> Vec<(String, Status, u8)> {
+        self.glidepath
+            .store(&self.clients)
+            .history(id)
+            .await
+            .expect("the history is readable")
+            .into_iter()
+            .map(|h| (h.event, h.status, h.weight))
+            .collect()
+    }
+
+    /// Stops Scheduler delivering the rollout's tick for `seq`, so the test delivers it.
+    async fn take_over_tick(&self, id: &str, seq: u64) {
+        self.clients
+            .scheduler
+            .delete_schedule()
+            .name(format!("gp-{id}-{seq}"))
+            .group_name(&self.glidepath.schedule_group)
+            .send()
+            .await
+            .expect("the tick's schedule exists");
+    }
+}
+
+fn id_of(answer: &Value) -> String {
+    answer["rolloutId"]
+        .as_str()
+        .expect("an answer with a rolloutId")
+        .to_string()
+}
+
+#[test]
+#[ignore = "needs the local AWS emulator: run scripts/test"]
+fn e01_canary_with_hooks_and_bake_succeeds() {
+    run(async {
+        let world = world().await;
+        let target = world.target("canary").await;
+        let mut request = target.request(
+            "3",
+            json!({"type": "canary", "percent": 10, "interval": "3s"}),
+        );
+        request["bake"] = json!("3s");
+        request["hooks"] = json!({"preTraffic": world.glidepath.pre_traffic_hook, "postTraffic": world.glidepath.post_traffic_hook});
+        // Through the EventBridge rule, as a pipeline or another account would ask.
+        let sent = world
+            .clients
+            .events
+            .put_events()
+            .entries(
+                aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+                    .source("glidepath")
+                    .detail_type("Rollout Requested")
+                    .detail(request.to_string())
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(sent.failed_entry_count(), 0);
+        let store = world.glidepath.store(&world.clients);
+        let id = wait_for("the rollout to be created", DEADLINE, || async {
+            Ok(store
+                .rollouts_for_alias(&target.function, ALIAS)
+                .await?
+                .first()
+                .map(|r| r.id.clone()))
+        })
+        .await
+        .unwrap();
+        let started = Instant::now();
+        let done = world.wait_status(&id, Status::Succeeded).await;
+        eprintln!(
+            "canary rollout {id} succeeded in {:.1}s",
+            started.elapsed().as_secs_f64()
+        );
+        assert_eq!(done.weight, 100);
+        assert_eq!(
+            target.alias(&world.clients).await.unwrap(),
+            ("3".to_string(), None),
+            "all on the new version, no routing"
+        );
+        let history = world.history(&id).await;
+        let expected: Vec<(String, Status, u8)> = [
+            ("create", Status::PreTraffic, 0),
+            ("start", Status::PreTraffic, 0),
+            ("hook-completed", Status::Shifting, 10),
+            ("health", Status::Shifting, 100),
+            ("health", Status::Baking, 100),
+            ("health", Status::PostTraffic, 100),
+            ("hook-completed", Status::Succeeded, 100),
+        ]
+        .into_iter()
+        .map(|(e, s, w)| (e.to_string(), s, w))
+        .collect();
+        assert_eq!(history, expected);
+
+        // Every transition was published.
+        let mut seen: Vec<String> = Vec::new();
+        let clock = Instant::now();
+        while !seen.iter().any(|s| s == "Succeeded") {
+            assert!(
+                clock.elapsed() < DEADLINE,
+                "no Succeeded notification; saw {seen:?}"
+            );
+            let messages = world
+                .clients
+                .sqs
+                .receive_message()
+                .queue_url(&world.notifications)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .unwrap();
+            for message in messages.messages() {
+                let body: Value = serde_json::from_str(message.body().unwrap_or("{}")).unwrap();
+                if body["detail"]["rolloutId"] == json!(id) {
+                    seen.push(
+                        body["detail"]["status"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_string(),
+                    );
+                }
+            }
+        }
+        for status in [
+            "PreTraffic",
+            "Shifting",
+            "Baking",
+            "PostTraffic",
+            "Succeeded",
+        ] {
+            assert!(
+                seen.iter().any(|s| s == status),
+                "no {status} notification in {seen:?}"
+            );
+        }
+    });
+}
+
+#[test]
+#[ignore = "needs the local AWS emulator: run scripts/test"]
+fn e02_an_alarm_rolls_back_at_the_next_tick() {
+    run(async {
+        let world = world().await;
+        let target = world.target("alarm-tick").await;
+        let started = world
+            .start(&target.request(
+                "2",
+                json!({"type": "linear", "percent": 10, "interval": "3s"}),
+            ))
+            .await
+            .unwrap();
+        let id = id_of(&started);
+        assert_eq!(started["weight"], 10);
+        target
+            .set_alarm(&world.clients, StateValue::Alarm)
+            .await
+            .unwrap();
+        let rolled_back = world.wait_status(&id, Status::RolledBack).await;
+        assert_eq!(rolled_back.weight, 0);
+        assert!(
+            rolled_back
+                .reason
+                .unwrap_or_default()
+                .contains(&target.alarm)
+        );
+        assert_eq!(
+            target.alias(&world.clients).await.unwrap(),
+            ("1".to_string(), None)
+        );
+        let history = world.history(&id).await;
+        assert!(
+            history.iter().all(|(_, _, weight)| *weight <= 10),
+            "no weight above 10 %: {history:?}"
+        );
+        assert_eq!(
+            history.last().map(|h| h.0.as_str()),
+            Some("rollback-applied")
+        );
+    });
+}
+
+#[test]
+#[ignore = "needs the local AWS emulator: run scripts/test"]
+fn e03_an_alarm_event_rolls_back_without_waiting_for_a_tick() {
+    run(async {
+        let world = world().await;
+        let target = world.target("alarm-event").await;
+        let id = id_of(
+            &world
+                .start(&target.request("2", json!("Canary10Percent30Minutes")))
+                .await
+                .unwrap(),
+        );
+        target
+            .set_alarm(&world.clients, StateValue::Alarm)
+            .await
+            .unwrap();
+        // What EventBridge delivers for the alarm's change (the emulator emits no such event,
+        // and refuses `aws.*` sources in PutEvents, so the test delivers it).
+        let mut event: Value = serde_json::from_str(include_str!(
+            "../fixtures/eventbridge-alarm-state-change.json"
+        ))
+        .unwrap();
+        event["detail"]["alarmName"] = json!(target.alarm);
+        let clock = Instant::now();
+        let outcome = world
+            .clients
+            .invoke(&world.glidepath.check_alarms, &event)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(outcome["rolledBack"], json!([id]));
+        world.wait_status(&id, Status::RolledBack).await;
+        let seconds = clock.elapsed().as_secs_f64();
+        eprintln!("alarm event to RolledBack: {seconds:.2}s (the next tick was 30 minutes away)");
+        assert!(seconds < 60.0);
+        assert_eq!(
+            target.alias(&world.clients).await.unwrap(),
+            ("1".to_string(), None)
+        );
+    });
+}
+
+#[test]
+#[ignore = "needs the local AWS emulator: run scripts/test"]
+fn e04_a_failing_pre_traffic_hook_keeps_all_traffic_off_the_bad_version() {
+    run(async {
+        let world = world().await;
+        let target = world.target("pre-hook").await;
+        let mut request = target.request("2", json!("Linear10PercentEvery1Minute"));
+        request["hooks"] = json!({"preTraffic": world.glidepath.pre_traffic_hook});
+        let answer = world.start(&request).await.unwrap();
+        assert_eq!(answer["status"], "RolledBack");
+        let rollout = world.rollout(&id_of(&answer)).await;
+        assert!(
+            rollout
+                .reason
+                .unwrap_or_default()
+                .contains("pre-traffic hook failed")
+        );
+        let history = world.history(&rollout.id).await;
+        assert!(
+            history.iter().all(|(_, _, weight)| *weight == 0),
+            "traffic moved: {history:?}"
+        );
+        assert_eq!(
+            target.alias(&world.clients).await.unwrap(),
+            ("1".to_string(), None)
+        );
+    });
+}
+
+#[test]
+#[ignore = "needs the local AWS emulator: run scripts/test"]
+fn e05_repeated_and_late_ticks_change_nothing() {
+    run(async {
+        let world = world().await;
+        let target = world.target("ticks").await;
+        let strategy = json!({"type": "steps", "steps": [{"weight": 10, "bake": "2s"}, {"weight": 20, "bake": "10m"}]});
+        let id = id_of(&world.start(&target.request("3", strategy)).await.unwrap());
+        world.take_over_tick(&id, 1).await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+
+        let first = world
+            .step(json!({"rolloutId": id, "seq": 1}))
+            .await
+            .unwrap();
+        assert_eq!(
+            (first["weight"].as_u64(), first["seq"].as_u64()),
+            (Some(20), Some(2))
+        );
+        eprintln!(
+            "AWS calls of a tick that shifts traffic: {}",
+            first["awsCalls"]
+        );
+        let repeat = world
+            .step(json!({"rolloutId": id, "seq": 1}))
+            .await
+            .unwrap();
+        assert_eq!(
+            (repeat["weight"].as_u64(), repeat["seq"].as_u64()),
+            (Some(20), Some(2))
+        );
+        eprintln!("AWS calls of a repeated tick: {}", repeat["awsCalls"]);
+        let early = world
+            .step(json!({"rolloutId": id, "seq": 2}))
+            .await
+            .unwrap();
+        assert_eq!(
+            early["seq"].as_u64(),
+            Some(2),
+            "a tick before it is due changes nothing"
+        );
+        assert_eq!(
+            target.alias(&world.clients).await.unwrap(),
+            ("1".to_string(), Some(("3".to_string(), 0.2)))
+        );
+        // The shift tick's cost, counted by the adapters.
+        let calls = first["awsCalls"].as_object().unwrap();
+        for operation in [
+            "cloudwatch:DescribeAlarms",
+            "lambda:UpdateAlias",
+            "dynamodb:TransactWriteItems",
+            "scheduler:CreateSchedule",
+        ] {
+            assert_eq!(
+                calls.get(operation).and_then(Value::as_u64),
+                Some(1),
+                "{operation} in {calls:?}"
+            );
+        }
+        world
+            .clients
+            .invoke(
+                &world.glidepath.rollback,
+                &json!({"rolloutId": id, "command": "abort", "reason": "test done"}),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+    });
+}
+
+#[test]
+#[ignore = "needs the local AWS emulator: run scripts/test"]
+fn e06_one_rollout_per_alias() {
+    run(async {
+        let world = world().await;
+        let target = world.target("lock").await;
+        let first = id_of(
+            &world
+                .start(&target.request("3", json!("Canary10Percent30Minutes")))
+                .await
+                .unwrap(),
+        );
+        let (kind, message) = world
+            .start(&target.request("2", json!("AllAtOnce")))
+            .await
+            .unwrap_err();
+        assert_eq!(kind, "Conflict");
+        assert!(message.contains(&first), "{message}");
+        let rollout = world.rollout(&first).await;
+        assert_eq!((rollout.status, rollout.weight), (Status::Shifting, 10));
+        assert_eq!(
+            target.alias(&world.clients).await.unwrap(),
+            ("1".to_string(), Some(("3".to_string(), 0.1)))
+        );
+        let store = world.glidepath.store(&world.clients);
+        assert_eq!(
+            store
+                .rollouts_for_alias(&target.function, ALIAS)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+    });
+}
+
+#[test]
+#[ignore = "needs the local AWS emulator: run scripts/test"]
+fn e07_operator_pause_resume_promote_and_abort() {
+    run(async {
+        let world = world().await;
+        let target = world.target("operator").await;
+        let mut request = target.request("3", json!("Linear10PercentEvery10Minutes"));
+        request["hooks"] = json!({"postTraffic": world.glidepath.post_traffic_hook});
+        let id = id_of(&world.start(&request).await.unwrap());
+        let paused = world
+            .step(json!({"rolloutId": id, "command": "pause"}))
+            .await
+            .unwrap();
+        assert_eq!(paused["status"], "Paused");
+        let (kind, _) = world
+            .step(json!({"rolloutId": id, "command": "pause"}))
+            .await
+            .unwrap_err();
+        assert_eq!(kind, "Conflict");
+        assert_eq!(
+            world
+                .step(json!({"rolloutId": id, "command": "resume"}))
+                .await
+                .unwrap()["status"],
+            "Shifting"
+        );
+        assert_eq!(
+            world
+                .step(json!({"rolloutId": id, "command": "promote"}))
+                .await
+                .unwrap()["status"],
+            "PostTraffic"
+        );
+        world.wait_status(&id, Status::Succeeded).await;
+        assert_eq!(
+            target.alias(&world.clients).await.unwrap(),
+            ("3".to_string(), None)
+        );
+
+        let other = world.target("abort").await;
+        let id = id_of(
+            &world
+                .start(&other.request("2", json!("Linear10PercentEvery10Minutes")))
+                .await
+                .unwrap(),
+        );
+        let abort = json!({"rolloutId": id, "command": "abort", "reason": "error budget"});
+        let aborted = world
+            .clients
+            .invoke(&world.glidepath.rollback, &abort)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(aborted["status"], "RolledBack");
+        assert_eq!(aborted["reason"], "aborted by operator: error budget");
+        assert_eq!(
+            other.alias(&world.clients).await.unwrap(),
+            ("1".to_string(), None)
+        );
+        let again = world
+            .clients
+            .invoke(&world.glidepath.rollback, &abort)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(again["status"], "RolledBack", "aborting twice is harmless");
+    });
+}
+
+#[test]
+#[ignore = "needs the local AWS emulator: run scripts/test"]
+fn e08_invalid_requests_leave_nothing_behind() {
+    run(async {
+        let world = world().await;
+        let target = world.target("invalid").await;
+        let revision_before = world
+            .clients
+            .lambda
+            .get_alias()
+            .function_name(&target.function)
+            .name(ALIAS)
+            .send()
+            .await
+            .unwrap()
+            .revision_id;
+        let base = target.request("2", json!("Canary10Percent5Minutes"));
+        let with = |key: &str, value: Value| {
+            let mut request = base.clone();
+            request[key] = value;
+            request
+        };
+        for (request, expected) in [
+            (
+                with("targetVersion", json!("1")),
+                "already points at version 1",
+            ),
+            (with("targetVersion", json!("$LATEST")), "$LATEST"),
+            (with("alias", json!("nope")), "no alias nope"),
+            (
+                with("alarms", json!(["no-such-alarm"])),
+                "no CloudWatch alarm named no-such-alarm",
+            ),
+            (
+                with("strategy", json!("Canary10Percent7Minutes")),
+                "unknown strategy",
+            ),
+            (
+                with(
+                    "strategy",
+                    json!({"type": "linear", "percent": 0, "interval": "1m"}),
+                ),
+                "`percent`",
+            ),
+        ] {
+            let (kind, message) = world.start(&request).await.unwrap_err();
+            assert_eq!(kind, "InvalidRequest", "{request}: {message}");
+            assert!(message.contains(expected), "{request}: {message}");
+        }
+        let store = world.glidepath.store(&world.clients);
+        assert!(
+            store
+                .rollouts_for_alias(&target.function, ALIAS)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            store
+                .active_rollout(&target.function, ALIAS)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let revision_after = world
+            .clients
+            .lambda
+            .get_alias()
+            .function_name(&target.function)
+            .name(ALIAS)
+            .send()
+            .await
+            .unwrap()
+            .revision_id;
+        assert_eq!(revision_before, revision_after, "the alias was not touched");
+    });
+}
+
+#[test]
+#[ignore = "needs the local AWS emulator: run scripts/test"]
+fn e09_drift_pauses_the_rollout() {
+    run(async {
+        let world = world().await;
+        let target = world.target("drift").await;
+        let strategy = json!({"type": "steps", "steps": [{"weight": 10, "bake": "2s"}, {"weight": 50, "bake": "10m"}]});
+        let id = id_of(&world.start(&target.request("3", strategy)).await.unwrap());
+        world.take_over_tick(&id, 1).await;
+        // Someone else moves the alias by hand.
+        world
+            .clients
+            .lambda
+            .update_alias()
+            .function_name(&target.function)
+            .name(ALIAS)
+            .function_version("1")
+            .routing_config(
+                AliasRoutingConfiguration::builder()
+                    .additional_version_weights("2", 0.3)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let paused = world
+            .step(json!({"rolloutId": id, "seq": 1}))
+            .await
+            .unwrap();
+        assert_eq!(paused["status"], "Paused");
+        assert!(
+            paused["reason"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("changed outside Glidepath"),
+            "{paused}"
+        );
+        assert_eq!(
+            target.alias(&world.clients).await.unwrap(),
+            ("1".to_string(), Some(("2".to_string(), 0.3))),
+            "their change stands"
+        );
+        let aborted = world
+            .clients
+            .invoke(
+                &world.glidepath.rollback,
+                &json!({"rolloutId": id, "command": "abort"}),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(aborted["status"], "RolledBack");
+        assert_eq!(
+            target.alias(&world.clients).await.unwrap(),
+            ("1".to_string(), None),
+            "abort restores the safe state"
+        );
+    });
+}
+
+#[test]
+#[ignore = "needs the local AWS emulator: run scripts/test"]
+fn e10_codedeploy_hooks_report_every_outcome() {
+    run(async {
+        let world = world().await;
+        let target = world.target("codedeploy").await;
+        let recorder = Recorder::start().await.unwrap();
+        let event: Value =
+            serde_json::from_str(include_str!("../fixtures/codedeploy-lifecycle-hook.json"))
+                .unwrap();
+        for (version, expected) in [("2", "Failed"), ("3", "Succeeded")] {
+            let hook = format!("cd-hook-{version}-{}", world.run_id);
+            let environment = Environment::builder()
+                .variables(
+                    "GLIDEPATH_SMOKE_TESTS",
+                    r#"[{"name":"ping","event":{"ping":true},"expect":{"ok":true}}]"#,
+                )
+                .variables(
+                    "GLIDEPATH_CODEDEPLOY_TARGET",
+                    format!("{}:{version}", target.function),
+                )
+                .variables("AWS_ENDPOINT_URL_CODEDEPLOY", &recorder.url)
+                .build();
+            world
+                .clients
+                .lambda
+                .create_function()
+                .function_name(&hook)
+                .runtime(Runtime::Providedal2023)
+                .handler("bootstrap")
+                .role(glidepath_e2e::target::ROLE)
+                .timeout(60)
+                .code(
+                    FunctionCode::builder()
+                        .zip_file(bootstrap_zip("pre-traffic-hook").unwrap().into())
+                        .build(),
+                )
+                .environment(environment)
+                .send()
+                .await
+                .unwrap();
+            let answer = world.clients.invoke(&hook, &event).await.unwrap().unwrap();
+            assert_eq!(answer["status"], expected, "{answer}");
+            let calls = recorder.calls();
+            let report = calls.last().expect("CodeDeploy was called");
+            assert_eq!(
+                report.target,
+                "CodeDeploy_20141006.PutLifecycleEventHookExecutionStatus"
+            );
+            assert_eq!(report.body["deploymentId"], event["DeploymentId"]);
+            assert_eq!(
+                report.body["lifecycleEventHookExecutionId"],
+                event["LifecycleEventHookExecutionId"]
+            );
+            assert_eq!(report.body["status"], expected);
+        }
+    });
+}
