@@ -49,13 +49,14 @@ impl Orchestrator {
     }
 }
 
-/// Where cargo put this build's binaries (`target/debug`), found from the test executable.
+/// Where cargo put this build's binaries (`target/debug`), found from the running
+/// executable: a test lives in `target/debug/deps`, the demo in `target/debug`.
 pub fn binary_dir() -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe()?;
-    let dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .context("the test executable is not in a cargo target directory")?;
+    let mut dir = exe.parent().context("the executable has no directory")?;
+    if dir.file_name().is_some_and(|name| name == "deps") {
+        dir = dir.parent().context("deps has no parent")?;
+    }
     Ok(dir.to_path_buf())
 }
 

@@ -11,6 +11,17 @@ use aws_sdk_lambda::types::{Environment, FunctionCode, Runtime};
 pub const ALIAS: &str = "live";
 pub const ROLE: &str = "arn:aws:iam::000000000000:role/glidepath-e2e-target";
 
+/// The namespace of a target's error metric. In AWS the `FunctionName`, `Resource` and
+/// `ExecutedVersion` dimensions tell versions apart; the emulator evaluates an alarm over
+/// every datapoint of its namespace and metric name whatever the dimensions, so each
+/// function (and version) gets a namespace of its own.
+pub fn metric_namespace(function: &str, version: Option<&str>) -> String {
+    match version {
+        Some(version) => format!("Glidepath/E2E/{function}/v{version}"),
+        None => format!("Glidepath/E2E/{function}"),
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Target {
     pub function: String,
@@ -133,6 +144,52 @@ impl Target {
             alias.function_version().unwrap_or_default().to_string(),
             routing,
         ))
+    }
+
+    /// An alarm on one version's errors (`ExecutedVersion` dimension), the kind a rollout
+    /// should be guarded by: another version's errors do not set it off.
+    pub async fn version_alarm(&self, clients: &Clients, version: &str) -> anyhow::Result<String> {
+        let alarm = format!("{}-v{version}-errors", self.function);
+        clients
+            .cloudwatch
+            .put_metric_alarm()
+            .alarm_name(&alarm)
+            .namespace(metric_namespace(&self.function, Some(version)))
+            .metric_name("Errors")
+            .dimensions(
+                Dimension::builder()
+                    .name("FunctionName")
+                    .value(&self.function)
+                    .build(),
+            )
+            .dimensions(
+                Dimension::builder()
+                    .name("Resource")
+                    .value(format!("{}:{ALIAS}", self.function))
+                    .build(),
+            )
+            .dimensions(
+                Dimension::builder()
+                    .name("ExecutedVersion")
+                    .value(version)
+                    .build(),
+            )
+            .statistic(Statistic::Sum)
+            .period(60)
+            .evaluation_periods(1)
+            .threshold(1.0)
+            .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
+            .send()
+            .await?;
+        clients
+            .cloudwatch
+            .set_alarm_state()
+            .alarm_name(&alarm)
+            .state_value(StateValue::Ok)
+            .state_reason("no errors yet")
+            .send()
+            .await?;
+        Ok(alarm)
     }
 
     /// A rollout request for this function.
