@@ -79,37 +79,11 @@ impl Target {
             .send()
             .await?;
         let alarm = format!("{function}-errors");
-        clients
-            .cloudwatch
-            .put_metric_alarm()
-            .alarm_name(&alarm)
-            .namespace("Glidepath/E2E")
-            .metric_name("Errors")
-            .dimensions(
-                Dimension::builder()
-                    .name("FunctionName")
-                    .value(function)
-                    .build(),
-            )
-            .dimensions(
-                Dimension::builder()
-                    .name("Resource")
-                    .value(format!("{function}:{ALIAS}"))
-                    .build(),
-            )
-            .statistic(Statistic::Sum)
-            .period(60)
-            .evaluation_periods(1)
-            .threshold(1.0)
-            .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
-            .send()
-            .await?;
-        let target = Target {
+        put_error_alarm(clients, &alarm, function, None).await?;
+        Ok(Target {
             function: function.to_string(),
             alarm,
-        };
-        target.set_alarm(clients, StateValue::Ok).await?;
-        Ok(target)
+        })
     }
 
     pub async fn set_alarm(&self, clients: &Clients, state: StateValue) -> anyhow::Result<()> {
@@ -150,45 +124,7 @@ impl Target {
     /// should be guarded by: another version's errors do not set it off.
     pub async fn version_alarm(&self, clients: &Clients, version: &str) -> anyhow::Result<String> {
         let alarm = format!("{}-v{version}-errors", self.function);
-        clients
-            .cloudwatch
-            .put_metric_alarm()
-            .alarm_name(&alarm)
-            .namespace(metric_namespace(&self.function, Some(version)))
-            .metric_name("Errors")
-            .dimensions(
-                Dimension::builder()
-                    .name("FunctionName")
-                    .value(&self.function)
-                    .build(),
-            )
-            .dimensions(
-                Dimension::builder()
-                    .name("Resource")
-                    .value(format!("{}:{ALIAS}", self.function))
-                    .build(),
-            )
-            .dimensions(
-                Dimension::builder()
-                    .name("ExecutedVersion")
-                    .value(version)
-                    .build(),
-            )
-            .statistic(Statistic::Sum)
-            .period(60)
-            .evaluation_periods(1)
-            .threshold(1.0)
-            .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
-            .send()
-            .await?;
-        clients
-            .cloudwatch
-            .set_alarm_state()
-            .alarm_name(&alarm)
-            .state_value(StateValue::Ok)
-            .state_reason("no errors yet")
-            .send()
-            .await?;
+        put_error_alarm(clients, &alarm, &self.function, Some(version)).await?;
         Ok(alarm)
     }
 
@@ -202,4 +138,54 @@ impl Target {
             "alarms": [self.alarm],
         })
     }
+}
+
+/// An alarm on a function's (or one version's) error count, set to `OK` to begin with.
+async fn put_error_alarm(
+    clients: &Clients,
+    alarm: &str,
+    function: &str,
+    version: Option<&str>,
+) -> anyhow::Result<()> {
+    let mut request = clients
+        .cloudwatch
+        .put_metric_alarm()
+        .alarm_name(alarm)
+        .namespace(metric_namespace(function, version))
+        .metric_name("Errors")
+        .dimensions(
+            Dimension::builder()
+                .name("FunctionName")
+                .value(function)
+                .build(),
+        )
+        .dimensions(
+            Dimension::builder()
+                .name("Resource")
+                .value(format!("{function}:{ALIAS}"))
+                .build(),
+        )
+        .statistic(Statistic::Sum)
+        .period(60)
+        .evaluation_periods(1)
+        .threshold(1.0)
+        .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold);
+    if let Some(version) = version {
+        request = request.dimensions(
+            Dimension::builder()
+                .name("ExecutedVersion")
+                .value(version)
+                .build(),
+        );
+    }
+    request.send().await?;
+    clients
+        .cloudwatch
+        .set_alarm_state()
+        .alarm_name(alarm)
+        .state_value(StateValue::Ok)
+        .state_reason("no errors yet")
+        .send()
+        .await?;
+    Ok(())
 }

@@ -9,7 +9,7 @@
 use glidepath_aws::function::{FunctionError, RolloutView};
 use glidepath_aws::ports::{AliasRouter, Created, HandOff, HealthCheck, Ports, RolloutStore};
 use glidepath_aws::{PortError, Runner, clock::new_rollout_id};
-use glidepath_core::{Event, Rollout, RolloutRequest, RolloutSpec, Status, Target};
+use glidepath_core::{Event, Rollout, RolloutRequest, Status, Target};
 use serde_json::Value;
 use tracing::{info, warn};
 
@@ -114,18 +114,7 @@ pub async fn handle<P: Ports>(ports: &P, event: Value) -> Result<Started, Functi
         }
     }
 
-    let spec = RolloutSpec {
-        function: request.function.clone(),
-        alias: request.alias.clone(),
-        current_version: alias.version.clone(),
-        target_version: target,
-        strategy: request.strategy.clone(),
-        bake_seconds: request.bake_seconds,
-        alarms: request.alarms.clone(),
-        insufficient_data: request.insufficient_data,
-        hooks: request.hooks.clone(),
-        idempotency_key: request.idempotency_key.clone(),
-    };
+    let spec = request.spec(&alias.version, &target);
     let mut rollout = Rollout::new(new_rollout_id(), spec, request.plan.clone(), ports.now());
     rollout.alias_revision = Some(alias.revision);
     match store.create(&rollout).await {

@@ -14,13 +14,7 @@ use glidepath_core::{
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// A CloudWatch alarm state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AlarmState {
-    Ok,
-    Alarm,
-    InsufficientData,
-}
+pub use crate::health::AlarmState;
 
 /// Everything the fake AWS holds.
 #[derive(Debug, Default)]
@@ -440,24 +434,11 @@ impl HealthCheck for FakeAws {
     ) -> Result<HealthVerdict, PortError> {
         let mut world = self.world();
         world.fail("cloudwatch:DescribeAlarms")?;
-        let breaches: Vec<String> = alarms
-            .iter()
-            .filter_map(|name| match world.alarms.get(name) {
-                None => Some(format!("alarm {name} no longer exists")),
-                Some(AlarmState::Alarm) => Some(format!("alarm {name} is ALARM")),
-                Some(AlarmState::InsufficientData) if policy == InsufficientData::Breach => Some(
-                    format!("alarm {name} is INSUFFICIENT_DATA (treated as a breach)"),
-                ),
-                Some(_) => None,
-            })
-            .collect();
-        Ok(if breaches.is_empty() {
-            HealthVerdict::Healthy
-        } else {
-            HealthVerdict::Breached {
-                reason: breaches.join("; "),
-            }
-        })
+        Ok(crate::health::verdict(
+            alarms,
+            |name| world.alarms.get(name).map(|state| (*state, String::new())),
+            policy,
+        ))
     }
 
     async fn missing_alarms(&self, alarms: &[String]) -> Result<Vec<String>, PortError> {
@@ -550,18 +531,7 @@ pub async fn seed_rollout(fake: &FakeAws, request: serde_json::Value) -> Rollout
         glidepath_core::Target::Version(version) => version.clone(),
         glidepath_core::Target::PublishLatest => panic!("seed_rollout takes a targetVersion"),
     };
-    let spec = RolloutSpec {
-        function: request.function.clone(),
-        alias: request.alias.clone(),
-        current_version: alias.version.clone(),
-        target_version: target,
-        strategy: request.strategy.clone(),
-        bake_seconds: request.bake_seconds,
-        alarms: request.alarms.clone(),
-        insufficient_data: request.insufficient_data,
-        hooks: request.hooks.clone(),
-        idempotency_key: request.idempotency_key.clone(),
-    };
+    let spec = request.spec(&alias.version, &target);
     let now = fake.world().now;
     let mut rollout = Rollout::new(
         format!("r-{}", fake.world().rollouts.len() + 1),

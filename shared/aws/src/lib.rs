@@ -6,6 +6,7 @@
 //! - [`adapters`]: the AWS SDK implementations and [`adapters::AwsPorts`].
 //! - [`runner`]: load → transition → effects → conditional write → feedback, in an order that
 //!   keeps every failure safe and retryable.
+//! - [`health`]: the one rule that turns alarm states into a health verdict.
 //! - [`config`]: the environment the orchestrator functions read once at start-up.
 //! - [`clock`]: wall-clock time, UTC formatting, rollout ids.
 //! - [`function`]: the functions' error type (stable `errorType`), answer and tracing set-up.
@@ -19,6 +20,7 @@ pub mod error;
 #[cfg(feature = "fakes")]
 pub mod fakes;
 pub mod function;
+pub mod health;
 pub mod ports;
 pub mod runner;
 

@@ -12,7 +12,7 @@
 
 use crate::duration::parse_duration;
 use crate::plan::Plan;
-use crate::rollout::{Hooks, InsufficientData};
+use crate::rollout::{Hooks, InsufficientData, RolloutSpec};
 use crate::strategy::Strategy;
 use serde_json::{Map, Value};
 
@@ -252,6 +252,24 @@ impl RolloutRequest {
             hooks,
             idempotency_key,
         })
+    }
+}
+
+impl RolloutRequest {
+    /// The record's spec, once the alias's current version and the target are known.
+    pub fn spec(&self, current_version: &str, target_version: &str) -> RolloutSpec {
+        RolloutSpec {
+            function: self.function.clone(),
+            alias: self.alias.clone(),
+            current_version: current_version.to_string(),
+            target_version: target_version.to_string(),
+            strategy: self.strategy.clone(),
+            bake_seconds: self.bake_seconds,
+            alarms: self.alarms.clone(),
+            insufficient_data: self.insufficient_data,
+            hooks: self.hooks.clone(),
+            idempotency_key: self.idempotency_key.clone(),
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 
 use super::calls::CallCounter;
 use crate::error::PortError;
+use crate::health::{AlarmState, verdict};
 use crate::ports::HealthCheck;
 use aws_sdk_cloudwatch::Client;
 use aws_sdk_cloudwatch::types::{AlarmType, StateValue};
@@ -83,28 +84,20 @@ impl HealthCheck for AlarmHealth {
             return Ok(HealthVerdict::Healthy);
         }
         let states = self.states(alarms).await?;
-        let mut breaches = Vec::new();
-        for name in alarms {
-            match states.get(name) {
-                None => breaches.push(format!("alarm {name} no longer exists")),
-                Some((StateValue::Alarm, reason)) => {
-                    breaches.push(format!("alarm {name} is ALARM: {reason}"))
-                }
-                Some((StateValue::InsufficientData, _)) if policy == InsufficientData::Breach => {
-                    breaches.push(format!(
-                        "alarm {name} is INSUFFICIENT_DATA (treated as a breach)"
-                    ))
-                }
-                Some(_) => {}
-            }
-        }
-        Ok(if breaches.is_empty() {
-            HealthVerdict::Healthy
-        } else {
-            HealthVerdict::Breached {
-                reason: breaches.join("; "),
-            }
-        })
+        Ok(verdict(
+            alarms,
+            |name| {
+                states.get(name).map(|(state, reason)| {
+                    let state = match state {
+                        StateValue::Alarm => AlarmState::Alarm,
+                        StateValue::InsufficientData => AlarmState::InsufficientData,
+                        _ => AlarmState::Ok,
+                    };
+                    (state, reason.clone())
+                })
+            },
+            policy,
+        ))
     }
 
     async fn missing_alarms(&self, alarms: &[String]) -> Result<Vec<String>, PortError> {
