@@ -18,6 +18,7 @@ pub const FUNCTIONS: &[&str] = &[
     "check-alarms",
     "finalize",
     "rollback",
+    "watchdog",
     "pre-traffic-hook",
     "post-traffic-hook",
 ];
@@ -105,9 +106,9 @@ pub async fn deploy(clients: &Clients, name: &str) -> anyhow::Result<Orchestrato
             .send()
             .await
             .with_context(|| format!("uploading {key}"))?;
-        let local = format!("CodeUri: ../target/lambda/{function}/");
+        let local = format!("CodeUri: ../functions/{function}\n");
         anyhow::ensure!(template.contains(&local), "the template has no `{local}`");
-        template = template.replace(&local, &format!("CodeUri: s3://{bucket}/{key}"));
+        template = template.replace(&local, &format!("CodeUri: s3://{bucket}/{key}\n"));
     }
     clients
         .cloudformation

@@ -311,6 +311,16 @@ impl RolloutStore for FakeAws {
     async fn history(&self, id: &str) -> Result<Vec<HistoryEntry>, PortError> {
         Ok(self.world().history.get(id).cloned().unwrap_or_default())
     }
+
+    async fn overdue(&self, now: UnixSeconds) -> Result<Vec<String>, PortError> {
+        Ok(self
+            .world()
+            .rollouts
+            .values()
+            .filter(|r| r.redrive_due_at().is_some_and(|due| due < now))
+            .map(|r| r.id.clone())
+            .collect())
+    }
 }
 
 impl AliasRouter for FakeAws {

@@ -70,6 +70,11 @@ pub trait RolloutStore: Send + Sync {
         &self,
         id: &str,
     ) -> impl Future<Output = Result<Vec<HistoryEntry>, PortError>> + Send;
+    /// Ids of unfinished rollouts whose `Rollout::redrive_due_at` is before `now`.
+    fn overdue(
+        &self,
+        now: UnixSeconds,
+    ) -> impl Future<Output = Result<Vec<String>, PortError>> + Send;
 }
 
 /// An alias as Lambda reports it.
@@ -199,6 +204,8 @@ pub enum HandOff {
     Finalize,
     /// `rollback`: 100 % on the old version.
     Rollback,
+    /// `step` with `{"command": "redrive"}`: the watchdog resuming a stuck rollout.
+    Redrive,
 }
 
 /// Passing a rollout to `finalize` or `rollback` (asynchronous Lambda invoke).

@@ -25,8 +25,8 @@ pub use event::{Command, Event, HealthVerdict, HookOutcome, HookPhase, Notificat
 pub use plan::{MAX_PLAN_STEPS, Plan, PlanStep};
 pub use request::{MAX_ALARMS, RequestError, RolloutRequest, Target};
 pub use rollout::{
-    Hooks, InsufficientData, Pause, PauseKind, RecordError, Rollout, RolloutSpec, SCHEMA_VERSION,
-    Status, UnixSeconds,
+    HOOK_GRACE_SECONDS, Hooks, InsufficientData, Pause, PauseKind, ROLLBACK_GRACE_SECONDS,
+    RecordError, Rollout, RolloutSpec, SCHEMA_VERSION, Status, TICK_GRACE_SECONDS, UnixSeconds,
 };
 pub use strategy::{CODEDEPLOY_PREFIX, PREDEFINED, StepSpec, Strategy, StrategyError};
 pub use transition::{EARLY_TICK_TOLERANCE_SECONDS, Transition, TransitionError, transition};

@@ -13,6 +13,14 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// Seconds since the Unix epoch. The engine never reads a clock: time comes in as an argument.
 pub type UnixSeconds = u64;
 
+/// How late a tick may be before the watchdog re-drives it (Scheduler fires within a minute).
+pub const TICK_GRACE_SECONDS: u64 = 120;
+/// How long a hook may run before the watchdog re-drives its stage (hook functions time out
+/// after 300 s; this leaves room for the invoking function's own timeout and retries).
+pub const HOOK_GRACE_SECONDS: u64 = 960;
+/// How long a rollback may stay unfinished before the watchdog re-drives it.
+pub const ROLLBACK_GRACE_SECONDS: u64 = 60;
+
 /// Where a rollout is. See DESIGN.md: `PreTraffic → Shifting ⇄ Paused → Baking →
 /// PostTraffic → Succeeded`, and `RollingBack → RolledBack`, plus `Failed`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -198,6 +206,20 @@ impl Rollout {
     /// The plan step in effect, if traffic has started to shift.
     pub fn current_step(&self) -> Option<PlanStep> {
         self.step_index.and_then(|index| self.plan.get(index))
+    }
+
+    /// When the watchdog should re-drive this rollout if it has not moved by then: a lost
+    /// tick, a hook stage or a rollback that never finished. `None` for paused and finished
+    /// rollouts, which owe nothing by themselves.
+    pub fn redrive_due_at(&self) -> Option<UnixSeconds> {
+        match self.status {
+            Status::Shifting | Status::Baking => {
+                self.next_tick_at.map(|at| at + TICK_GRACE_SECONDS)
+            }
+            Status::PreTraffic | Status::PostTraffic => Some(self.updated_at + HOOK_GRACE_SECONDS),
+            Status::RollingBack => Some(self.updated_at + ROLLBACK_GRACE_SECONDS),
+            Status::Paused | Status::Succeeded | Status::RolledBack | Status::Failed => None,
+        }
     }
 
     /// Reads the stored JSON form, refusing a schema newer than this build knows.

@@ -9,15 +9,15 @@
 //! | idempotency key | `IDEMPOTENCY#<key>` | `IDEMPOTENCY` |
 //!
 //! Index `byAlias` (`gsi1pk = ALIAS#<function>#<alias>`, `gsi1sk = <created-at>#<id>`) lists an
-//! alias's rollouts; the sparse index `active` (`gsi2pk = ACTIVE`, `gsi2sk = <next tick>`)
-//! holds only unfinished rollouts, for the watchdog. Finished rollouts get `expiresAt` (TTL).
+//! alias's rollouts; the sparse index `active` (`gsi2pk = ACTIVE`, `gsi2sk = <re-drive due>#<id>`)
+//! holds only rollouts that owe work (not paused, not finished), for the watchdog. Finished rollouts get `expiresAt` (TTL).
 
 use super::calls::CallCounter;
 use crate::error::PortError;
 use crate::ports::{Created, HistoryEntry, RolloutStore};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
-use glidepath_core::Rollout;
+use glidepath_core::{Rollout, UnixSeconds};
 use std::collections::HashMap;
 
 pub const BY_ALIAS_INDEX: &str = "byAlias";
@@ -407,6 +407,24 @@ impl RolloutStore for DynamoStore {
             .await?
             .iter()
             .filter_map(|item| text(item, "rolloutId").map(str::to_string))
+            .collect())
+    }
+
+    async fn overdue(&self, now: UnixSeconds) -> Result<Vec<String>, PortError> {
+        let items = self
+            .query(
+                Some(ACTIVE_INDEX),
+                "gsi2pk = :active AND gsi2sk < :now",
+                vec![(":active", s("ACTIVE")), (":now", s(format!("{now:012}#")))],
+            )
+            .await?;
+        Ok(items
+            .iter()
+            .filter_map(|item| {
+                text(item, "pk")
+                    .and_then(|pk| pk.strip_prefix("ROLLOUT#"))
+                    .map(str::to_string)
+            })
             .collect())
     }
 

@@ -267,6 +267,7 @@ impl HookRunner for LambdaHooks {
 #[derive(Debug, Clone)]
 pub struct LambdaDispatcher {
     client: Client,
+    step_function: String,
     finalize_function: String,
     rollback_function: String,
     calls: CallCounter,
@@ -275,12 +276,14 @@ pub struct LambdaDispatcher {
 impl LambdaDispatcher {
     pub fn new(
         client: Client,
+        step_function: String,
         finalize_function: String,
         rollback_function: String,
         calls: CallCounter,
     ) -> Self {
         LambdaDispatcher {
             client,
+            step_function,
             finalize_function,
             rollback_function,
             calls,
@@ -290,11 +293,21 @@ impl LambdaDispatcher {
 
 impl Dispatcher for LambdaDispatcher {
     async fn hand_off(&self, work: HandOff, rollout_id: &str) -> Result<(), PortError> {
-        let function = match work {
-            HandOff::Finalize => &self.finalize_function,
-            HandOff::Rollback => &self.rollback_function,
+        let (function, payload) = match work {
+            HandOff::Finalize => (
+                &self.finalize_function,
+                serde_json::json!({ "rolloutId": rollout_id }),
+            ),
+            HandOff::Rollback => (
+                &self.rollback_function,
+                serde_json::json!({ "rolloutId": rollout_id }),
+            ),
+            HandOff::Redrive => (
+                &self.step_function,
+                serde_json::json!({ "rolloutId": rollout_id, "command": "redrive" }),
+            ),
         };
-        let payload = serde_json::json!({ "rolloutId": rollout_id }).to_string();
+        let payload = payload.to_string();
         self.calls.record("lambda:Invoke");
         self.client
             .invoke()

@@ -62,6 +62,7 @@ impl AwsPorts {
             ),
             dispatcher: LambdaDispatcher::new(
                 lambda,
+                config.step_function_arn.clone(),
                 config.finalize_function.clone(),
                 config.rollback_function.clone(),
                 calls.clone(),

@@ -1,0 +1,14 @@
+# Shared by the scripts: a git-ignored virtualenv holding exactly the pinned requirements.
+# ensure_venv DIR REQUIREMENTS: (re)installs when the requirements file changed.
+ensure_venv() {
+  local dir="$1" requirements="$2"
+  local stamp="$dir/.requirements.sha" want
+  want="$(sha256sum "$requirements" | cut -d' ' -f1)"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    return 0
+  fi
+  echo "installing $(grep -v '^#' "$requirements" | xargs) into ${dir#"$PWD/"}" >&2
+  python3 -m venv "$dir"
+  "$dir/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+  echo "$want" > "$stamp"
+}
