@@ -1,0 +1,369 @@
+//! `infra/template.yaml` read as data: each function's role allows exactly the calls its code
+//! makes, no statement allows every action, `*` resources are the documented few, and the
+//! template's functions are exactly the crates under `functions/`. No emulator needed.
+
+use serde_yaml::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn template() -> Value {
+    let text = std::fs::read_to_string(root().join("infra/template.yaml"))
+        .expect("the template is readable");
+    serde_yaml::from_str(&text).expect("the template is YAML")
+}
+
+fn resources(template: &Value) -> &serde_yaml::Mapping {
+    template["Resources"].as_mapping().expect("Resources")
+}
+
+/// The text of a value, looking through one CloudFormation tag (`!Ref X` → `X`).
+fn untagged(value: &Value) -> &Value {
+    match value {
+        Value::Tagged(tagged) => &tagged.value,
+        other => other,
+    }
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    match untagged(value) {
+        Value::String(s) => vec![s.clone()],
+        Value::Sequence(items) => items.iter().flat_map(strings).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Every policy statement of a role.
+fn statements<'a>(template: &'a Value, role: &str) -> Vec<&'a Value> {
+    let role = &resources(template)[role];
+    assert_eq!(role["Type"], Value::from("AWS::IAM::Role"), "{role:?}");
+    role["Properties"]["Policies"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .flat_map(|policy| {
+            policy["PolicyDocument"]["Statement"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+        })
+        .collect()
+}
+
+/// Function binary name → the logical id of its role.
+fn function_roles(template: &Value) -> BTreeMap<String, String> {
+    resources(template)
+        .iter()
+        .filter(|(_, resource)| resource["Type"] == Value::from("AWS::Serverless::Function"))
+        .map(|(id, resource)| {
+            let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{id:?} has no Binary"));
+            let role = strings(&resource["Properties"]["Role"]).join("");
+            let role = role
+                .strip_suffix(".Arn")
+                .unwrap_or_else(|| panic!("{id:?}: Role is not !GetAtt <role>.Arn"));
+            (binary.to_string(), role.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn each_function_may_make_exactly_the_calls_its_code_makes() {
+    let logs = ["logs:CreateLogStream", "logs:PutLogEvents"];
+    let orchestrator = |extra: &[&str]| -> BTreeSet<String> {
+        logs.iter().chain(extra).map(|a| a.to_string()).collect()
+    };
+    let expected: BTreeMap<&str, BTreeSet<String>> = BTreeMap::from([
+        (
+            "start",
+            orchestrator(&[
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:DeleteItem",
+                "lambda:GetAlias",
+                "lambda:UpdateAlias",
+                "lambda:GetFunctionConfiguration",
+                "lambda:PublishVersion",
+                "lambda:InvokeFunction",
+                "cloudwatch:DescribeAlarms",
+                "scheduler:CreateSchedule",
+                "scheduler:ListSchedules",
+                "scheduler:DeleteSchedule",
+                "iam:PassRole",
+                "events:PutEvents",
+                "sqs:SendMessage",
+            ]),
+        ),
+        (
+            "step",
+            orchestrator(&[
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:DeleteItem",
+                "lambda:GetAlias",
+                "lambda:UpdateAlias",
+                "lambda:InvokeFunction",
+                "cloudwatch:DescribeAlarms",
+                "scheduler:CreateSchedule",
+                "scheduler:ListSchedules",
+                "scheduler:DeleteSchedule",
+                "iam:PassRole",
+                "events:PutEvents",
+                "sqs:SendMessage",
+            ]),
+        ),
+        (
+            "check-alarms",
+            orchestrator(&[
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:Query",
+                "lambda:InvokeFunction",
+                "events:PutEvents",
+                "sqs:SendMessage",
+            ]),
+        ),
+        (
+            "finalize",
+            orchestrator(&[
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:DeleteItem",
+                "lambda:GetAlias",
+                "lambda:UpdateAlias",
+                "lambda:InvokeFunction",
+                "scheduler:ListSchedules",
+                "scheduler:DeleteSchedule",
+                "events:PutEvents",
+                "sqs:SendMessage",
+            ]),
+        ),
+        (
+            "rollback",
+            orchestrator(&[
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:DeleteItem",
+                "lambda:UpdateAlias",
+                "scheduler:ListSchedules",
+                "scheduler:DeleteSchedule",
+                "events:PutEvents",
+                "sqs:SendMessage",
+            ]),
+        ),
+        (
+            "watchdog",
+            orchestrator(&["dynamodb:Query", "lambda:InvokeFunction"]),
+        ),
+        (
+            "pre-traffic-hook",
+            orchestrator(&[
+                "lambda:InvokeFunction",
+                "codedeploy:PutLifecycleEventHookExecutionStatus",
+            ]),
+        ),
+        (
+            "post-traffic-hook",
+            orchestrator(&[
+                "lambda:InvokeFunction",
+                "codedeploy:PutLifecycleEventHookExecutionStatus",
+            ]),
+        ),
+    ]);
+    let template = template();
+    let roles = function_roles(&template);
+    for (function, role) in &roles {
+        let actions: BTreeSet<String> = statements(&template, role)
+            .iter()
+            .flat_map(|s| strings(&s["Action"]))
+            .collect();
+        let want = expected
+            .get(function.as_str())
+            .unwrap_or_else(|| panic!("no expected actions for {function}"));
+        assert_eq!(&actions, want, "role {role} of {function}");
+    }
+    assert_eq!(roles.len(), expected.len());
+    let distinct: BTreeSet<&String> = roles.values().collect();
+    assert_eq!(distinct.len(), roles.len(), "one role per function");
+}
+
+#[test]
+fn no_statement_allows_every_action_and_star_resources_are_the_documented_few() {
+    let template = template();
+    // Actions AWS offers no resource-level permission for (reasons in the template).
+    let unscopable: BTreeSet<&str> =
+        ["cloudwatch:DescribeAlarms", "scheduler:ListSchedules"].into();
+    for (id, resource) in resources(&template) {
+        if resource["Type"] != Value::from("AWS::IAM::Role") {
+            continue;
+        }
+        for statement in statements(&template, id.as_str().unwrap()) {
+            let actions = strings(&statement["Action"]);
+            assert!(!actions.is_empty(), "{id:?}: a statement without actions");
+            for action in &actions {
+                assert!(
+                    action != "*" && !action.ends_with(":*"),
+                    "{id:?} allows {action}"
+                );
+            }
+            if strings(&statement["Resource"]).iter().any(|r| r == "*") {
+                for action in &actions {
+                    assert!(
+                        unscopable.contains(action.as_str()),
+                        "{id:?}: {action} on \"*\""
+                    );
+                }
+            }
+            assert_eq!(statement["Effect"], Value::from("Allow"));
+        }
+    }
+}
+
+/// Every `Action` anywhere in the template (roles' policies and trust policies, queue
+/// policies, anything SAM will not generate itself).
+fn all_actions(value: &Value, found: &mut Vec<String>) {
+    match untagged(value) {
+        Value::Mapping(map) => {
+            for (key, child) in map {
+                if key == &Value::from("Action") || key == &Value::from("NotAction") {
+                    found.extend(strings(child));
+                    if key == &Value::from("NotAction") {
+                        found.push("NotAction".into());
+                    }
+                }
+                all_actions(child, found);
+            }
+        }
+        Value::Sequence(items) => items.iter().for_each(|item| all_actions(item, found)),
+        _ => {}
+    }
+}
+
+#[test]
+fn no_statement_anywhere_allows_every_action() {
+    let mut actions = Vec::new();
+    all_actions(&template(), &mut actions);
+    assert!(actions.len() > 50, "found only {} actions", actions.len());
+    for action in actions {
+        assert!(
+            action != "*" && !action.ends_with(":*") && action != "NotAction",
+            "the template allows {action}"
+        );
+    }
+}
+
+#[test]
+fn managed_aliases_need_the_pattern_and_the_tag() {
+    let template = template();
+    for (function, role) in function_roles(&template) {
+        for statement in statements(&template, &role) {
+            let touches_aliases = strings(&statement["Action"])
+                .iter()
+                .any(|a| a == "lambda:UpdateAlias");
+            if touches_aliases {
+                assert_eq!(
+                    strings(&statement["Resource"]),
+                    vec!["ManagedFunctionArnPattern".to_string()],
+                    "{function}"
+                );
+                let condition =
+                    &statement["Condition"]["StringEquals"]["aws:ResourceTag/glidepath:managed"];
+                assert_eq!(condition, &Value::from("true"), "{function}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_template_deploys_exactly_the_crates_under_functions() {
+    let crates: BTreeSet<String> = std::fs::read_dir(root().join("functions"))
+        .expect("functions/ exists")
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| entry.path().join("Cargo.toml").exists())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    let template = template();
+    let declared: BTreeSet<String> = function_roles(&template).into_keys().collect();
+    assert_eq!(
+        declared, crates,
+        "template functions vs crates under functions/"
+    );
+    for (id, resource) in resources(&template) {
+        if resource["Type"] != Value::from("AWS::Serverless::Function") {
+            continue;
+        }
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap();
+        assert_eq!(
+            resource["Metadata"]["BuildMethod"],
+            Value::from("rust-cargolambda"),
+            "{id:?}"
+        );
+        assert_eq!(
+            resource["Properties"]["CodeUri"],
+            Value::from(format!("../functions/{binary}")),
+            "{id:?}"
+        );
+        let manifest =
+            std::fs::read_to_string(root().join(format!("functions/{binary}/Cargo.toml"))).unwrap();
+        assert!(
+            manifest.contains(&format!("name = \"{binary}\"")),
+            "functions/{binary} builds a binary named {binary}"
+        );
+        let log_group = strings(&resource["Properties"]["LoggingConfig"]["LogGroup"]).join("");
+        assert!(
+            resources(&template).contains_key(log_group.as_str()),
+            "{id:?} logs to a declared log group"
+        );
+    }
+    let globals = &template["Globals"]["Function"];
+    assert_eq!(
+        globals["Architectures"],
+        Value::Sequence(vec![Value::from("arm64")])
+    );
+    assert_eq!(globals["Runtime"], Value::from("provided.al2023"));
+    assert_eq!(globals["Handler"], Value::from("bootstrap"));
+}
+
+#[test]
+fn async_work_that_fails_for_good_lands_in_the_dead_letter_queue() {
+    let template = template();
+    for function in [
+        "StartFunction",
+        "StepFunction",
+        "CheckAlarmsFunction",
+        "FinalizeFunction",
+        "RollbackFunction",
+    ] {
+        let config = &resources(&template)[function]["Properties"]["EventInvokeConfig"];
+        assert!(
+            config["MaximumRetryAttempts"].as_u64().is_some(),
+            "{function}"
+        );
+        assert!(
+            config["MaximumEventAgeInSeconds"].as_u64().is_some(),
+            "{function}"
+        );
+        let destination =
+            strings(&config["DestinationConfig"]["OnFailure"]["Destination"]).join("");
+        assert_eq!(destination, "DeadLetterQueue.Arn", "{function}");
+    }
+    let alarm = &resources(&template)["DeadLetterAlarm"]["Properties"];
+    assert_eq!(
+        alarm["MetricName"],
+        Value::from("ApproximateNumberOfMessagesVisible")
+    );
+    // Scheduler may invoke step and nothing else.
+    let scheduler = statements(&template, "SchedulerRole");
+    assert_eq!(scheduler.len(), 1);
+    assert_eq!(
+        strings(&scheduler[0]["Action"]),
+        vec!["lambda:InvokeFunction".to_string()]
+    );
+    assert!(strings(&scheduler[0]["Resource"])[0].ends_with("-step"));
+}
