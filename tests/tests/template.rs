@@ -57,7 +57,7 @@ fn statements<'a>(template: &'a Value, role: &str) -> Vec<&'a Value> {
 fn function_roles(template: &Value) -> BTreeMap<String, String> {
     resources(template)
         .iter()
-        .filter(|(_, resource)| resource["Type"] == Value::from("AWS::Serverless::Function"))
+        .filter(|(_, resource)| resource["Type"] == "AWS::Serverless::Function")
         .map(|(id, resource)| {
             let binary = resource["Metadata"]["BuildProperties"]["Binary"]
                 .as_str()
@@ -198,7 +198,7 @@ fn no_statement_allows_every_action_and_star_resources_are_the_documented_few() 
     let unscopable: BTreeSet<&str> =
         ["cloudwatch:DescribeAlarms", "scheduler:ListSchedules"].into();
     for (id, resource) in resources(&template) {
-        if resource["Type"] != Value::from("AWS::IAM::Role") {
+        if resource["Type"] != "AWS::IAM::Role" {
             continue;
         }
         for statement in statements(&template, id.as_str().unwrap()) {
@@ -293,7 +293,7 @@ fn the_template_deploys_exactly_the_crates_under_functions() {
         "template functions vs crates under functions/"
     );
     for (id, resource) in resources(&template) {
-        if resource["Type"] != Value::from("AWS::Serverless::Function") {
+        if resource["Type"] != "AWS::Serverless::Function" {
             continue;
         }
         let binary = resource["Metadata"]["BuildProperties"]["Binary"]
