@@ -501,6 +501,17 @@ fn e06_one_rollout_per_alias() {
             target.alias(&world.clients).await.unwrap(),
             ("1".to_string(), Some(("3".to_string(), 0.1)))
         );
+        // The watchdog's query of the `active` index finds nothing overdue here.
+        let sweep = world
+            .clients
+            .invoke(&world.glidepath.watchdog, &json!({}))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            !sweep["redriven"].as_array().unwrap().contains(&json!(first)),
+            "{sweep}"
+        );
         let store = world.glidepath.store(&world.clients);
         assert_eq!(
             store
