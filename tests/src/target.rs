@@ -128,6 +128,21 @@ impl Target {
         Ok(alarm)
     }
 
+    /// Asserts where the alias points: `version`, and the additional version and weight.
+    pub async fn expect_alias(
+        &self,
+        clients: &Clients,
+        version: &str,
+        routing: Option<(&str, f64)>,
+    ) {
+        let actual = self.alias(clients).await.expect("the alias is readable");
+        let expected = (
+            version.to_string(),
+            routing.map(|(v, w)| (v.to_string(), w)),
+        );
+        assert_eq!(actual, expected, "alias {}:{ALIAS}", self.function);
+    }
+
     /// A rollout request for this function.
     pub fn request(&self, target_version: &str, strategy: serde_json::Value) -> serde_json::Value {
         serde_json::json!({

@@ -227,11 +227,8 @@ fn e01_canary_with_hooks_and_bake_succeeds() {
             started.elapsed().as_secs_f64()
         );
         assert_eq!(done.weight, 100);
-        assert_eq!(
-            target.alias(&world.clients).await.unwrap(),
-            ("3".to_string(), None),
-            "all on the new version, no routing"
-        );
+        // all on the new version, no routing.
+        target.expect_alias(&world.clients, "3", None).await;
         let history = world.history(&id).await;
         let expected: Vec<(String, Status, u8)> = [
             ("create", Status::PreTraffic, 0),
@@ -319,10 +316,7 @@ fn e02_an_alarm_rolls_back_at_the_next_tick() {
                 .unwrap_or_default()
                 .contains(&target.alarm)
         );
-        assert_eq!(
-            target.alias(&world.clients).await.unwrap(),
-            ("1".to_string(), None)
-        );
+        target.expect_alias(&world.clients, "1", None).await;
         let history = world.history(&id).await;
         assert!(
             history.iter().all(|(_, _, weight)| *weight <= 10),
@@ -370,10 +364,7 @@ fn e03_an_alarm_event_rolls_back_without_waiting_for_a_tick() {
         let seconds = clock.elapsed().as_secs_f64();
         eprintln!("alarm event to RolledBack: {seconds:.2}s (the next tick was 30 minutes away)");
         assert!(seconds < 60.0);
-        assert_eq!(
-            target.alias(&world.clients).await.unwrap(),
-            ("1".to_string(), None)
-        );
+        target.expect_alias(&world.clients, "1", None).await;
     });
 }
 
@@ -399,10 +390,7 @@ fn e04_a_failing_pre_traffic_hook_keeps_all_traffic_off_the_bad_version() {
             history.iter().all(|(_, _, weight)| *weight == 0),
             "traffic moved: {history:?}"
         );
-        assert_eq!(
-            target.alias(&world.clients).await.unwrap(),
-            ("1".to_string(), None)
-        );
+        target.expect_alias(&world.clients, "1", None).await;
     });
 }
 
@@ -447,10 +435,9 @@ fn e05_repeated_and_late_ticks_change_nothing() {
             Some(2),
             "a tick before it is due changes nothing"
         );
-        assert_eq!(
-            target.alias(&world.clients).await.unwrap(),
-            ("1".to_string(), Some(("3".to_string(), 0.2)))
-        );
+        target
+            .expect_alias(&world.clients, "1", Some(("3", 0.2)))
+            .await;
         // The shift tick's cost, counted by the adapters.
         let calls = first["awsCalls"].as_object().unwrap();
         for operation in [
@@ -497,10 +484,9 @@ fn e06_one_rollout_per_alias() {
         assert!(message.contains(&first), "{message}");
         let rollout = world.rollout(&first).await;
         assert_eq!((rollout.status, rollout.weight), (Status::Shifting, 10));
-        assert_eq!(
-            target.alias(&world.clients).await.unwrap(),
-            ("1".to_string(), Some(("3".to_string(), 0.1)))
-        );
+        target
+            .expect_alias(&world.clients, "1", Some(("3", 0.1)))
+            .await;
         // The watchdog's query of the `active` index finds nothing overdue here.
         let sweep = world
             .clients
@@ -509,7 +495,10 @@ fn e06_one_rollout_per_alias() {
             .unwrap()
             .unwrap();
         assert!(
-            !sweep["redriven"].as_array().unwrap().contains(&json!(first)),
+            !sweep["redriven"]
+                .as_array()
+                .unwrap()
+                .contains(&json!(first)),
             "{sweep}"
         );
         let store = world.glidepath.store(&world.clients);
@@ -558,10 +547,7 @@ fn e07_operator_pause_resume_promote_and_abort() {
             "PostTraffic"
         );
         world.wait_status(&id, Status::Succeeded).await;
-        assert_eq!(
-            target.alias(&world.clients).await.unwrap(),
-            ("3".to_string(), None)
-        );
+        target.expect_alias(&world.clients, "3", None).await;
 
         let other = world.target("abort").await;
         let id = id_of(
@@ -579,10 +565,7 @@ fn e07_operator_pause_resume_promote_and_abort() {
             .unwrap();
         assert_eq!(aborted["status"], "RolledBack");
         assert_eq!(aborted["reason"], "aborted by operator: error budget");
-        assert_eq!(
-            other.alias(&world.clients).await.unwrap(),
-            ("1".to_string(), None)
-        );
+        other.expect_alias(&world.clients, "1", None).await;
         let again = world
             .clients
             .invoke(&world.glidepath.rollback, &abort)
@@ -709,11 +692,10 @@ fn e09_drift_pauses_the_rollout() {
                 .contains("changed outside Glidepath"),
             "{paused}"
         );
-        assert_eq!(
-            target.alias(&world.clients).await.unwrap(),
-            ("1".to_string(), Some(("2".to_string(), 0.3))),
-            "their change stands"
-        );
+        // their change stands.
+        target
+            .expect_alias(&world.clients, "1", Some(("2", 0.3)))
+            .await;
         let aborted = world
             .clients
             .invoke(
@@ -724,11 +706,8 @@ fn e09_drift_pauses_the_rollout() {
             .unwrap()
             .unwrap();
         assert_eq!(aborted["status"], "RolledBack");
-        assert_eq!(
-            target.alias(&world.clients).await.unwrap(),
-            ("1".to_string(), None),
-            "abort restores the safe state"
-        );
+        // abort restores the safe state.
+        target.expect_alias(&world.clients, "1", None).await;
     });
 }
 
