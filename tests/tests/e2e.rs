@@ -122,6 +122,15 @@ impl World {
             .expect("start is invoked")
     }
 
+    /// Starts a rollout that must be accepted, and returns its id.
+    async fn started(&self, request: &Value) -> String {
+        let answer = self
+            .start(request)
+            .await
+            .unwrap_or_else(|e| panic!("start refused {request}: {e:?}"));
+        id_of(&answer)
+    }
+
     async fn step(&self, input: Value) -> Result<Value, (String, String)> {
         self.clients
             .invoke(&self.glidepath.step, &input)
@@ -335,12 +344,9 @@ fn e03_an_alarm_event_rolls_back_without_waiting_for_a_tick() {
     run(async {
         let world = world().await;
         let target = world.target("alarm-event").await;
-        let id = id_of(
-            &world
-                .start(&target.request("2", json!("Canary10Percent30Minutes")))
-                .await
-                .unwrap(),
-        );
+        let id = world
+            .started(&target.request("2", json!("Canary10Percent30Minutes")))
+            .await;
         target
             .set_alarm(&world.clients, StateValue::Alarm)
             .await
@@ -401,7 +407,7 @@ fn e05_repeated_and_late_ticks_change_nothing() {
         let world = world().await;
         let target = world.target("ticks").await;
         let strategy = json!({"type": "steps", "steps": [{"weight": 10, "bake": "2s"}, {"weight": 20, "bake": "10m"}]});
-        let id = id_of(&world.start(&target.request("3", strategy)).await.unwrap());
+        let id = world.started(&target.request("3", strategy)).await;
         world.take_over_tick(&id, 1).await;
         tokio::time::sleep(Duration::from_secs(3)).await;
 
@@ -470,12 +476,9 @@ fn e06_one_rollout_per_alias() {
     run(async {
         let world = world().await;
         let target = world.target("lock").await;
-        let first = id_of(
-            &world
-                .start(&target.request("3", json!("Canary10Percent30Minutes")))
-                .await
-                .unwrap(),
-        );
+        let first = world
+            .started(&target.request("3", json!("Canary10Percent30Minutes")))
+            .await;
         let (kind, message) = world
             .start(&target.request("2", json!("AllAtOnce")))
             .await
@@ -521,7 +524,7 @@ fn e07_operator_pause_resume_promote_and_abort() {
         let target = world.target("operator").await;
         let mut request = target.request("3", json!("Linear10PercentEvery10Minutes"));
         request["hooks"] = json!({"postTraffic": world.glidepath.post_traffic_hook});
-        let id = id_of(&world.start(&request).await.unwrap());
+        let id = world.started(&request).await;
         let paused = world
             .step(json!({"rolloutId": id, "command": "pause"}))
             .await
@@ -550,12 +553,9 @@ fn e07_operator_pause_resume_promote_and_abort() {
         target.expect_alias(&world.clients, "3", None).await;
 
         let other = world.target("abort").await;
-        let id = id_of(
-            &world
-                .start(&other.request("2", json!("Linear10PercentEvery10Minutes")))
-                .await
-                .unwrap(),
-        );
+        let id = world
+            .started(&other.request("2", json!("Linear10PercentEvery10Minutes")))
+            .await;
         let abort = json!({"rolloutId": id, "command": "abort", "reason": "error budget"});
         let aborted = world
             .clients
@@ -661,7 +661,7 @@ fn e09_drift_pauses_the_rollout() {
         let world = world().await;
         let target = world.target("drift").await;
         let strategy = json!({"type": "steps", "steps": [{"weight": 10, "bake": "2s"}, {"weight": 50, "bake": "10m"}]});
-        let id = id_of(&world.start(&target.request("3", strategy)).await.unwrap());
+        let id = world.started(&target.request("3", strategy)).await;
         world.take_over_tick(&id, 1).await;
         // Someone else moves the alias by hand.
         world
