@@ -195,3 +195,21 @@ async fn all_at_once_without_hooks_finishes_in_one_call() {
     assert_eq!((view.status, view.weight), (Status::Succeeded, 100));
     assert!(fake.world().hand_offs.is_empty());
 }
+
+#[tokio::test]
+async fn a_first_step_whose_tick_cannot_be_scheduled_leaves_no_traffic_on_the_new_version() {
+    let fake = world();
+    fake.world().failures.insert("scheduler:CreateSchedule", 1);
+    let error = handle(&fake, request()).await.unwrap_err();
+    assert_eq!(error.error_type, "Retryable");
+    let world = fake.world();
+    let rollout = world.rollouts.values().next().unwrap();
+    assert_eq!(rollout.status, Status::Failed);
+    let alias = &world.aliases[&("orders".into(), "live".into())];
+    assert_eq!(
+        (alias.version.as_str(), &alias.routing),
+        ("1", &None),
+        "the 10 % was undone"
+    );
+    assert!(world.locks.is_empty());
+}

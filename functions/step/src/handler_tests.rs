@@ -215,3 +215,38 @@ async fn redrive_resumes_owed_work() {
     .unwrap();
     assert_eq!(after.status, Status::Succeeded);
 }
+
+#[tokio::test]
+async fn a_tick_whose_next_tick_cannot_be_scheduled_undoes_its_shift() {
+    let fake = world();
+    let rollout = seed_rollout(
+        &fake,
+        json!({"function": "orders", "alias": "live", "targetVersion": "2", "strategy": "Linear10PercentEvery1Minute"}),
+    )
+    .await;
+    let (seq, at) = fake.latest_tick(&rollout.id).unwrap();
+    fake.advance(at - 1_000);
+    fake.world().failures.insert("scheduler:CreateSchedule", 1);
+    let error = handle(&fake, json!({"rolloutId": rollout.id, "seq": seq}))
+        .await
+        .unwrap_err();
+    assert_eq!(error.error_type, "Retryable");
+    assert_eq!(
+        fake.rollout(&rollout.id).unwrap().seq,
+        rollout.seq,
+        "nothing persisted"
+    );
+    assert_eq!(
+        fake.alias("orders", "live").unwrap().routing,
+        Some(("2".into(), 0.1)),
+        "back at the stored 10 %"
+    );
+    let retried = handle(&fake, json!({"rolloutId": rollout.id, "seq": seq}))
+        .await
+        .unwrap();
+    assert_eq!(retried.weight, 20);
+    assert_eq!(
+        fake.alias("orders", "live").unwrap().routing,
+        Some(("2".into(), 0.2))
+    );
+}

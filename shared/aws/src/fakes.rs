@@ -6,7 +6,7 @@
 use crate::error::PortError;
 use crate::ports::{
     AliasRouter, AliasState, Created, Dispatcher, HandOff, HealthCheck, HistoryEntry, HookRequest,
-    HookRunner, Notifier, Ports, RolloutStore, Ticker, VersionInfo,
+    HookRunner, LastWrite, Notifier, Ports, RolloutStore, Ticker, VersionInfo, alias_config,
 };
 use glidepath_core::{
     HealthVerdict, HookOutcome, InsufficientData, Rollout, RolloutSpec, Status, UnixSeconds,
@@ -150,19 +150,6 @@ impl FakeAws {
             .filter(|(id, _, _)| id == rollout_id)
             .map(|(_, seq, at)| (*seq, *at))
             .max()
-    }
-}
-
-fn weight_of(alias: &AliasState, spec: &RolloutSpec) -> Option<u8> {
-    match &alias.routing {
-        None if alias.version == spec.current_version => Some(0),
-        None if alias.version == spec.target_version => Some(100),
-        Some((version, w))
-            if alias.version == spec.current_version && *version == spec.target_version =>
-        {
-            Some((w * 100.0).round() as u8)
-        }
-        _ => None,
     }
 }
 
@@ -376,7 +363,7 @@ impl AliasRouter for FakeAws {
         &self,
         spec: &RolloutSpec,
         weight: u8,
-        expected_revision: Option<&str>,
+        last: Option<LastWrite<'_>>,
     ) -> Result<String, PortError> {
         let mut world = self.world();
         world.fail("lambda:UpdateAlias")?;
@@ -384,25 +371,20 @@ impl AliasRouter for FakeAws {
         let current = world.aliases.get(&key).cloned().ok_or_else(|| {
             PortError::NotFound(format!("no alias {}:{}", spec.function, spec.alias))
         })?;
-        if let Some(expected) = expected_revision {
-            if expected != current.revision {
-                if weight_of(&current, spec) == Some(weight) {
+        if let Some(last) = last {
+            if last.revision != current.revision {
+                if current.holds(spec, weight) {
                     return Ok(current.revision);
                 }
-                return Err(PortError::Drift(format!(
-                    "alias {}:{} points at version {} (revision {})",
-                    spec.function, spec.alias, current.version, current.revision
-                )));
+                if !current.holds(spec, last.weight) {
+                    return Err(PortError::Drift(format!(
+                        "alias {}:{} points at version {} (revision {})",
+                        spec.function, spec.alias, current.version, current.revision
+                    )));
+                }
             }
         }
-        let (version, routing) = match weight {
-            0 => (spec.current_version.clone(), None),
-            100.. => (spec.target_version.clone(), None),
-            w => (
-                spec.current_version.clone(),
-                Some((spec.target_version.clone(), f64::from(w) / 100.0)),
-            ),
-        };
+        let (version, routing) = alias_config(spec, weight);
         let revision = world.next_revision();
         world.aliases.insert(
             key,

@@ -118,15 +118,49 @@ pub trait AliasRouter: Send + Sync {
         function: &str,
     ) -> impl Future<Output = Result<bool, PortError>> + Send;
     /// Puts `weight` % on the target version (0 and 100 leave no routing config) and returns
-    /// the alias's new `RevisionId`. With `expected_revision`, a different current revision
-    /// is `Drift` (unless the alias already holds exactly this weight); without, the alias is
-    /// overwritten whatever it holds.
+    /// the alias's new `RevisionId`. With `last`, the write is conditional on the alias's
+    /// revision; when someone wrote it since, the alias is still Glidepath's if it holds the
+    /// weight Glidepath recorded (then it is written) or already the wanted one (then that is
+    /// success); anything else is `Drift`. Without `last`, the alias is overwritten.
     fn set_weight(
         &self,
         spec: &RolloutSpec,
         weight: u8,
-        expected_revision: Option<&str>,
+        last: Option<LastWrite<'_>>,
     ) -> impl Future<Output = Result<String, PortError>> + Send;
+}
+
+/// What Glidepath last wrote to an alias, as its rollout record says.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LastWrite<'a> {
+    pub revision: &'a str,
+    pub weight: u8,
+}
+
+/// The alias configuration that puts `weight` % on the target version: the version the alias
+/// points at, and the additional version with its weight (none at 0 and 100 %).
+pub fn alias_config(spec: &RolloutSpec, weight: u8) -> (String, Option<(String, f64)>) {
+    match weight {
+        0 => (spec.current_version.clone(), None),
+        100.. => (spec.target_version.clone(), None),
+        w => (
+            spec.current_version.clone(),
+            Some((spec.target_version.clone(), f64::from(w) / 100.0)),
+        ),
+    }
+}
+
+impl AliasState {
+    /// Whether the alias holds exactly `weight` % of a rollout of `spec`.
+    pub fn holds(&self, spec: &RolloutSpec, weight: u8) -> bool {
+        let (version, routing) = alias_config(spec, weight);
+        self.version == version
+            && match (&self.routing, &routing) {
+                (None, None) => true,
+                (Some((va, wa)), Some((vb, wb))) => va == vb && (wa - wb).abs() < 1e-9,
+                _ => false,
+            }
+    }
 }
 
 /// The clock that advances rollouts (EventBridge Scheduler).

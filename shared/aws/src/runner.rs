@@ -6,7 +6,9 @@
 //! retry can resume:
 //! - Raising traffic (`SetWeight` outside a rollback) and scheduling the next tick happen
 //!   *before* the write: if either fails, nothing was persisted and the same event can be
-//!   retried; the new `RevisionId` goes into that one write.
+//!   retried; the new `RevisionId` goes into that one write. When the alias already moved and
+//!   what follows fails (the schedule, or the write itself), the alias is put back to the
+//!   stored weight first.
 //! - A rollback is persisted *first* (`RollingBack`), then the alias is restored: if
 //!   restoring fails, the stored status still says what is owed ([`Event::Redrive`]).
 //! - Cancelling ticks, notifications and hook or health results come after the write.
@@ -15,8 +17,8 @@
 
 use crate::error::PortError;
 use crate::ports::{
-    AliasRouter, Dispatcher, HandOff, HealthCheck, HookRequest, HookRunner, Notifier, Ports,
-    RolloutStore, Ticker,
+    AliasRouter, Dispatcher, HandOff, HealthCheck, HookRequest, HookRunner, LastWrite, Notifier,
+    Ports, RolloutStore, Ticker,
 };
 use glidepath_core::{Command, Event, Rollout, Status, TransitionError, transition};
 use std::collections::VecDeque;
@@ -95,9 +97,14 @@ impl<'a, P: Ports> Runner<'a, P> {
                 for command in &step.commands {
                     match command {
                         Command::SetWeight { weight, take_over } if !restoring => {
-                            let expected = (!take_over)
-                                .then_some(rollout.alias_revision.as_deref())
-                                .flatten();
+                            let expected = rollout
+                                .alias_revision
+                                .as_deref()
+                                .filter(|_| !take_over)
+                                .map(|revision| LastWrite {
+                                    revision,
+                                    weight: rollout.weight,
+                                });
                             match self
                                 .ports
                                 .router()
@@ -114,7 +121,11 @@ impl<'a, P: Ports> Runner<'a, P> {
                         }
                         // A tick due now (a step with no wait) runs in this invocation.
                         Command::ScheduleTick { seq, at } if *at > now => {
-                            self.ports.ticker().schedule(&rollout.id, *seq, *at).await?;
+                            if let Err(error) =
+                                self.ports.ticker().schedule(&rollout.id, *seq, *at).await
+                            {
+                                return Err(self.undo_alias(&rollout, &next, error).await);
+                            }
                         }
                         _ => {}
                     }
@@ -143,7 +154,7 @@ impl<'a, P: Ports> Runner<'a, P> {
                         info!(rollout_id = %rollout.id, reason = %reason, "lost a race to another writer; dropping this event");
                         return self.reload(&rollout.id).await;
                     }
-                    Err(error) => return Err(error.into()),
+                    Err(error) => return Err(self.undo_alias(&rollout, &next, error).await),
                 }
                 if step.changed {
                     info!(
@@ -204,6 +215,25 @@ impl<'a, P: Ports> Runner<'a, P> {
             }
         }
         Ok(rollout)
+    }
+
+    /// An effect or the write failed after this transition had already moved the alias:
+    /// put the alias back where the stored record says it is, so that the retried event
+    /// starts from a consistent state (and a rollout failed at its first step leaves no
+    /// traffic on the new version). Returns the original error.
+    async fn undo_alias(&self, before: &Rollout, after: &Rollout, error: PortError) -> RunError {
+        if after.alias_revision != before.alias_revision {
+            warn!(rollout_id = %before.id, weight = before.weight, error = %error, "undoing the alias change of a failed step");
+            if let Err(undo) = self
+                .ports
+                .router()
+                .set_weight(&before.spec, before.weight, None)
+                .await
+            {
+                warn!(rollout_id = %before.id, error = %undo, "could not undo the alias change");
+            }
+        }
+        error.into()
     }
 
     async fn reload(&self, id: &str) -> Result<Rollout, RunError> {

@@ -5,33 +5,14 @@
 use super::calls::CallCounter;
 use crate::error::PortError;
 use crate::ports::{
-    AliasRouter, AliasState, Dispatcher, HandOff, HookRequest, HookRunner, VersionInfo,
+    AliasRouter, AliasState, Dispatcher, HandOff, HookRequest, HookRunner, LastWrite, VersionInfo,
+    alias_config,
 };
 use aws_sdk_lambda::Client;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{AliasRoutingConfiguration, InvocationType};
 use glidepath_core::{HookOutcome, RolloutSpec};
 use std::collections::HashMap;
-
-/// The alias configuration that puts `weight` % on the target version.
-fn desired(spec: &RolloutSpec, weight: u8) -> (String, Option<(String, f64)>) {
-    match weight {
-        0 => (spec.current_version.clone(), None),
-        100.. => (spec.target_version.clone(), None),
-        w => (
-            spec.current_version.clone(),
-            Some((spec.target_version.clone(), f64::from(w) / 100.0)),
-        ),
-    }
-}
-
-fn same_routing(a: &Option<(String, f64)>, b: &Option<(String, f64)>) -> bool {
-    match (a, b) {
-        (None, None) => true,
-        (Some((va, wa)), Some((vb, wb))) => va == vb && (wa - wb).abs() < 1e-9,
-        _ => false,
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct LambdaRouter {
@@ -141,10 +122,58 @@ impl AliasRouter for LambdaRouter {
         &self,
         spec: &RolloutSpec,
         weight: u8,
-        expected_revision: Option<&str>,
+        last: Option<LastWrite<'_>>,
     ) -> Result<String, PortError> {
-        let (version, routing) = desired(spec, weight);
-        let weights: HashMap<String, f64> = routing.clone().into_iter().collect();
+        let first = self
+            .update_alias(spec, weight, last.map(|l| l.revision))
+            .await?;
+        let Some(last) = last else {
+            return first.ok_or_else(|| {
+                PortError::Invalid("an unconditional UpdateAlias cannot be stale".into())
+            });
+        };
+        if let Some(revision) = first {
+            return Ok(revision);
+        }
+        // Someone wrote the alias since our last write.
+        let now = self.read_alias(&spec.function, &spec.alias).await?;
+        if now.holds(spec, weight) {
+            // A repeated delivery of this same step already did it.
+            return Ok(now.revision);
+        }
+        if now.holds(spec, last.weight) {
+            // Still where the record says Glidepath left it (an undone step, say): go on.
+            if let Some(revision) = self.update_alias(spec, weight, Some(&now.revision)).await? {
+                return Ok(revision);
+            }
+        }
+        let routing = match &now.routing {
+            Some((v, w)) => format!(" with {:.0}% on version {v}", w * 100.0),
+            None => String::new(),
+        };
+        Err(PortError::Drift(format!(
+            "alias {}:{} points at version {}{routing} (revision {}), not where Glidepath left it ({}% on version {}, revision {})",
+            spec.function,
+            spec.alias,
+            now.version,
+            now.revision,
+            last.weight,
+            spec.target_version,
+            last.revision
+        )))
+    }
+}
+
+impl LambdaRouter {
+    /// `UpdateAlias` to `weight` %; `Ok(None)` when `revision` is stale.
+    async fn update_alias(
+        &self,
+        spec: &RolloutSpec,
+        weight: u8,
+        revision: Option<&str>,
+    ) -> Result<Option<String>, PortError> {
+        let (version, routing) = alias_config(spec, weight);
+        let weights: HashMap<String, f64> = routing.into_iter().collect();
         self.calls.record("lambda:UpdateAlias");
         let result = self
             .client
@@ -158,34 +187,17 @@ impl AliasRouter for LambdaRouter {
                     .set_additional_version_weights(Some(weights))
                     .build(),
             )
-            .set_revision_id(expected_revision.map(str::to_string))
+            .set_revision_id(revision.map(str::to_string))
             .send()
             .await;
         match result {
-            Ok(output) => Ok(output.revision_id.unwrap_or_default()),
+            Ok(output) => Ok(Some(output.revision_id.unwrap_or_default())),
             Err(error)
                 if error
                     .as_service_error()
                     .is_some_and(|e| e.is_precondition_failed_exception()) =>
             {
-                // Someone wrote the alias since we did. If it already holds exactly what we
-                // want (a repeated delivery of our own step), that is success.
-                let now = self.read_alias(&spec.function, &spec.alias).await?;
-                if now.version == version && same_routing(&now.routing, &routing) {
-                    return Ok(now.revision);
-                }
-                let routing = match &now.routing {
-                    Some((v, w)) => format!(" with {:.0}% on version {v}", w * 100.0),
-                    None => String::new(),
-                };
-                Err(PortError::Drift(format!(
-                    "alias {}:{} points at version {}{routing} (revision {}), not what Glidepath last wrote (revision {})",
-                    spec.function,
-                    spec.alias,
-                    now.version,
-                    now.revision,
-                    expected_revision.unwrap_or("none")
-                )))
+                Ok(None)
             }
             Err(error) => Err(PortError::aws("Lambda UpdateAlias", error)),
         }
