@@ -9,7 +9,7 @@
 use glidepath_aws::Runner;
 pub use glidepath_aws::function::RolloutView;
 use glidepath_aws::function::{FunctionError, parse_input};
-use glidepath_aws::ports::{Dispatcher, HandOff, Ports, RolloutStore};
+use glidepath_aws::ports::{HandOff, Ports, RolloutStore};
 use glidepath_core::{Event, Status};
 use serde::Deserialize;
 use serde_json::Value;
@@ -51,28 +51,13 @@ pub async fn handle<P: Ports>(ports: &P, event: Value) -> Result<RolloutView, Fu
                     let seq = rollout.seq;
                     runner.run_on(rollout, Event::Tick { seq }).await?
                 }
-                Status::PreTraffic => {
-                    let event = if rollout.seq == 0 {
-                        Event::Start
-                    } else {
-                        Event::Redrive
-                    };
-                    runner.run_on(rollout, event).await?
+                // Not started yet (start stopped before its first event), or owing work:
+                // a hook stage runs here; finalize's and rollback's work goes back to them.
+                Status::PreTraffic if rollout.seq == 0 => {
+                    runner.run_on(rollout, Event::Start).await?
                 }
-                // Work owed by finalize or rollback goes back to them.
-                Status::PostTraffic => {
-                    ports
-                        .dispatcher()
-                        .hand_off(HandOff::Finalize, &rollout.id)
-                        .await?;
-                    rollout
-                }
-                Status::RollingBack => {
-                    ports
-                        .dispatcher()
-                        .hand_off(HandOff::Rollback, &rollout.id)
-                        .await?;
-                    rollout
+                Status::PreTraffic | Status::PostTraffic | Status::RollingBack => {
+                    runner.run_on(rollout, Event::Redrive).await?
                 }
                 // Paused and finished rollouts owe nothing.
                 _ => rollout,

@@ -250,3 +250,38 @@ async fn a_tick_whose_next_tick_cannot_be_scheduled_undoes_its_shift() {
         Some(("2".into(), 0.2))
     );
 }
+
+#[tokio::test]
+async fn redrive_hands_finalize_and_rollback_work_back_to_them() {
+    let fake = world();
+    let mut request = canary();
+    request["hooks"] = json!({"postTraffic": "smoke"});
+    let promoted = seed_rollout(&fake, request).await;
+    handle(
+        &fake,
+        json!({"rolloutId": promoted.id, "command": "promote"}),
+    )
+    .await
+    .unwrap();
+    let writes = fake.world().alias_writes.len();
+    let again = handle(
+        &fake,
+        json!({"rolloutId": promoted.id, "command": "redrive"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.status, Status::PostTraffic);
+    assert_eq!(
+        fake.world().alias_writes.len(),
+        writes,
+        "step does not do finalize's work"
+    );
+    assert!(fake.world().hook_calls.is_empty());
+    assert_eq!(
+        fake.world().hand_offs,
+        vec![
+            (HandOff::Finalize, promoted.id.clone()),
+            (HandOff::Finalize, promoted.id)
+        ]
+    );
+}

@@ -13,7 +13,8 @@
 //!   restoring fails, the stored status still says what is owed ([`Event::Redrive`]).
 //! - Cancelling ticks, notifications and hook or health results come after the write.
 //! - Statuses this function hands off (`PostTraffic` to `finalize`, `RollingBack` to
-//!   `rollback`) are persisted and passed on, their work left to the function that owns it.
+//!   `rollback`) are persisted and passed on, their work left to the function that owns it;
+//!   a re-drive of a rollout already in such a status is passed on the same way.
 
 use crate::error::PortError;
 use crate::ports::{
@@ -68,12 +69,7 @@ impl<'a, P: Ports> Runner<'a, P> {
 
     /// Loads rollout `id` and applies `event` and everything that follows from it.
     pub async fn run(&self, id: &str, event: Event) -> Result<Rollout, RunError> {
-        let rollout = self
-            .ports
-            .store()
-            .load(id)
-            .await?
-            .ok_or_else(|| RunError::NotFound(id.to_string()))?;
+        let rollout = self.reload(id).await?;
         self.run_on(rollout, event).await
     }
 
@@ -84,10 +80,13 @@ impl<'a, P: Ports> Runner<'a, P> {
             let now = self.ports.now();
             let step = transition(&rollout, event.clone(), now)?;
             let mut next = step.rollout;
+            // A transition into a handed-off status, or a re-drive of one, goes to the
+            // function that owns that work.
+            let hands_over = step.changed || event == Event::Redrive;
             let hand_off = self
                 .hand_offs
                 .iter()
-                .find(|(status, _)| step.changed && *status == next.status)
+                .find(|(status, _)| hands_over && *status == next.status)
                 .map(|(_, work)| *work);
             let restoring = next.status == Status::RollingBack;
 
