@@ -128,6 +128,18 @@ impl Target {
         Ok(alarm)
     }
 
+    /// The alias's current `RevisionId`.
+    pub async fn revision(&self, clients: &Clients) -> anyhow::Result<Option<String>> {
+        let alias = clients
+            .lambda
+            .get_alias()
+            .function_name(&self.function)
+            .name(ALIAS)
+            .send()
+            .await?;
+        Ok(alias.revision_id)
+    }
+
     /// Asserts where the alias points: `version`, and the additional version and weight.
     pub async fn expect_alias(
         &self,

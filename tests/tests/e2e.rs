@@ -582,16 +582,7 @@ fn e08_invalid_requests_leave_nothing_behind() {
     run(async {
         let world = world().await;
         let target = world.target("invalid").await;
-        let revision_before = world
-            .clients
-            .lambda
-            .get_alias()
-            .function_name(&target.function)
-            .name(ALIAS)
-            .send()
-            .await
-            .unwrap()
-            .revision_id;
+        let revision_before = target.revision(&world.clients).await.unwrap();
         let base = target.request("2", json!("Canary10Percent5Minutes"));
         let with = |key: &str, value: Value| {
             let mut request = base.clone();
@@ -640,16 +631,7 @@ fn e08_invalid_requests_leave_nothing_behind() {
                 .unwrap()
                 .is_none()
         );
-        let revision_after = world
-            .clients
-            .lambda
-            .get_alias()
-            .function_name(&target.function)
-            .name(ALIAS)
-            .send()
-            .await
-            .unwrap()
-            .revision_id;
+        let revision_after = target.revision(&world.clients).await.unwrap();
         assert_eq!(revision_before, revision_after, "the alias was not touched");
     });
 }

@@ -27,7 +27,8 @@ type AlarmData = CloudWatchAlarmData<Value, Value>;
 pub struct AlarmOutcome {
     pub alarm: String,
     pub state: String,
-    /// Rollouts this alarm sent into rollback.
+    /// Rollouts guarded by this alarm that are rolling back (or rolled back) after it; a
+    /// repeated delivery reports them again without acting twice.
     pub rolled_back: Vec<String>,
 }
 

@@ -18,6 +18,10 @@ fn canary() -> serde_json::Value {
     json!({"function": "orders", "alias": "live", "targetVersion": "2", "strategy": "Canary10Percent5Minutes", "alarms": ["orders-errors"]})
 }
 
+fn linear() -> serde_json::Value {
+    json!({"function": "orders", "alias": "live", "targetVersion": "2", "strategy": "Linear10PercentEvery1Minute"})
+}
+
 async fn tick(fake: &FakeAws, id: &str) -> super::RolloutView {
     let (seq, at) = fake.latest_tick(id).expect("a tick is scheduled");
     let now = fake.world().now;
@@ -56,7 +60,7 @@ async fn healthy_ticks_finish_the_rollout() {
 #[tokio::test]
 async fn stale_and_repeated_ticks_change_nothing() {
     let fake = world();
-    let rollout = seed_rollout(&fake, json!({"function": "orders", "alias": "live", "targetVersion": "2", "strategy": "Linear10PercentEvery1Minute"})).await;
+    let rollout = seed_rollout(&fake, linear()).await;
     let first = tick(&fake, &rollout.id).await;
     assert_eq!(first.weight, 20);
     let writes = fake.world().alias_writes.len();
@@ -181,7 +185,7 @@ async fn bad_input_is_refused() {
 #[tokio::test]
 async fn a_failed_alias_write_is_retryable_and_changes_nothing() {
     let fake = world();
-    let rollout = seed_rollout(&fake, json!({"function": "orders", "alias": "live", "targetVersion": "2", "strategy": "Linear10PercentEvery1Minute"})).await;
+    let rollout = seed_rollout(&fake, linear()).await;
     fake.world().failures.insert("lambda:UpdateAlias", 1);
     let (seq, at) = fake.latest_tick(&rollout.id).unwrap();
     fake.advance(at - 1_000);
@@ -219,11 +223,7 @@ async fn redrive_resumes_owed_work() {
 #[tokio::test]
 async fn a_tick_whose_next_tick_cannot_be_scheduled_undoes_its_shift() {
     let fake = world();
-    let rollout = seed_rollout(
-        &fake,
-        json!({"function": "orders", "alias": "live", "targetVersion": "2", "strategy": "Linear10PercentEvery1Minute"}),
-    )
-    .await;
+    let rollout = seed_rollout(&fake, linear()).await;
     let (seq, at) = fake.latest_tick(&rollout.id).unwrap();
     fake.advance(at - 1_000);
     fake.world().failures.insert("scheduler:CreateSchedule", 1);
