@@ -24,7 +24,8 @@ fn a_healthy_version_succeeds_after_the_whole_plan() {
         canary.requests_new
     );
     let weights: Vec<u8> = canary.timeline.iter().map(|e| e.weight).collect();
-    assert_eq!(weights, vec![10, 100, 100]);
+    // Shifting at 10 %, at 100 %, the verified post-traffic stage, success.
+    assert_eq!(weights, vec![10, 100, 100, 100]);
 
     let linear = simulate(
         "Linear10PercentEvery10Minutes",

@@ -159,6 +159,7 @@ pub fn simulate(strategy: &str, scenario: &Scenario) -> Result<SimulationResult,
         insufficient_data: Default::default(),
         hooks: Default::default(),
         idempotency_key: None,
+        function_arn: None,
     };
     let mut sim = Simulation {
         scenario,
@@ -213,12 +214,17 @@ impl Simulation<'_> {
             for command in next.commands {
                 match command {
                     Command::SetWeight { weight, .. } => {
+                        // The simulated alias always takes the write: confirm it at once.
                         self.alias_weight = weight;
-                        if self.rollout.status == Status::RollingBack && weight == 0 {
-                            pending.push_back(Event::RollbackApplied);
-                        }
+                        self.rollout.owed = Default::default();
+                        pending.push_back(Event::AliasApplied {
+                            seq: self.rollout.seq,
+                        });
                     }
-                    Command::ScheduleTick { seq, at } => self.timers.push((at, seq)),
+                    Command::ScheduleTick { seq, at } => {
+                        self.rollout.owed.tick = false;
+                        self.timers.push((at, seq));
+                    }
                     Command::CheckHealth { seq } => {
                         let verdict = match self.alarm.state() {
                             AlarmState::Alarm => HealthVerdict::Breached {

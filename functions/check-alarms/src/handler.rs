@@ -2,22 +2,28 @@
 //! State Change` event, or the event CloudWatch sends when it invokes a function directly as
 //! an alarm action (`alarmData` at the top level). On `ALARM`, every active rollout the alarm
 //! guards rolls back; on `INSUFFICIENT_DATA`, those whose policy treats that as a breach.
+//!
+//! An event is refused when it comes from another region than this function's (`AWS_REGION`)
+//! or, on EventBridge, from another source than `aws.cloudwatch`. A state change older than
+//! a rollout (a delayed or replayed event) does not roll that rollout back: `start` refuses
+//! to begin while a guarding alarm is already in `ALARM`, and every tick reads the alarms.
 
 use aws_lambda_events::cloudwatch_alarms::{
     CloudWatchAlarm, CloudWatchAlarmData, CloudWatchAlarmStateValue,
 };
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use glidepath_aws::Runner;
 use glidepath_aws::function::FunctionError;
-use glidepath_aws::ports::{HandOff, Ports, RolloutStore};
-use glidepath_core::{Event, InsufficientData, Status};
+use glidepath_aws::ports::{Ports, RolloutStore};
+use glidepath_aws::{Role, Runner};
+use glidepath_core::{Event, InsufficientData, Status, UnixSeconds};
 use serde::Serialize;
 use serde_json::Value;
 use tracing::{info, warn};
 
 pub const ALARM_STATE_CHANGE: &str = "CloudWatch Alarm State Change";
 
-const HAND_OFFS: &[(Status, HandOff)] = &[(Status::RollingBack, HandOff::Rollback)];
+/// The EventBridge `source` of CloudWatch's alarm events.
+pub const CLOUDWATCH_SOURCE: &str = "aws.cloudwatch";
 
 type AlarmData = CloudWatchAlarmData<Value, Value>;
 
@@ -30,9 +36,18 @@ pub struct AlarmOutcome {
     /// Rollouts guarded by this alarm that are rolling back (or rolled back) after it; a
     /// repeated delivery reports them again without acting twice.
     pub rolled_back: Vec<String>,
+    /// Rollouts created after this state change, which it does not concern.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub older_than_rollout: Vec<String>,
 }
 
-fn alarm_data(event: Value) -> Result<AlarmData, FunctionError> {
+/// Where an alarm event came from and when its state changed.
+struct Origin {
+    region: Option<String>,
+    changed_at: UnixSeconds,
+}
+
+fn alarm_data(event: Value) -> Result<(AlarmData, Option<String>), FunctionError> {
     let malformed =
         |e: serde_json::Error| FunctionError::invalid(format!("malformed alarm event: {e}"));
     if event.get("detail-type").is_some() {
@@ -44,19 +59,41 @@ fn alarm_data(event: Value) -> Result<AlarmData, FunctionError> {
                 event.detail_type
             )));
         }
-        Ok(event.detail)
+        if event.source != CLOUDWATCH_SOURCE {
+            return Err(FunctionError::invalid(format!(
+                "`source`: `{}` is not `{CLOUDWATCH_SOURCE}`",
+                event.source
+            )));
+        }
+        Ok((event.detail, event.region))
     } else {
         let event: CloudWatchAlarm<Value, Value> =
             serde_json::from_value(event).map_err(malformed)?;
-        Ok(event.alarm_data)
+        Ok((event.alarm_data, event.region))
     }
 }
 
-pub async fn handle<P: Ports>(ports: &P, event: Value) -> Result<AlarmOutcome, FunctionError> {
-    let data = alarm_data(event)?;
+/// Handles an alarm event; `region` is the region this function runs in (`AWS_REGION`).
+pub async fn handle<P: Ports>(
+    ports: &P,
+    event: Value,
+    region: Option<&str>,
+) -> Result<AlarmOutcome, FunctionError> {
+    let (data, event_region) = alarm_data(event)?;
     let state = data
         .state
         .ok_or_else(|| FunctionError::invalid("`detail.state`: missing"))?;
+    if let (Some(ours), Some(theirs)) = (region, event_region.as_deref()) {
+        if ours != theirs {
+            return Err(FunctionError::invalid(format!(
+                "`region`: the alarm event comes from {theirs}; this Glidepath runs in {ours} and watches only its own alarms"
+            )));
+        }
+    }
+    let origin = Origin {
+        region: event_region,
+        changed_at: u64::try_from(state.timestamp.timestamp()).unwrap_or(0),
+    };
     let state_name = match state.value {
         CloudWatchAlarmStateValue::Alarm => "ALARM",
         CloudWatchAlarmStateValue::InsufficientData => "INSUFFICIENT_DATA",
@@ -66,11 +103,12 @@ pub async fn handle<P: Ports>(ports: &P, event: Value) -> Result<AlarmOutcome, F
         alarm: data.alarm_name.clone(),
         state: state_name.to_string(),
         rolled_back: Vec::new(),
+        older_than_rollout: Vec::new(),
     };
     if state_name == "OK" {
         return Ok(outcome);
     }
-    let runner = Runner::handing_off(ports, HAND_OFFS);
+    let runner = Runner::new(ports, Role::CheckAlarms);
     let mut failures = Vec::new();
     for id in ports.store().rollouts_watching(&data.alarm_name).await? {
         let Some(rollout) = ports.store().load(&id).await? else {
@@ -79,6 +117,12 @@ pub async fn handle<P: Ports>(ports: &P, event: Value) -> Result<AlarmOutcome, F
         if state_name == "INSUFFICIENT_DATA"
             && rollout.spec.insufficient_data != InsufficientData::Breach
         {
+            continue;
+        }
+        if origin.changed_at < rollout.created_at {
+            info!(rollout_id = %id, alarm = %data.alarm_name, region = ?origin.region,
+                changed_at = origin.changed_at, "alarm state change predates the rollout; ignored");
+            outcome.older_than_rollout.push(id);
             continue;
         }
         let reason = format!(
@@ -101,10 +145,10 @@ pub async fn handle<P: Ports>(ports: &P, event: Value) -> Result<AlarmOutcome, F
         Ok(outcome)
     } else {
         // Retried as a whole: rollouts already rolling back absorb the repeat.
-        Err(FunctionError {
-            error_type: "Retryable",
-            message: format!("could not roll back {}", failures.join("; ")),
-        })
+        Err(FunctionError::retryable(format!(
+            "could not roll back {}",
+            failures.join("; ")
+        )))
     }
 }
 

@@ -2,14 +2,11 @@
 //! version (no routing config), run the post-traffic hook, and succeed; a failed hook rolls
 //! back (handed to `rollback`). Input: `{"rolloutId"}`. Running it again is harmless.
 
-use glidepath_aws::Runner;
 use glidepath_aws::function::{FunctionError, RolloutView, parse_input};
-use glidepath_aws::ports::{HandOff, Ports};
-use glidepath_core::{Event, Status};
+use glidepath_aws::ports::Ports;
+use glidepath_aws::{Role, Runner};
 use serde::Deserialize;
 use serde_json::Value;
-
-const HAND_OFFS: &[(Status, HandOff)] = &[(Status::RollingBack, HandOff::Rollback)];
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -19,8 +16,8 @@ struct FinalizeInput {
 
 pub async fn handle<P: Ports>(ports: &P, event: Value) -> Result<RolloutView, FunctionError> {
     let input: FinalizeInput = parse_input(event)?;
-    let rollout = Runner::handing_off(ports, HAND_OFFS)
-        .run(&input.rollout_id, Event::Redrive)
+    let rollout = Runner::new(ports, Role::Finalize)
+        .redrive(&input.rollout_id)
         .await?;
     Ok(RolloutView::new(&rollout, ports.take_call_counts()))
 }

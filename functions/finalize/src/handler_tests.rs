@@ -16,7 +16,7 @@ async fn post_traffic(fake: &FakeAws) -> String {
     )
     .await;
     // As step would: promote, which lands in PostTraffic.
-    glidepath_aws::Runner::handing_off(fake, &[(Status::PostTraffic, HandOff::Finalize)])
+    glidepath_aws::Runner::new(fake, glidepath_aws::Role::Step)
         .run(&rollout.id, glidepath_core::Event::Promote)
         .await
         .unwrap();

@@ -1,14 +1,15 @@
 //! Rolling back: put the alias wholly back on the old version (no routing config), then
 //! `RolledBack` with the reason, the lock released and pending ticks deleted.
 //!
-//! - `{"rolloutId"}`: finish a rollback another function started (`RollingBack`).
+//! - `{"rolloutId"}`: finish a rollback another function started (`RollingBack`); a rollout
+//!   in any other status is left as it is.
 //! - `{"rolloutId", "command": "abort", "reason"}`: an operator aborts a running rollout.
 //!
 //! Rolling back twice is harmless: a rolled-back rollout stays as it is.
 
-use glidepath_aws::Runner;
 use glidepath_aws::function::{FunctionError, RolloutView, parse_input};
 use glidepath_aws::ports::Ports;
+use glidepath_aws::{Role, Runner};
 use glidepath_core::Event;
 use serde::Deserialize;
 use serde_json::Value;
@@ -25,20 +26,23 @@ struct RollbackInput {
 
 pub async fn handle<P: Ports>(ports: &P, event: Value) -> Result<RolloutView, FunctionError> {
     let input: RollbackInput = parse_input(event)?;
-    let event = match input.command.as_deref() {
-        None => Event::Redrive,
-        Some("abort") => Event::Abort {
-            reason: input
+    let runner = Runner::new(ports, Role::Rollback);
+    let rollout = match input.command.as_deref() {
+        None => runner.redrive(&input.rollout_id).await?,
+        Some("abort") => {
+            let reason = input
                 .reason
-                .unwrap_or_else(|| "no reason given".to_string()),
-        },
+                .unwrap_or_else(|| "no reason given".to_string());
+            runner
+                .run(&input.rollout_id, Event::Abort { reason })
+                .await?
+        }
         Some(other) => {
             return Err(FunctionError::invalid(format!(
                 "`command`: `{other}` is not `abort`"
             )));
         }
     };
-    let rollout = Runner::new(ports).run(&input.rollout_id, event).await?;
     Ok(RolloutView::new(&rollout, ports.take_call_counts()))
 }
 

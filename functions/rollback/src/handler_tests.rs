@@ -55,10 +55,7 @@ async fn finishes_a_rollback_even_after_someone_moved_the_alias() {
     let fake = FakeAws::new(1_000);
     let id = shifting(&fake).await;
     // check-alarms persisted RollingBack and handed over; meanwhile the alias moved.
-    glidepath_aws::Runner::handing_off(
-        &fake,
-        &[(Status::RollingBack, glidepath_aws::ports::HandOff::Rollback)],
-    )
+    glidepath_aws::Runner::new(&fake, glidepath_aws::Role::CheckAlarms)
     .run(
         &id,
         glidepath_core::Event::Breach {

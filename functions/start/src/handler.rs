@@ -3,23 +3,20 @@
 //! create the rollout with its alias lock and take the first step.
 //!
 //! Every refusal happens before `create`, so a bad request leaves no rollout and no alias
-//! change. If the first step fails after `create`, the rollout is failed (or rolled back) so
-//! the alias lock is not left held.
+//! change. If the first step fails after `create`, the rollout is failed (or rolled back, if
+//! its first step had moved the alias) so the alias lock is not left held. The same
+//! idempotency key with a different request is refused with `Conflict` naming what differs;
+//! keys are scoped to the alias.
 
 use glidepath_aws::function::{FunctionError, RolloutView};
-use glidepath_aws::ports::{AliasRouter, Created, HandOff, HealthCheck, Ports, RolloutStore};
-use glidepath_aws::{PortError, Runner, clock::new_rollout_id};
-use glidepath_core::{Event, Rollout, RolloutRequest, Status, Target};
+use glidepath_aws::ports::{AliasRouter, Created, HealthCheck, Ports, RolloutStore};
+use glidepath_aws::{PortError, Role, RunError, Runner, clock::new_rollout_id};
+use glidepath_core::{Event, HealthVerdict, Rollout, RolloutRequest, Target};
 use serde_json::Value;
 use tracing::{info, warn};
 
 /// The EventBridge `detail-type` that asks for a rollout.
 pub const ROLLOUT_REQUESTED: &str = "Rollout Requested";
-
-const HAND_OFFS: &[(Status, HandOff)] = &[
-    (Status::PostTraffic, HandOff::Finalize),
-    (Status::RollingBack, HandOff::Rollback),
-];
 
 /// What `start` answers: the rollout, and whether it already existed (same idempotency key).
 #[derive(Debug, serde::Serialize)]
@@ -47,27 +44,66 @@ fn request_body(event: Value) -> Result<Value, FunctionError> {
     Ok(envelope.detail)
 }
 
+/// The fields in which `request` differs from the rollout its idempotency key created.
+fn differences(request: &RolloutRequest, existing: &Rollout) -> Vec<&'static str> {
+    let spec = &existing.spec;
+    let mut differ = Vec::new();
+    if let Target::Version(version) = &request.target {
+        if *version != spec.target_version {
+            differ.push("targetVersion");
+        }
+    }
+    if request.strategy != spec.strategy {
+        differ.push("strategy");
+    }
+    if request.bake_seconds != spec.bake_seconds {
+        differ.push("bake");
+    }
+    if request.alarms != spec.alarms {
+        differ.push("alarms");
+    }
+    if request.insufficient_data != spec.insufficient_data {
+        differ.push("insufficientData");
+    }
+    if request.hooks != spec.hooks {
+        differ.push("hooks");
+    }
+    differ
+}
+
 pub async fn handle<P: Ports>(ports: &P, event: Value) -> Result<Started, FunctionError> {
     let request = RolloutRequest::from_json(&request_body(event)?)?;
     let store = ports.store();
+    let router = ports.router();
+    let (function, alias_name) = (&request.function, &request.alias);
+    let alias = router.read_alias(function, alias_name).await?;
+    // One alias, one lock: a name and an ARN of the same function are the same key.
+    let function_key = alias.function_arn().unwrap_or_else(|| function.clone());
     if let Some(key) = &request.idempotency_key {
-        if let Some(existing) = store.find_by_idempotency_key(key).await? {
+        if let Some(existing) = store
+            .find_by_idempotency_key(&function_key, alias_name, key)
+            .await?
+        {
+            let differ = differences(&request, &existing);
+            if !differ.is_empty() {
+                return Err(FunctionError::conflict(format!(
+                    "`idempotencyKey`: `{key}` was used for rollout {} with a different {}; use a new key for a new request",
+                    existing.id,
+                    differ.join(", ")
+                )));
+            }
             info!(rollout_id = %existing.id, "idempotency key seen before; returning its rollout");
             return Ok(started(ports, &existing, true));
         }
     }
-    let (function, alias_name) = (&request.function, &request.alias);
-    if let Some(holder) = store.active_rollout(function, alias_name).await? {
+    if let Some(holder) = store.active_rollout(&function_key, alias_name).await? {
         return Err(FunctionError::conflict(format!(
             "alias {function}:{alias_name} already has an active rollout ({holder}); wait for it to finish or abort it"
         )));
     }
-
-    let router = ports.router();
-    let alias = router.read_alias(function, alias_name).await?;
     if let Some((version, weight)) = &alias.routing {
         return Err(FunctionError::conflict(format!(
-            "alias {function}:{alias_name} already sends {:.0}% of its traffic to version {version}: another deployment is in progress",
+            "alias {function}:{alias_name} already sends {:.1}% of its traffic to version {version}: another deployment is in progress",
             weight * 100.0
         )));
     }
@@ -101,6 +137,19 @@ pub async fn handle<P: Ports>(ports: &P, event: Value) -> Result<Started, Functi
             missing.join(", ")
         )));
     }
+    if !request.alarms.is_empty() {
+        // An alarm already in ALARM sends no new event: refuse now rather than shift
+        // traffic until the first tick reads it.
+        if let HealthVerdict::Breached { reason } = ports
+            .health()
+            .check(&request.alarms, request.insufficient_data)
+            .await?
+        {
+            return Err(FunctionError::conflict(format!(
+                "`alarms`: {reason}; a rollout cannot start while a guarding alarm is breached"
+            )));
+        }
+    }
     for (field, hook) in [
         ("hooks.preTraffic", &request.hooks.pre_traffic),
         ("hooks.postTraffic", &request.hooks.post_traffic),
@@ -114,7 +163,8 @@ pub async fn handle<P: Ports>(ports: &P, event: Value) -> Result<Started, Functi
         }
     }
 
-    let spec = request.spec(&alias.version, &target);
+    let mut spec = request.spec(&alias.version, &target);
+    spec.function_arn = alias.function_arn();
     let mut rollout = Rollout::new(new_rollout_id(), spec, request.plan.clone(), ports.now());
     rollout.alias_revision = Some(alias.revision);
     match store.create(&rollout).await {
@@ -126,22 +176,45 @@ pub async fn handle<P: Ports>(ports: &P, event: Value) -> Result<Started, Functi
     info!(rollout_id = %rollout.id, function = %function, alias = %alias_name,
         current = %rollout.spec.current_version, target = %rollout.spec.target_version, "rollout created");
 
-    let runner = Runner::handing_off(ports, HAND_OFFS);
-    match runner.run_on(rollout.clone(), Event::Start).await {
+    match Runner::new(ports, Role::Start)
+        .run_on(rollout.clone(), Event::Start)
+        .await
+    {
         Ok(rollout) => Ok(started(ports, &rollout, false)),
+        // The rollout is saved and healthy; only passing it on failed. It is not failed for
+        // that: a retry of this request, or the watchdog, passes it on again.
+        Err(error @ RunError::HandOff { .. }) => {
+            warn!(rollout_id = %rollout.id, error = %error, "hand-off failed");
+            Err(error.into())
+        }
         Err(error) => {
-            // Do not leave the lock held by a rollout that never got going.
-            warn!(rollout_id = %rollout.id, error = %error, "first step failed; failing the rollout");
+            // Do not leave the lock held (or traffic moved) by a rollout that could not go
+            // on: fail it, which rolls back whatever its first step moved, here and now.
+            warn!(rollout_id = %rollout.id, error = %error, "first step failed; stopping the rollout");
             let reason = format!("could not start: {error}");
-            if let Err(cleanup) = runner.run(&rollout.id, Event::Failed { reason }).await {
-                warn!(rollout_id = %rollout.id, error = %cleanup, "could not record the failure");
-            }
-            Err(FunctionError {
-                error_type: FunctionError::from(error).error_type,
-                message: format!(
-                    "rollout {} could not start and was stopped; the alias is on version {}",
-                    rollout.id, rollout.spec.current_version
+            let error_type = FunctionError::from(error).error_type;
+            let outcome = Runner::new(ports, Role::Rollback)
+                .run(&rollout.id, Event::Failed { reason })
+                .await;
+            let now = match &outcome {
+                Ok(stopped) if stopped.status.is_terminal() => format!(
+                    "it is {} and the alias is wholly on version {}",
+                    stopped.status, stopped.spec.current_version
                 ),
+                Ok(stopped) => format!(
+                    "it is {}; the watchdog finishes restoring version {}",
+                    stopped.status, stopped.spec.current_version
+                ),
+                Err(cleanup) => {
+                    warn!(rollout_id = %rollout.id, error = %cleanup, "could not stop the rollout");
+                    format!(
+                        "stopping it failed too ({cleanup}); the watchdog re-drives it"
+                    )
+                }
+            };
+            Err(FunctionError {
+                error_type,
+                message: format!("rollout {} could not start: {now}", rollout.id),
             })
         }
     }

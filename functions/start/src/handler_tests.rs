@@ -1,7 +1,7 @@
 //! `start` against the in-memory AWS.
 
 use super::handle;
-use glidepath_aws::fakes::{AlarmState, FakeAws};
+use glidepath_aws::fakes::{AlarmState, FUNCTION_ARN_PREFIX, FakeAws};
 use glidepath_core::{HookOutcome, Status};
 use serde_json::{Value, json};
 
@@ -38,7 +38,9 @@ async fn starts_a_rollout_after_the_pre_traffic_hook() {
     );
     assert_eq!(world.schedules.len(), 1);
     assert_eq!(
-        world.locks.get(&("orders".into(), "live".into())),
+        world
+            .locks
+            .get(&(format!("{FUNCTION_ARN_PREFIX}orders"), "live".into())),
         Some(&view.rollout_id)
     );
 }
@@ -175,9 +177,15 @@ async fn a_first_step_that_fails_releases_the_lock() {
     fake.world().failures.insert("lambda:UpdateAlias", 1);
     let error = handle(&fake, request()).await.unwrap_err();
     assert_eq!(error.error_type, "Retryable");
+    assert!(
+        error.message.contains("RolledBack and the alias is wholly on version 1"),
+        "{}",
+        error.message
+    );
     let world = fake.world();
     let rollout = world.rollouts.values().next().unwrap();
-    assert_eq!(rollout.status, Status::Failed);
+    // The first step was persisted (owed) before the alias moved: stopping it rolls back.
+    assert_eq!(rollout.status, Status::RolledBack);
     assert!(world.locks.is_empty());
     assert_eq!(
         world.aliases[&("orders".into(), "live".into())].version,
@@ -202,9 +210,15 @@ async fn a_first_step_whose_tick_cannot_be_scheduled_leaves_no_traffic_on_the_ne
     fake.world().failures.insert("scheduler:CreateSchedule", 1);
     let error = handle(&fake, request()).await.unwrap_err();
     assert_eq!(error.error_type, "Retryable");
+    assert!(
+        error.message.contains("RolledBack and the alias is wholly on version 1"),
+        "{}",
+        error.message
+    );
     let world = fake.world();
     let rollout = world.rollouts.values().next().unwrap();
-    assert_eq!(rollout.status, Status::Failed);
+    // The first step was persisted (owed) before the alias moved: stopping it rolls back.
+    assert_eq!(rollout.status, Status::RolledBack);
     let alias = &world.aliases[&("orders".into(), "live".into())];
     assert_eq!(
         (alias.version.as_str(), &alias.routing),
@@ -212,4 +226,74 @@ async fn a_first_step_whose_tick_cannot_be_scheduled_leaves_no_traffic_on_the_ne
         "the 10 % was undone"
     );
     assert!(world.locks.is_empty());
+}
+
+#[tokio::test]
+async fn a_name_and_an_arn_are_one_alias() {
+    // Issue 7, finding 7: `orders` and its ARN built different lock keys.
+    let fake = world();
+    handle(&fake, request()).await.unwrap();
+    let mut by_arn = request();
+    by_arn["function"] = json!(format!("{FUNCTION_ARN_PREFIX}orders"));
+    let error = handle(&fake, by_arn).await.unwrap_err();
+    assert_eq!(error.error_type, "Conflict");
+    assert!(error.message.contains("active rollout"), "{}", error.message);
+    assert_eq!(fake.world().rollouts.len(), 1);
+}
+
+#[tokio::test]
+async fn a_reused_key_with_a_different_request_is_refused() {
+    // Issue 7, finding 11: the same key returned the first rollout as if it were this one.
+    let fake = world();
+    let mut first = request();
+    first["idempotencyKey"] = json!("build-42");
+    let created = handle(&fake, first.clone()).await.unwrap();
+    let again = handle(&fake, first.clone()).await.unwrap();
+    assert!(again.existing);
+    assert_eq!(again.rollout.rollout_id, created.rollout.rollout_id);
+    let mut different = first;
+    different["targetVersion"] = json!("3");
+    different["strategy"] = json!("AllAtOnce");
+    let error = handle(&fake, different).await.unwrap_err();
+    assert_eq!(error.error_type, "Conflict");
+    assert!(
+        error.message.contains("targetVersion, strategy"),
+        "{}",
+        error.message
+    );
+    // Keys are scoped to the alias: another function's request with the same key is its own.
+    fake.add_function("billing", 2, "live", 1);
+    let other = handle(&fake, json!({"function": "billing", "alias": "live", "targetVersion": "2",
+        "strategy": "Canary10Percent5Minutes", "idempotencyKey": "build-42"}))
+    .await
+    .unwrap();
+    assert!(!other.existing);
+}
+
+#[tokio::test]
+async fn an_alarm_already_in_alarm_refuses_the_start() {
+    // Issue 7, finding 10: an alarm already in ALARM emits no new event.
+    let fake = world();
+    fake.set_alarm("orders-errors", AlarmState::Alarm);
+    let error = handle(&fake, request()).await.unwrap_err();
+    assert_eq!(error.error_type, "Conflict");
+    assert!(error.message.contains("orders-errors"), "{}", error.message);
+    assert!(fake.world().rollouts.is_empty());
+    assert!(fake.world().alias_writes.is_empty());
+}
+
+#[tokio::test]
+async fn a_failed_hand_off_does_not_roll_a_healthy_rollout_back() {
+    // Issue 7, finding 6: one transient invoke error handing a healthy AllAtOnce rollout to
+    // finalize rolled it back.
+    let fake = world();
+    fake.world().failures.insert("lambda:Invoke", 1);
+    let error = handle(&fake, json!({"function": "orders", "alias": "live", "targetVersion": "2",
+        "strategy": "AllAtOnce", "hooks": {"postTraffic": "smoke"}}))
+    .await
+    .unwrap_err();
+    assert_eq!(error.error_type, "Retryable");
+    let rollout = fake.world().rollouts.values().next().unwrap().clone();
+    assert_eq!(rollout.status, Status::PostTraffic);
+    assert!(fake.world().locks.values().any(|id| *id == rollout.id));
 }

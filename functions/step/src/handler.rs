@@ -6,78 +6,93 @@
 //!
 //! Rollouts that reach `PostTraffic` or `RollingBack` are handed to `finalize` / `rollback`.
 
-use glidepath_aws::Runner;
-pub use glidepath_aws::function::RolloutView;
 use glidepath_aws::function::{FunctionError, parse_input};
-use glidepath_aws::ports::{HandOff, Ports, RolloutStore};
-use glidepath_core::{Event, Status};
+pub use glidepath_aws::function::RolloutView;
+use glidepath_aws::ports::Ports;
+use glidepath_aws::{Role, Runner};
+use glidepath_core::Event;
 use serde::Deserialize;
 use serde_json::Value;
 
-const HAND_OFFS: &[(Status, HandOff)] = &[
-    (Status::PostTraffic, HandOff::Finalize),
-    (Status::RollingBack, HandOff::Rollback),
-];
+/// What an operator (or the watchdog) may ask of `step`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum StepCommand {
+    Pause,
+    Resume,
+    Promote,
+    Redrive,
+}
+
+/// `step`'s input: a tick or a command, never both.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum StepInput {
+    Tick(Tick),
+    Command(CommandInput),
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct StepInput {
+struct Tick {
     rollout_id: String,
-    #[serde(default)]
-    seq: Option<u64>,
-    #[serde(default)]
-    command: Option<String>,
+    seq: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CommandInput {
+    rollout_id: String,
+    command: StepCommand,
+}
+
+/// Reads the input, with errors that say which form was expected.
+fn read_input(event: Value) -> Result<StepInput, FunctionError> {
+    if let Some(object) = event.as_object() {
+        match (object.get("seq"), object.get("command")) {
+            (Some(_), Some(_)) => {
+                return Err(FunctionError::invalid(
+                    "give either `seq` (a tick) or `command`, not both",
+                ));
+            }
+            (None, None) => {
+                return Err(FunctionError::invalid(
+                    "`seq` or `command`: give a tick's seq or an operator command",
+                ));
+            }
+            (None, Some(Value::String(command)))
+                if !["pause", "resume", "promote", "redrive"].contains(&command.as_str()) =>
+            {
+                return Err(FunctionError::invalid(format!(
+                    "`command`: `{command}` is not one of pause, resume, promote, redrive (abort goes to the rollback function)"
+                )));
+            }
+            _ => {}
+        }
+    }
+    match parse_input::<StepInput>(event.clone()) {
+        Ok(input) => Ok(input),
+        // Untagged enums lose the field-level message: parse as the form it looks like.
+        Err(_) if event.get("seq").is_some() => parse_input::<Tick>(event).map(StepInput::Tick),
+        Err(_) => parse_input::<CommandInput>(event).map(StepInput::Command),
+    }
 }
 
 pub async fn handle<P: Ports>(ports: &P, event: Value) -> Result<RolloutView, FunctionError> {
-    let input: StepInput = parse_input(event)?;
-    let runner = Runner::handing_off(ports, HAND_OFFS);
-    let rollout = match (input.seq, input.command.as_deref()) {
-        (Some(seq), None) => runner.run(&input.rollout_id, Event::Tick { seq }).await?,
-        (None, Some("pause")) => runner.run(&input.rollout_id, Event::Pause).await?,
-        (None, Some("resume")) => runner.run(&input.rollout_id, Event::Resume).await?,
-        (None, Some("promote")) => runner.run(&input.rollout_id, Event::Promote).await?,
-        (None, Some("redrive")) => {
-            let rollout = ports
-                .store()
-                .load(&input.rollout_id)
-                .await?
-                .ok_or_else(|| {
-                    FunctionError::invalid(format!("`rolloutId`: no rollout {}", input.rollout_id))
-                })?;
-            match rollout.status {
-                // A lost tick is re-delivered; the engine ignores it if it is not due yet.
-                Status::Shifting | Status::Baking => {
-                    let seq = rollout.seq;
-                    runner.run_on(rollout, Event::Tick { seq }).await?
-                }
-                // Not started yet (start stopped before its first event), or owing work:
-                // a hook stage runs here; finalize's and rollback's work goes back to them.
-                Status::PreTraffic if rollout.seq == 0 => {
-                    runner.run_on(rollout, Event::Start).await?
-                }
-                Status::PreTraffic | Status::PostTraffic | Status::RollingBack => {
-                    runner.run_on(rollout, Event::Redrive).await?
-                }
-                // Paused and finished rollouts owe nothing.
-                _ => rollout,
-            }
+    let runner = Runner::new(ports, Role::Step);
+    let rollout = match read_input(event)? {
+        StepInput::Tick(Tick { rollout_id, seq }) => {
+            runner.run(&rollout_id, Event::Tick { seq }).await?
         }
-        (Some(_), Some(_)) => {
-            return Err(FunctionError::invalid(
-                "give either `seq` (a tick) or `command`, not both",
-            ));
-        }
-        (None, Some(other)) => {
-            return Err(FunctionError::invalid(format!(
-                "`command`: `{other}` is not one of pause, resume, promote, redrive (abort goes to the rollback function)"
-            )));
-        }
-        (None, None) => {
-            return Err(FunctionError::invalid(
-                "`seq` or `command`: give a tick's seq or an operator command",
-            ));
-        }
+        StepInput::Command(CommandInput {
+            rollout_id,
+            command,
+        }) => match command {
+            StepCommand::Pause => runner.run(&rollout_id, Event::Pause).await?,
+            StepCommand::Resume => runner.run(&rollout_id, Event::Resume).await?,
+            StepCommand::Promote => runner.run(&rollout_id, Event::Promote).await?,
+            StepCommand::Redrive => runner.redrive(&rollout_id).await?,
+        },
     };
     Ok(RolloutView::new(&rollout, ports.take_call_counts()))
 }

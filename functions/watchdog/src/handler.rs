@@ -1,13 +1,15 @@
 //! Finding rollouts that should have moved and did not (a tick Scheduler lost or gave up
 //! on, a hook stage or a rollback whose function failed for good), and sending each to
-//! `step` with `{"command": "redrive"}`. The index `active` holds, per unfinished rollout,
-//! when it becomes overdue (`Rollout::redrive_due_at`); one query finds them all.
+//! `step` with `{"command": "redrive"}`. The index `active` holds, per rollout that owes work,
+//! what it owes and since when (`Rollout::owed_work`); one query finds those past their
+//! grace (`Grace::is_overdue`, `GLIDEPATH_WATCHDOG_GRACE_SECONDS` to shorten it).
 //!
 //! The scheduled event's content is ignored. Re-driving is idempotent: `step` ignores a tick
 //! that is not due and hands hook stages and rollbacks back to `finalize` / `rollback`.
 
 use glidepath_aws::function::FunctionError;
 use glidepath_aws::ports::{Dispatcher, HandOff, Ports, RolloutStore};
+use glidepath_core::Grace;
 use serde::Serialize;
 use serde_json::Value;
 use tracing::{info, warn};
@@ -19,8 +21,12 @@ pub struct Sweep {
     pub redriven: Vec<String>,
 }
 
-pub async fn handle<P: Ports>(ports: &P, _event: Value) -> Result<Sweep, FunctionError> {
-    let overdue = ports.store().overdue(ports.now()).await?;
+pub async fn handle<P: Ports>(
+    ports: &P,
+    _event: Value,
+    grace: &Grace,
+) -> Result<Sweep, FunctionError> {
+    let overdue = ports.store().overdue(ports.now(), grace).await?;
     let mut sweep = Sweep {
         redriven: Vec::new(),
     };
@@ -38,10 +44,10 @@ pub async fn handle<P: Ports>(ports: &P, _event: Value) -> Result<Sweep, Functio
     if failures.is_empty() {
         Ok(sweep)
     } else {
-        Err(FunctionError {
-            error_type: "Retryable",
-            message: format!("could not re-drive {}", failures.join("; ")),
-        })
+        Err(FunctionError::retryable(format!(
+            "could not re-drive {}",
+            failures.join("; ")
+        )))
     }
 }
 
@@ -49,7 +55,7 @@ pub async fn handle<P: Ports>(ports: &P, _event: Value) -> Result<Sweep, Functio
 mod tests {
     use super::*;
     use glidepath_aws::fakes::{FakeAws, seed_rollout};
-    use glidepath_core::TICK_GRACE_SECONDS;
+    const TICK_GRACE_SECONDS: u64 = 120;
     use serde_json::json;
 
     #[tokio::test]
@@ -60,13 +66,13 @@ mod tests {
         let _slow = seed_rollout(&fake, json!({"function": "orders", "alias": "live", "targetVersion": "2", "strategy": "Canary10Percent30Minutes"})).await;
         let fast = seed_rollout(&fake, json!({"function": "billing", "alias": "live", "targetVersion": "2", "strategy": {"type": "canary", "percent": 10, "interval": "1m"}})).await;
         assert!(
-            handle(&fake, json!({})).await.unwrap().redriven.is_empty(),
+            handle(&fake, json!({}), &Grace::default()).await.unwrap().redriven.is_empty(),
             "nothing is due yet"
         );
 
         // billing's tick (due at +60 s) is lost; past the grace the watchdog notices.
         fake.advance(60 + TICK_GRACE_SECONDS + 1);
-        let sweep = handle(&fake, json!({})).await.unwrap();
+        let sweep = handle(&fake, json!({}), &Grace::default()).await.unwrap();
         assert_eq!(sweep.redriven, vec![fast.id.clone()]);
         assert_eq!(fake.world().hand_offs, vec![(HandOff::Redrive, fast.id)]);
     }
@@ -78,6 +84,6 @@ mod tests {
         let done = seed_rollout(&fake, json!({"function": "orders", "alias": "live", "targetVersion": "2", "strategy": "AllAtOnce"})).await;
         assert!(done.status.is_terminal());
         fake.advance(100_000);
-        assert!(handle(&fake, json!({})).await.unwrap().redriven.is_empty());
+        assert!(handle(&fake, json!({}), &Grace::default()).await.unwrap().redriven.is_empty());
     }
 }

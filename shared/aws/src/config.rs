@@ -1,6 +1,7 @@
 //! The orchestrator functions' configuration, read once from the environment at start-up: a
 //! missing or malformed variable stops the function before it takes any event.
 
+use glidepath_core::Grace;
 use std::fmt;
 
 /// Why the configuration could not be read.
@@ -31,6 +32,11 @@ pub struct Config {
     pub event_bus: String,
     /// `GLIDEPATH_RETENTION_DAYS` (default 90): how long finished rollouts are kept.
     pub retention_days: u32,
+    /// `GLIDEPATH_WATCHDOG_GRACE_SECONDS` (optional): one grace for every kind of owed work,
+    /// instead of [`Grace::default`]; for test stacks that cannot wait minutes.
+    pub grace: Grace,
+    /// `AWS_REGION` (set by Lambda): the region this function runs in.
+    pub region: Option<String>,
 }
 
 impl fmt::Debug for Config {
@@ -41,6 +47,8 @@ impl fmt::Debug for Config {
             .field("step_function_arn", &self.step_function_arn)
             .field("event_bus", &self.event_bus)
             .field("retention_days", &self.retention_days)
+            .field("grace", &self.grace)
+            .field("region", &self.region)
             .finish_non_exhaustive()
     }
 }
@@ -69,6 +77,19 @@ impl Config {
                     problem: format!("`{text}` is not a whole number of days above 0"),
                 })?,
         };
+        let grace = match lookup("GLIDEPATH_WATCHDOG_GRACE_SECONDS") {
+            None => Grace::default(),
+            Some(text) => text
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|seconds| (1..=86_400).contains(seconds))
+                .map(Grace::uniform)
+                .ok_or_else(|| ConfigError::Invalid {
+                    name: "GLIDEPATH_WATCHDOG_GRACE_SECONDS",
+                    problem: format!("`{text}` is not a whole number of seconds from 1 to 86400"),
+                })?,
+        };
         Ok(Config {
             table: required("GLIDEPATH_TABLE")?,
             schedule_group: required("GLIDEPATH_SCHEDULE_GROUP")?,
@@ -80,6 +101,8 @@ impl Config {
                 .filter(|bus| !bus.trim().is_empty())
                 .unwrap_or_else(|| "default".to_string()),
             retention_days,
+            grace,
+            region: lookup("AWS_REGION").filter(|region| !region.trim().is_empty()),
         })
     }
 }
@@ -111,6 +134,13 @@ mod tests {
         let config = Config::from_lookup(env(FULL)).unwrap();
         assert_eq!(config.event_bus, "default");
         assert_eq!(config.retention_days, 90);
+        assert_eq!(config.grace, Grace::default());
+        let mut fast = FULL.to_vec();
+        fast.push(("GLIDEPATH_WATCHDOG_GRACE_SECONDS", "5"));
+        assert_eq!(
+            Config::from_lookup(env(&fast)).unwrap().grace,
+            Grace::uniform(5)
+        );
     }
 
     #[test]

@@ -1,5 +1,36 @@
-//! The one error type of the ports, and how it maps to the stable `error_type` names Lambda
-//! callers can match.
+//! The one error type of the ports, and the stable `errorType` names Lambda callers match
+//! ([`ErrorType`], with its one conversion from each error).
+
+use std::fmt;
+
+/// The stable names a Lambda caller sees in `errorType`, in one place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorType {
+    /// Bad input: the message names the field; nothing changed.
+    InvalidRequest,
+    /// Another rollout or operator got there first, or the command does not apply to the
+    /// rollout as it is; nothing changed.
+    Conflict,
+    /// AWS failed, or the rollout kept changing: the same event can be sent again.
+    Retryable,
+}
+
+impl ErrorType {
+    /// The name as callers see it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorType::InvalidRequest => "InvalidRequest",
+            ErrorType::Conflict => "Conflict",
+            ErrorType::Retryable => "Retryable",
+        }
+    }
+}
+
+impl fmt::Display for ErrorType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// What went wrong talking to AWS (or to a fake of it).
 #[derive(Debug, thiserror::Error)]
@@ -41,11 +72,11 @@ impl PortError {
     }
 
     /// The stable name a Lambda caller sees in `errorType`.
-    pub fn error_type(&self) -> &'static str {
+    pub fn error_type(&self) -> ErrorType {
         match self {
-            PortError::Invalid(_) | PortError::NotFound(_) => "InvalidRequest",
-            PortError::Conflict(_) | PortError::Drift(_) => "Conflict",
-            PortError::Aws { .. } => "Retryable",
+            PortError::Invalid(_) | PortError::NotFound(_) => ErrorType::InvalidRequest,
+            PortError::Conflict(_) | PortError::Drift(_) => ErrorType::Conflict,
+            PortError::Aws { .. } => ErrorType::Retryable,
         }
     }
 }

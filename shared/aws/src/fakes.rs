@@ -2,17 +2,43 @@
 //! aliases, the schedules, the alarms and a record of every effect. Tests arrange it, run a
 //! handler, and assert on what changed. It follows the AWS behaviour the adapters rely on:
 //! conditional writes on `seq`, `RevisionId` checks on alias updates, idempotent schedules.
+//! Where a rule could differ between the fake and its adapter (what is overdue, whether an
+//! alias is still Glidepath's, which function an ARN names), both call the same function, and
+//! the port contract tests (`tests/tests/contract.rs`) run one set of test bodies against
+//! both.
+//!
+//! Faults: `failures` makes an operation fail before it acts; `lost_answers` makes it act and
+//! then fail (the answer lost on the way back). A scheduling hook ([`FakeAws::with_yield`])
+//! lets a concurrency tester switch tasks at every port call.
 
 use crate::error::PortError;
 use crate::ports::{
     AliasRouter, AliasState, Created, Dispatcher, HandOff, HealthCheck, HistoryEntry, HookRequest,
-    HookRunner, LastWrite, Notifier, Ports, RolloutStore, Ticker, VersionInfo, alias_config,
+    HookRunner, Notifier, Ports, RolloutStore, Ticker, VersionInfo, alias_config, reconcile,
 };
+use crate::runner::Role;
 use glidepath_core::{
-    HealthVerdict, HookOutcome, InsufficientData, Rollout, RolloutSpec, Status, UnixSeconds,
+    Grace, HealthVerdict, HookOutcome, InsufficientData, Rollout, RolloutSpec, Status, UnixSeconds,
 };
 use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
+
+/// The account and region of the fake: function ARNs are `FUNCTION_ARN_PREFIX` + name.
+pub const FUNCTION_ARN_PREFIX: &str = "arn:aws:lambda:us-east-1:123456789012:function:";
+
+/// The function name an unqualified or qualified ARN (or a plain name) refers to.
+pub fn function_name(function: &str) -> String {
+    match function.split_once(":function:") {
+        Some((_, rest)) => rest.split(':').next().unwrap_or(rest).to_string(),
+        None => function.to_string(),
+    }
+}
+
+fn alias_key(function: &str, alias: &str) -> (String, String) {
+    (function_name(function), alias.to_string())
+}
 
 pub use crate::health::AlarmState;
 
@@ -22,8 +48,12 @@ pub struct World {
     pub now: UnixSeconds,
     pub rollouts: BTreeMap<String, Rollout>,
     pub history: BTreeMap<String, Vec<HistoryEntry>>,
+    /// Alias locks by (function key, alias).
     pub locks: BTreeMap<(String, String), String>,
-    pub idempotency: BTreeMap<String, String>,
+    /// Idempotency claims by (function key, alias, key): (rollout id, expires at).
+    pub idempotency: BTreeMap<(String, String, String), (String, UnixSeconds)>,
+    /// How long finished rollouts and idempotency claims are kept.
+    pub retention_seconds: u64,
     pub watches: BTreeMap<String, BTreeSet<String>>,
     pub aliases: BTreeMap<(String, String), AliasState>,
     pub versions: BTreeMap<(String, String), VersionInfo>,
@@ -41,6 +71,8 @@ pub struct World {
     pub alias_writes: Vec<(String, u8)>,
     /// Operations that fail with a retryable AWS error, with how many more times.
     pub failures: BTreeMap<&'static str, u32>,
+    /// Operations that take effect and then fail (the answer lost), with how many more times.
+    pub lost_answers: BTreeMap<&'static str, u32>,
     revision: u64,
 }
 
@@ -51,12 +83,25 @@ impl World {
     }
 
     fn fail(&mut self, operation: &'static str) -> Result<(), PortError> {
-        match self.failures.get_mut(operation) {
+        Self::take(&mut self.failures, operation, "injected failure")
+    }
+
+    /// After an operation took effect: fail it anyway if its answer is to be lost.
+    fn lose_answer(&mut self, operation: &'static str) -> Result<(), PortError> {
+        Self::take(&mut self.lost_answers, operation, "injected lost answer")
+    }
+
+    fn take(
+        faults: &mut BTreeMap<&'static str, u32>,
+        operation: &'static str,
+        message: &str,
+    ) -> Result<(), PortError> {
+        match faults.get_mut(operation) {
             Some(left) if *left > 0 => {
                 *left -= 1;
                 Err(PortError::Aws {
                     operation,
-                    message: "injected failure".into(),
+                    message: message.into(),
                     source: None,
                 })
             }
@@ -65,20 +110,50 @@ impl World {
     }
 }
 
+/// A scheduling point a concurrency tester runs at every port call.
+pub type YieldHook = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
 /// A handle on one shared [`World`]; clones share it.
-#[derive(Debug, Clone, Default)]
-pub struct FakeAws(Arc<Mutex<World>>);
+#[derive(Clone, Default)]
+pub struct FakeAws {
+    world: Arc<Mutex<World>>,
+    yield_hook: Option<YieldHook>,
+}
+
+impl std::fmt::Debug for FakeAws {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeAws").finish_non_exhaustive()
+    }
+}
 
 impl FakeAws {
     pub fn new(now: UnixSeconds) -> Self {
         let fake = FakeAws::default();
-        fake.world().now = now;
+        {
+            let mut world = fake.world();
+            world.now = now;
+            world.retention_seconds = 90 * 86_400;
+        }
         fake
+    }
+
+    /// The same world, with `hook` run before every port call (a scheduling point).
+    pub fn with_yield(&self, hook: YieldHook) -> Self {
+        FakeAws {
+            world: self.world.clone(),
+            yield_hook: Some(hook),
+        }
+    }
+
+    async fn interleave(&self) {
+        if let Some(hook) = &self.yield_hook {
+            hook().await;
+        }
     }
 
     /// The world, to arrange or inspect.
     pub fn world(&self) -> MutexGuard<'_, World> {
-        self.0
+        self.world
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -100,8 +175,9 @@ impl FakeAws {
         }
         let revision = world.next_revision();
         world.aliases.insert(
-            (function.to_string(), alias.to_string()),
+            alias_key(function, alias),
             AliasState {
+                arn: Some(format!("{FUNCTION_ARN_PREFIX}{function}:{alias}")),
                 version: alias_version.to_string(),
                 routing: None,
                 revision,
@@ -114,8 +190,9 @@ impl FakeAws {
         let mut world = self.world();
         let revision = world.next_revision();
         world.aliases.insert(
-            (function.to_string(), alias.to_string()),
+            alias_key(function, alias),
             AliasState {
+                arn: Some(format!("{FUNCTION_ARN_PREFIX}{function}:{alias}")),
                 version: version.to_string(),
                 routing: None,
                 revision,
@@ -124,10 +201,7 @@ impl FakeAws {
     }
 
     pub fn alias(&self, function: &str, alias: &str) -> Option<AliasState> {
-        self.world()
-            .aliases
-            .get(&(function.to_string(), alias.to_string()))
-            .cloned()
+        self.world().aliases.get(&alias_key(function, alias)).cloned()
     }
 
     pub fn set_alarm(&self, name: &str, state: AlarmState) {
@@ -155,26 +229,38 @@ impl FakeAws {
 
 impl RolloutStore for FakeAws {
     async fn create(&self, rollout: &Rollout) -> Result<Created, PortError> {
+        self.interleave().await;
         let mut world = self.world();
         world.fail("dynamodb:TransactWriteItems")?;
         let spec = &rollout.spec;
-        if let Some(id) = spec
+        let function_key = spec.function_key().to_string();
+        let claim = spec
             .idempotency_key
             .as_ref()
-            .and_then(|k| world.idempotency.get(k))
-        {
-            return Ok(Created::Existing(Box::new(world.rollouts[id].clone())));
+            .map(|k| (function_key.clone(), spec.alias.clone(), k.clone()));
+        if let Some((id, expires)) = claim.as_ref().and_then(|c| world.idempotency.get(c)) {
+            if *expires >= rollout.created_at {
+                if let Some(existing) = world.rollouts.get(id) {
+                    return Ok(Created::Existing(Box::new(existing.clone())));
+                }
+            }
         }
-        let lock = (spec.function.clone(), spec.alias.clone());
+        let lock = (function_key, spec.alias.clone());
         if let Some(holder) = world.locks.get(&lock) {
+            if *holder == rollout.id {
+                return Ok(Created::New);
+            }
             return Err(PortError::Conflict(format!(
-                "alias {}:{} already has an active rollout ({holder})",
+                "alias {}:{} already has an active rollout ({holder}); wait for it to finish or abort it",
                 spec.function, spec.alias
             )));
         }
         world.locks.insert(lock, rollout.id.clone());
-        if let Some(key) = &spec.idempotency_key {
-            world.idempotency.insert(key.clone(), rollout.id.clone());
+        if let Some(claim) = claim {
+            let expires = rollout.created_at + world.retention_seconds;
+            world
+                .idempotency
+                .insert(claim, (rollout.id.clone(), expires));
         }
         for alarm in &spec.alarms {
             world
@@ -196,10 +282,12 @@ impl RolloutStore for FakeAws {
                 at: rollout.updated_at,
                 reason: None,
             });
+        world.lose_answer("dynamodb:TransactWriteItems")?;
         Ok(Created::New)
     }
 
     async fn load(&self, id: &str) -> Result<Option<Rollout>, PortError> {
+        self.interleave().await;
         let mut world = self.world();
         world.fail("dynamodb:GetItem")?;
         Ok(world.rollouts.get(id).cloned())
@@ -211,6 +299,7 @@ impl RolloutStore for FakeAws {
         rollout: &Rollout,
         event: Option<&str>,
     ) -> Result<(), PortError> {
+        self.interleave().await;
         let mut world = self.world();
         world.fail("dynamodb:TransactWriteItems")?;
         let stored = world.rollouts.get(&rollout.id).map(|r| r.seq);
@@ -219,6 +308,20 @@ impl RolloutStore for FakeAws {
                 "rollout {} changed since seq {expected_seq}",
                 rollout.id
             )));
+        }
+        let lock = (
+            rollout.spec.function_key().to_string(),
+            rollout.spec.alias.clone(),
+        );
+        if rollout.status.is_terminal() {
+            if let Some(holder) = world.locks.get(&lock) {
+                if *holder != rollout.id {
+                    return Err(PortError::Conflict(format!(
+                        "the lock of {}:{} is held by another rollout",
+                        rollout.spec.function, rollout.spec.alias
+                    )));
+                }
+            }
         }
         world.rollouts.insert(rollout.id.clone(), rollout.clone());
         if let Some(event) = event {
@@ -236,50 +339,58 @@ impl RolloutStore for FakeAws {
                 });
         }
         if rollout.status.is_terminal() {
-            let lock = (rollout.spec.function.clone(), rollout.spec.alias.clone());
-            if world.locks.get(&lock) == Some(&rollout.id) {
-                world.locks.remove(&lock);
-            }
+            world.locks.remove(&lock);
             for alarm in &rollout.spec.alarms {
                 if let Some(watchers) = world.watches.get_mut(alarm) {
                     watchers.remove(&rollout.id);
                 }
             }
         }
+        world.lose_answer("dynamodb:TransactWriteItems")?;
         Ok(())
     }
 
-    async fn find_by_idempotency_key(&self, key: &str) -> Result<Option<Rollout>, PortError> {
+    async fn find_by_idempotency_key(
+        &self,
+        function_key: &str,
+        alias: &str,
+        key: &str,
+    ) -> Result<Option<Rollout>, PortError> {
+        self.interleave().await;
         let world = self.world();
+        let claim = (function_key.to_string(), alias.to_string(), key.to_string());
         Ok(world
             .idempotency
-            .get(key)
-            .and_then(|id| world.rollouts.get(id))
+            .get(&claim)
+            .filter(|(_, expires)| *expires >= world.now)
+            .and_then(|(id, _)| world.rollouts.get(id))
             .cloned())
     }
 
     async fn active_rollout(
         &self,
-        function: &str,
+        function_key: &str,
         alias: &str,
     ) -> Result<Option<String>, PortError> {
+        self.interleave().await;
         Ok(self
             .world()
             .locks
-            .get(&(function.to_string(), alias.to_string()))
+            .get(&(function_key.to_string(), alias.to_string()))
             .cloned())
     }
 
     async fn rollouts_for_alias(
         &self,
-        function: &str,
+        function_key: &str,
         alias: &str,
     ) -> Result<Vec<Rollout>, PortError> {
+        self.interleave().await;
         let mut rollouts: Vec<Rollout> = self
             .world()
             .rollouts
             .values()
-            .filter(|r| r.spec.function == function && r.spec.alias == alias)
+            .filter(|r| r.spec.function_key() == function_key && r.spec.alias == alias)
             .cloned()
             .collect();
         rollouts.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
@@ -287,6 +398,7 @@ impl RolloutStore for FakeAws {
     }
 
     async fn rollouts_watching(&self, alarm: &str) -> Result<Vec<String>, PortError> {
+        self.interleave().await;
         Ok(self
             .world()
             .watches
@@ -296,31 +408,40 @@ impl RolloutStore for FakeAws {
     }
 
     async fn history(&self, id: &str) -> Result<Vec<HistoryEntry>, PortError> {
+        self.interleave().await;
         Ok(self.world().history.get(id).cloned().unwrap_or_default())
     }
 
-    async fn overdue(&self, now: UnixSeconds) -> Result<Vec<String>, PortError> {
-        Ok(self
-            .world()
+    async fn overdue(&self, now: UnixSeconds, grace: &Grace) -> Result<Vec<String>, PortError> {
+        self.interleave().await;
+        let world = self.world();
+        let mut owed: Vec<(UnixSeconds, String)> = world
             .rollouts
             .values()
-            .filter(|r| r.redrive_due_at().is_some_and(|due| due < now))
-            .map(|r| r.id.clone())
-            .collect())
+            .filter_map(|r| r.owed_work().map(|work| (work, r)))
+            .filter(|(work, _)| grace.is_overdue(*work, now))
+            .map(|(work, r)| (work.since, r.id.clone()))
+            .collect();
+        // The index's order: oldest owed first.
+        owed.sort();
+        Ok(owed.into_iter().map(|(_, id)| id).collect())
     }
 }
 
 impl AliasRouter for FakeAws {
     async fn read_alias(&self, function: &str, alias: &str) -> Result<AliasState, PortError> {
+        self.interleave().await;
+        self.world().fail("lambda:GetAlias")?;
         self.alias(function, alias).ok_or_else(|| {
             PortError::NotFound(format!("`alias`: function {function} has no alias {alias}"))
         })
     }
 
     async fn version_info(&self, function: &str, version: &str) -> Result<VersionInfo, PortError> {
+        self.interleave().await;
         self.world()
             .versions
-            .get(&(function.to_string(), version.to_string()))
+            .get(&(function_name(function), version.to_string()))
             .cloned()
             .ok_or_else(|| {
                 PortError::NotFound(format!(
@@ -330,6 +451,8 @@ impl AliasRouter for FakeAws {
     }
 
     async fn publish_latest(&self, function: &str) -> Result<String, PortError> {
+        self.interleave().await;
+        let function = &function_name(function);
         let mut world = self.world();
         if !world.functions.contains(function) {
             return Err(PortError::NotFound(format!(
@@ -356,32 +479,26 @@ impl AliasRouter for FakeAws {
     }
 
     async fn function_exists(&self, function: &str) -> Result<bool, PortError> {
-        Ok(self.world().functions.contains(function))
+        self.interleave().await;
+        Ok(self.world().functions.contains(&function_name(function)))
     }
 
     async fn set_weight(
         &self,
         spec: &RolloutSpec,
         weight: u8,
-        last: Option<LastWrite<'_>>,
+        fence: Option<&str>,
     ) -> Result<String, PortError> {
+        self.interleave().await;
         let mut world = self.world();
         world.fail("lambda:UpdateAlias")?;
-        let key = (spec.function.clone(), spec.alias.clone());
+        let key = alias_key(&spec.function, &spec.alias);
         let current = world.aliases.get(&key).cloned().ok_or_else(|| {
             PortError::NotFound(format!("no alias {}:{}", spec.function, spec.alias))
         })?;
-        if let Some(last) = last {
-            if last.revision != current.revision {
-                if current.holds(spec, weight) {
-                    return Ok(current.revision);
-                }
-                if !current.holds(spec, last.weight) {
-                    return Err(PortError::Drift(format!(
-                        "alias {}:{} points at version {} (revision {})",
-                        spec.function, spec.alias, current.version, current.revision
-                    )));
-                }
+        if let Some(fence) = fence {
+            if fence != current.revision {
+                return reconcile(&current, spec, weight, fence);
             }
         }
         let (version, routing) = alias_config(spec, weight);
@@ -389,28 +506,34 @@ impl AliasRouter for FakeAws {
         world.aliases.insert(
             key,
             AliasState {
+                arn: current.arn,
                 version,
                 routing,
                 revision: revision.clone(),
             },
         );
         world.alias_writes.push((spec.function.clone(), weight));
+        world.lose_answer("lambda:UpdateAlias")?;
         Ok(revision)
     }
 }
 
 impl Ticker for FakeAws {
     async fn schedule(&self, rollout_id: &str, seq: u64, at: UnixSeconds) -> Result<(), PortError> {
+        self.interleave().await;
         let mut world = self.world();
         world.fail("scheduler:CreateSchedule")?;
-        world.schedules.insert(
-            format!("gp-{rollout_id}-{seq}"),
-            (rollout_id.to_string(), seq, at),
-        );
+        // Like CreateSchedule: an existing name is a conflict the adapter treats as success.
+        world
+            .schedules
+            .entry(format!("gp-{rollout_id}-{seq}"))
+            .or_insert((rollout_id.to_string(), seq, at));
+        world.lose_answer("scheduler:CreateSchedule")?;
         Ok(())
     }
 
     async fn cancel(&self, rollout_id: &str) -> Result<(), PortError> {
+        self.interleave().await;
         self.world()
             .schedules
             .retain(|_, (id, _, _)| id != rollout_id);
@@ -424,6 +547,7 @@ impl HealthCheck for FakeAws {
         alarms: &[String],
         policy: InsufficientData,
     ) -> Result<HealthVerdict, PortError> {
+        self.interleave().await;
         let mut world = self.world();
         world.fail("cloudwatch:DescribeAlarms")?;
         Ok(crate::health::verdict(
@@ -434,6 +558,7 @@ impl HealthCheck for FakeAws {
     }
 
     async fn missing_alarms(&self, alarms: &[String]) -> Result<Vec<String>, PortError> {
+        self.interleave().await;
         let world = self.world();
         Ok(alarms
             .iter()
@@ -445,6 +570,8 @@ impl HealthCheck for FakeAws {
 
 impl HookRunner for FakeAws {
     async fn run(&self, function: &str, request: &HookRequest) -> Result<HookOutcome, PortError> {
+        self.interleave().await;
+        let function = &function_name(function);
         let mut world = self.world();
         world
             .hook_calls
@@ -464,6 +591,7 @@ impl HookRunner for FakeAws {
 
 impl Notifier for FakeAws {
     async fn notify(&self, rollout: &Rollout) -> Result<(), PortError> {
+        self.interleave().await;
         self.world()
             .notifications
             .push((rollout.id.clone(), rollout.status, rollout.weight));
@@ -473,7 +601,10 @@ impl Notifier for FakeAws {
 
 impl Dispatcher for FakeAws {
     async fn hand_off(&self, work: HandOff, rollout_id: &str) -> Result<(), PortError> {
-        self.world().hand_offs.push((work, rollout_id.to_string()));
+        self.interleave().await;
+        let mut world = self.world();
+        world.fail("lambda:Invoke")?;
+        world.hand_offs.push((work, rollout_id.to_string()));
         Ok(())
     }
 }
@@ -523,7 +654,8 @@ pub async fn seed_rollout(fake: &FakeAws, request: serde_json::Value) -> Rollout
         glidepath_core::Target::Version(version) => version.clone(),
         glidepath_core::Target::PublishLatest => panic!("seed_rollout takes a targetVersion"),
     };
-    let spec = request.spec(&alias.version, &target);
+    let mut spec = request.spec(&alias.version, &target);
+    spec.function_arn = alias.function_arn();
     let now = fake.world().now;
     let mut rollout = Rollout::new(
         format!("r-{}", fake.world().rollouts.len() + 1),
@@ -533,7 +665,7 @@ pub async fn seed_rollout(fake: &FakeAws, request: serde_json::Value) -> Rollout
     );
     rollout.alias_revision = Some(alias.revision);
     fake.create(&rollout).await.expect("created");
-    crate::Runner::new(fake)
+    crate::Runner::new(fake, Role::Start)
         .run_on(rollout, glidepath_core::Event::Start)
         .await
         .expect("started")

@@ -1,7 +1,7 @@
 //! What the Lambda functions share: the error they return (with a stable `errorType`),
 //! the rollout summary they answer with, and start-up wiring.
 
-use crate::error::PortError;
+use crate::error::{ErrorType, PortError};
 use crate::runner::RunError;
 use glidepath_core::{RequestError, Rollout, Status};
 use lambda_runtime::Diagnostic;
@@ -21,14 +21,22 @@ pub struct FunctionError {
 impl FunctionError {
     pub fn invalid(message: impl Into<String>) -> Self {
         FunctionError {
-            error_type: "InvalidRequest",
+            error_type: ErrorType::InvalidRequest.as_str(),
+            message: message.into(),
+        }
+    }
+
+    /// A retryable failure (AWS failed; the same event can be sent again).
+    pub fn retryable(message: impl Into<String>) -> Self {
+        FunctionError {
+            error_type: ErrorType::Retryable.as_str(),
             message: message.into(),
         }
     }
 
     pub fn conflict(message: impl Into<String>) -> Self {
         FunctionError {
-            error_type: "Conflict",
+            error_type: ErrorType::Conflict.as_str(),
             message: message.into(),
         }
     }
@@ -37,7 +45,7 @@ impl FunctionError {
 impl From<PortError> for FunctionError {
     fn from(error: PortError) -> Self {
         FunctionError {
-            error_type: error.error_type(),
+            error_type: error.error_type().as_str(),
             message: error.to_string(),
         }
     }
@@ -46,7 +54,7 @@ impl From<PortError> for FunctionError {
 impl From<RunError> for FunctionError {
     fn from(error: RunError) -> Self {
         FunctionError {
-            error_type: error.error_type(),
+            error_type: error.error_type().as_str(),
             message: error.to_string(),
         }
     }

@@ -24,5 +24,5 @@ pub mod health;
 pub mod ports;
 pub mod runner;
 
-pub use error::PortError;
-pub use runner::{RunError, Runner};
+pub use error::{ErrorType, PortError};
+pub use runner::{Role, RunError, Runner};

@@ -3,7 +3,7 @@
 
 use crate::error::PortError;
 use glidepath_core::{
-    HealthVerdict, HookOutcome, HookPhase, InsufficientData, Rollout, RolloutSpec, Status,
+    Grace, HealthVerdict, HookOutcome, HookPhase, InsufficientData, Rollout, RolloutSpec, Status,
     UnixSeconds,
 };
 use serde::{Deserialize, Serialize};
@@ -33,7 +33,8 @@ pub struct HistoryEntry {
 /// Rollout state (DynamoDB).
 pub trait RolloutStore: Send + Sync {
     /// Creates the rollout and takes the alias lock in one transaction. A lock held by
-    /// another rollout is `Conflict`; a reused idempotency key returns its rollout.
+    /// another rollout is `Conflict`; a reused idempotency key returns its rollout; a retry
+    /// of a create that already committed is `New`.
     fn create(&self, rollout: &Rollout) -> impl Future<Output = Result<Created, PortError>> + Send;
     fn load(&self, id: &str) -> impl Future<Output = Result<Option<Rollout>, PortError>> + Send;
     /// Writes `rollout` if the stored `seq` is still `expected_seq` (else `Conflict`), and
@@ -45,20 +46,24 @@ pub trait RolloutStore: Send + Sync {
         rollout: &Rollout,
         event: Option<&str>,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// The rollout an idempotency key created for this alias (keys are scoped to the alias;
+    /// `function_key` is [`RolloutSpec::function_key`]), while the claim has not expired.
     fn find_by_idempotency_key(
         &self,
+        function_key: &str,
+        alias: &str,
         key: &str,
     ) -> impl Future<Output = Result<Option<Rollout>, PortError>> + Send;
-    /// The rollout holding the alias lock, if any.
+    /// The rollout holding the alias lock, if any (`function_key` as above).
     fn active_rollout(
         &self,
-        function: &str,
+        function_key: &str,
         alias: &str,
     ) -> impl Future<Output = Result<Option<String>, PortError>> + Send;
-    /// Every rollout of an alias, oldest first.
+    /// Every rollout of an alias, oldest first (`function_key` as above).
     fn rollouts_for_alias(
         &self,
-        function: &str,
+        function_key: &str,
         alias: &str,
     ) -> impl Future<Output = Result<Vec<Rollout>, PortError>> + Send;
     /// Ids of the active rollouts an alarm guards.
@@ -70,16 +75,20 @@ pub trait RolloutStore: Send + Sync {
         &self,
         id: &str,
     ) -> impl Future<Output = Result<Vec<HistoryEntry>, PortError>> + Send;
-    /// Ids of unfinished rollouts whose `Rollout::redrive_due_at` is before `now`.
+    /// Ids of unfinished rollouts whose [`Rollout::owed_work`] is overdue at `now` by
+    /// `grace` ([`Grace::is_overdue`]).
     fn overdue(
         &self,
         now: UnixSeconds,
+        grace: &Grace,
     ) -> impl Future<Output = Result<Vec<String>, PortError>> + Send;
 }
 
 /// An alias as Lambda reports it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AliasState {
+    /// The alias's ARN (`arn:…:function:<name>:<alias>`), when Lambda gave one.
+    pub arn: Option<String>,
     pub version: String,
     /// The additional version and its weight (0.0–1.0), if the alias splits traffic.
     pub routing: Option<(String, f64)>,
@@ -118,23 +127,40 @@ pub trait AliasRouter: Send + Sync {
         function: &str,
     ) -> impl Future<Output = Result<bool, PortError>> + Send;
     /// Puts `weight` % on the target version (0 and 100 leave no routing config) and returns
-    /// the alias's new `RevisionId`. With `last`, the write is conditional on the alias's
-    /// revision; when someone wrote it since, the alias is still Glidepath's if it holds the
-    /// weight Glidepath recorded (then it is written) or already the wanted one (then that is
-    /// success); anything else is `Drift`. Without `last`, the alias is overwritten.
+    /// the alias's new `RevisionId`. With `fence`, the write is conditional on the alias's
+    /// revision being that one; when it is not, the alias is re-read and judged by
+    /// [`reconcile`] (already at `weight`: success, else `Drift`), and nothing is written.
+    /// Without `fence`, the alias is overwritten.
     fn set_weight(
         &self,
         spec: &RolloutSpec,
         weight: u8,
-        last: Option<LastWrite<'_>>,
+        fence: Option<&str>,
     ) -> impl Future<Output = Result<String, PortError>> + Send;
 }
 
-/// What Glidepath last wrote to an alias, as its rollout record says.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct LastWrite<'a> {
-    pub revision: &'a str,
-    pub weight: u8,
+/// After a fenced alias write found another revision: the alias is still Glidepath's only if
+/// it already holds `weight` (a repeated or re-driven write of the same owed record did it),
+/// and then its revision is the one to confirm. Anything else is drift, described for the
+/// operator. A fenced writer never writes over a revision it did not expect: that is what
+/// keeps a writer that lost the `seq` race from leaving its change behind.
+pub fn reconcile(
+    found: &AliasState,
+    spec: &RolloutSpec,
+    weight: u8,
+    fence: &str,
+) -> Result<String, PortError> {
+    if found.holds(spec, weight) {
+        return Ok(found.revision.clone());
+    }
+    let routing = match &found.routing {
+        Some((version, share)) => format!(" with {:.1}% on version {version}", share * 100.0),
+        None => String::new(),
+    };
+    Err(PortError::Drift(format!(
+        "alias {}:{} points at version {}{routing} (revision {}), not at revision {fence} that Glidepath last confirmed",
+        spec.function, spec.alias, found.version, found.revision
+    )))
 }
 
 /// The alias configuration that puts `weight` % on the target version: the version the alias
@@ -151,6 +177,13 @@ pub fn alias_config(spec: &RolloutSpec, weight: u8) -> (String, Option<(String, 
 }
 
 impl AliasState {
+    /// The function's unqualified ARN, from the alias ARN.
+    pub fn function_arn(&self) -> Option<String> {
+        let arn = self.arn.as_deref()?;
+        let (function, _alias) = arn.rsplit_once(':')?;
+        function.contains(":function:").then(|| function.to_string())
+    }
+
     /// Whether the alias holds exactly `weight` % of a rollout of `spec`.
     pub fn holds(&self, spec: &RolloutSpec, weight: u8) -> bool {
         let (version, routing) = alias_config(spec, weight);

@@ -1,29 +1,34 @@
 //! The runner applies engine transitions through the ports: load the rollout, ask the engine
-//! for the next state and its commands, run the commands, persist conditionally on `seq`,
-//! and feed what the commands report back as events, until nothing is left to do.
+//! for the next state and its commands, persist conditionally on `seq`, carry out the
+//! effects, and feed what they report back as events, until nothing is left to do.
 //!
-//! Ordering, chosen so that a failure at any point leaves a state that is safe and that a
-//! retry can resume:
-//! - Raising traffic (`SetWeight` outside a rollback) and scheduling the next tick happen
-//!   *before* the write: if either fails, nothing was persisted and the same event can be
-//!   retried; the new `RevisionId` goes into that one write. When the alias already moved and
-//!   what follows fails (the schedule, or the write itself), the alias is put back to the
-//!   stored weight first.
-//! - A rollback is persisted *first* (`RollingBack`), then the alias is restored: if
-//!   restoring fails, the stored status still says what is owed ([`Event::Redrive`]).
-//! - Cancelling ticks, notifications and hook or health results come after the write.
-//! - Statuses this function hands off (`PostTraffic` to `finalize`, `RollingBack` to
-//!   `rollback`) are persisted and passed on, their work left to the function that owns it;
-//!   a re-drive of a rollout already in such a status is passed on the same way.
+//! The alias protocol (ARCHITECTURE.md, "One authority for the alias"):
+//! 1. **The write comes first.** A transition is persisted conditionally on the `seq` it
+//!    started from, with the alias write and the tick it decided marked as
+//!    [`Owed`](glidepath_core::Owed). A writer that loses the race writes nothing anywhere:
+//!    it reloads and applies its event again to what the winner wrote.
+//! 2. **Then the effects.** The owed alias write is fenced by the `RevisionId` the record
+//!    last confirmed (or takes the alias over, for a rollback); the owed tick is scheduled.
+//! 3. **Then the confirmation.** The new revision is recorded and the owed marks cleared,
+//!    in the next write of the record (without a `seq` bump, so the tick stays current).
+//!
+//! A record that still owes effects has them carried out (again: each is idempotent) before
+//! any later event, except the events that take the alias over anyway (a rollback, drift).
+//! Hooks and health checks run after the write; statuses another function owns
+//! (`PostTraffic` with a hook → `finalize`, `RollingBack` → `rollback`) are handed off.
 
-use crate::error::PortError;
+use crate::error::{ErrorType, PortError};
 use crate::ports::{
-    AliasRouter, Dispatcher, HandOff, HealthCheck, HookRequest, HookRunner, LastWrite, Notifier,
-    Ports, RolloutStore, Ticker,
+    AliasRouter, Dispatcher, HandOff, HealthCheck, HookRequest, HookRunner, Notifier, Ports,
+    RolloutStore, Ticker,
 };
-use glidepath_core::{Command, Event, Rollout, Status, TransitionError, transition};
+use glidepath_core::{Command, Event, Owed, Rollout, Status, TransitionError, transition};
 use std::collections::VecDeque;
 use tracing::{info, warn};
+
+/// How many times one event is applied again after losing the `seq` race before the
+/// invocation gives up with a retryable error.
+pub const MAX_CONFLICT_RETRIES: u32 = 8;
 
 /// Why a run stopped short.
 #[derive(Debug, thiserror::Error)]
@@ -34,37 +39,99 @@ pub enum RunError {
     Rejected(#[from] TransitionError),
     #[error(transparent)]
     Port(#[from] PortError),
+    #[error(
+        "rollout {0} kept changing under this event ({MAX_CONFLICT_RETRIES} lost races); send it again"
+    )]
+    Contended(String),
+    /// The state is persisted; passing it to the function that owns the work failed.
+    #[error("rollout {id} is {status}; handing it to {work:?} failed: {source}")]
+    HandOff {
+        id: String,
+        status: Status,
+        work: HandOff,
+        #[source]
+        source: PortError,
+    },
 }
 
 impl RunError {
     /// The stable name a Lambda caller sees in `errorType`.
-    pub fn error_type(&self) -> &'static str {
+    pub fn error_type(&self) -> ErrorType {
         match self {
-            RunError::NotFound(_) => "InvalidRequest",
-            RunError::Rejected(_) => "Conflict",
+            RunError::NotFound(_) => ErrorType::InvalidRequest,
+            RunError::Rejected(_) => ErrorType::Conflict,
             RunError::Port(error) => error.error_type(),
+            RunError::Contended(_) | RunError::HandOff { .. } => ErrorType::Retryable,
         }
     }
+}
+
+/// Which function is running events: decides what it hands off and what a re-drive means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// `start`: creates rollouts and takes them as far as it can.
+    Start,
+    /// `step`: ticks, operator commands, the watchdog's re-drives.
+    Step,
+    /// `check-alarms`: breaches.
+    CheckAlarms,
+    /// `finalize`: the post-traffic stage.
+    Finalize,
+    /// `rollback`: restoring the old version.
+    Rollback,
 }
 
 /// Applies events to rollouts through a set of ports.
 pub struct Runner<'a, P: Ports> {
     ports: &'a P,
-    hand_offs: &'a [(Status, HandOff)],
+    role: Role,
+}
+
+/// One run's state: the rollout as this invocation knows it, what is left to apply, and
+/// whether effects were done that the stored record does not confirm yet.
+struct Run {
+    rollout: Rollout,
+    pending: VecDeque<Event>,
+    unconfirmed: bool,
+    conflicts: u32,
+    /// Set when handing a rollback to `rollback` failed: do it here instead.
+    rollback_inline: bool,
+}
+
+impl Run {
+    /// Queues `event` first, preceded by a re-drive of owed effects unless `event` takes the
+    /// alias over anyway.
+    fn queue_first(&mut self, event: Event) {
+        let owes = !self.rollout.owed.is_empty();
+        let redrive_first = owes && event != Event::Redrive && !takes_alias_over(&event);
+        self.pending.push_front(event);
+        if redrive_first {
+            self.pending.push_front(Event::Redrive);
+        }
+    }
+}
+
+/// Events after which the alias is restored or left to an operator whatever an owed write
+/// would have done: carrying that write out first would only raise traffic on a version
+/// that is being rolled back.
+fn takes_alias_over(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::Breach { .. }
+            | Event::Abort { .. }
+            | Event::Failed { .. }
+            | Event::Drift { .. }
+            | Event::Health {
+                verdict: glidepath_core::HealthVerdict::Breached { .. },
+                ..
+            }
+    )
 }
 
 impl<'a, P: Ports> Runner<'a, P> {
-    /// A runner that does all the work itself.
-    pub fn new(ports: &'a P) -> Self {
-        Runner {
-            ports,
-            hand_offs: &[],
-        }
-    }
-
-    /// A runner that passes rollouts reaching these statuses to another function.
-    pub fn handing_off(ports: &'a P, hand_offs: &'a [(Status, HandOff)]) -> Self {
-        Runner { ports, hand_offs }
+    /// A runner for the function `role`.
+    pub fn new(ports: &'a P, role: Role) -> Self {
+        Runner { ports, role }
     }
 
     /// Loads rollout `id` and applies `event` and everything that follows from it.
@@ -73,166 +140,238 @@ impl<'a, P: Ports> Runner<'a, P> {
         self.run_on(rollout, event).await
     }
 
+    /// Re-drives rollout `id`: the work its record owes, as far as this function owns it.
+    /// `rollback` only finishes rollbacks; `finalize` only post-traffic stages (and hands a
+    /// rollback on); a record in any other status is returned as it is.
+    pub async fn redrive(&self, id: &str) -> Result<Rollout, RunError> {
+        let rollout = self.reload(id).await?;
+        let owned = match self.role {
+            Role::Rollback => rollout.status == Status::RollingBack,
+            Role::Finalize => matches!(rollout.status, Status::PostTraffic | Status::RollingBack),
+            Role::Start | Role::Step | Role::CheckAlarms => true,
+        };
+        if !owned {
+            info!(rollout_id = %id, status = %rollout.status, role = ?self.role, "nothing for this function to re-drive");
+            return Ok(rollout);
+        }
+        self.run_on(rollout, Event::Redrive).await
+    }
+
     /// Applies `event` to an already loaded rollout.
-    pub async fn run_on(&self, mut rollout: Rollout, event: Event) -> Result<Rollout, RunError> {
-        let mut pending = VecDeque::from([event]);
-        while let Some(event) = pending.pop_front() {
+    pub async fn run_on(&self, rollout: Rollout, event: Event) -> Result<Rollout, RunError> {
+        let mut run = Run {
+            rollout,
+            pending: VecDeque::new(),
+            unconfirmed: false,
+            conflicts: 0,
+            rollback_inline: false,
+        };
+        run.queue_first(event);
+        while let Some(event) = run.pending.pop_front() {
             let now = self.ports.now();
-            let step = transition(&rollout, event.clone(), now)?;
-            let mut next = step.rollout;
-            // A transition into a handed-off status, or a re-drive of one, goes to the
-            // function that owns that work.
-            let hands_over = step.changed || event == Event::Redrive;
-            let hand_off = self
-                .hand_offs
-                .iter()
-                .find(|(status, _)| hands_over && *status == next.status)
-                .map(|(_, work)| *work);
-            let restoring = next.status == Status::RollingBack;
+            let step = transition(&run.rollout, event.clone(), now)?;
 
-            // Before the write: raise traffic, schedule the next tick.
-            if hand_off.is_none() {
-                let mut drifted = None;
-                for command in &step.commands {
-                    match command {
-                        Command::SetWeight { weight, take_over } if !restoring => {
-                            let expected = rollout
-                                .alias_revision
-                                .as_deref()
-                                .filter(|_| !take_over)
-                                .map(|revision| LastWrite {
-                                    revision,
-                                    weight: rollout.weight,
-                                });
-                            match self
-                                .ports
-                                .router()
-                                .set_weight(&rollout.spec, *weight, expected)
-                                .await
-                            {
-                                Ok(revision) => next.alias_revision = Some(revision),
-                                Err(PortError::Drift(detail)) => {
-                                    drifted = Some(detail);
-                                    break;
-                                }
-                                Err(error) => return Err(error.into()),
-                            }
-                        }
-                        // A tick due now (a step with no wait) runs in this invocation.
-                        Command::ScheduleTick { seq, at } if *at > now => {
-                            if let Err(error) =
-                                self.ports.ticker().schedule(&rollout.id, *seq, *at).await
-                            {
-                                return Err(self.undo_alias(&rollout, &next, error).await);
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-                if let Some(detail) = drifted {
-                    // Our own earlier write, or someone else's? Only an unchanged record
-                    // means the alias moved under a rollout that is still ours to drive.
-                    let stored = self.reload(&rollout.id).await?;
-                    if stored.seq != rollout.seq {
-                        info!(rollout_id = %rollout.id, "rollout moved on while this event ran; dropping it");
-                        return Ok(stored);
-                    }
-                    warn!(rollout_id = %rollout.id, detail = %detail, "alias drift");
-                    rollout = stored;
-                    pending.push_front(Event::Drift { detail });
-                    continue;
-                }
-            }
-
-            // The write: conditional on the seq this transition started from.
-            if step.changed || next.alias_revision != rollout.alias_revision {
+            // 1. The write: conditional on the seq this transition started from. It also
+            //    confirms effects done earlier in this run.
+            if step.changed || run.unconfirmed {
                 let name = step.changed.then(|| event.name());
-                match self.ports.store().save(rollout.seq, &next, name).await {
-                    Ok(()) => {}
+                match self
+                    .ports
+                    .store()
+                    .save(run.rollout.seq, &step.rollout, name)
+                    .await
+                {
+                    Ok(()) => run.unconfirmed = false,
                     Err(PortError::Conflict(reason)) => {
-                        info!(rollout_id = %rollout.id, reason = %reason, "lost a race to another writer; dropping this event");
-                        return self.reload(&rollout.id).await;
+                        self.lost_race(&mut run, event, &reason).await?;
+                        continue;
                     }
-                    Err(error) => return Err(self.undo_alias(&rollout, &next, error).await),
+                    Err(error) => return Err(error.into()),
                 }
                 if step.changed {
                     info!(
-                        rollout_id = %next.id, seq = next.seq, event = event.name(),
-                        status = %next.status, weight = next.weight, "transition"
+                        rollout_id = %step.rollout.id, seq = step.rollout.seq, event = event.name(),
+                        status = %step.rollout.status, weight = step.rollout.weight, "transition"
                     );
                 }
             }
-            rollout = next;
+            let changed = step.changed;
+            run.rollout = step.rollout;
 
-            // After the write.
-            for command in step.commands {
-                match command {
-                    Command::SetWeight { weight, .. } if restoring && hand_off.is_none() => {
-                        let revision = self
+            // 2. The hand-off, for statuses another function owns.
+            if let Some(work) = self.hand_off_for(&run) {
+                if changed {
+                    self.notify(&run.rollout).await;
+                }
+                match self.ports.dispatcher().hand_off(work, &run.rollout.id).await {
+                    Ok(()) => {
+                        info!(rollout_id = %run.rollout.id, ?work, "handed off");
+                        return Ok(run.rollout);
+                    }
+                    Err(error) if work == HandOff::Rollback => {
+                        // Never leave a rollback waiting on a failed invoke: do it here.
+                        warn!(rollout_id = %run.rollout.id, error = %error, "handing off the rollback failed; rolling back here");
+                        run.rollback_inline = true;
+                        run.pending.clear();
+                        run.pending.push_back(Event::Redrive);
+                        continue;
+                    }
+                    Err(source) => {
+                        return Err(RunError::HandOff {
+                            id: run.rollout.id.clone(),
+                            status: run.rollout.status,
+                            work,
+                            source,
+                        });
+                    }
+                }
+            }
+
+            // 3. The owed effects, in order: the alias, then the tick.
+            let redone = changed || event == Event::Redrive;
+            let mut alias_applied = false;
+            for command in &step.commands {
+                match *command {
+                    Command::SetWeight { weight, take_over } => {
+                        let fence = run
+                            .rollout
+                            .alias_revision
+                            .clone()
+                            .filter(|_| !take_over);
+                        match self
                             .ports
                             .router()
-                            .set_weight(&rollout.spec, weight, None)
-                            .await?;
-                        rollout.alias_revision = Some(revision);
-                        pending.push_back(Event::RollbackApplied);
-                    }
-                    Command::ScheduleTick { seq, at } if at <= now && hand_off.is_none() => {
-                        pending.push_back(Event::Tick { seq });
-                    }
-                    Command::CancelTicks => {
-                        if let Err(error) = self.ports.ticker().cancel(&rollout.id).await {
-                            // Harmless: stale ticks are no-ops and schedules delete themselves.
-                            warn!(rollout_id = %rollout.id, error = %error, "could not cancel pending ticks");
+                            .set_weight(&run.rollout.spec, weight, fence.as_deref())
+                            .await
+                        {
+                            Ok(revision) => {
+                                run.rollout.alias_revision = Some(revision);
+                                alias_applied = true;
+                            }
+                            Err(PortError::Drift(detail)) => {
+                                return self.drifted(run, detail).await;
+                            }
+                            Err(error) => return Err(error.into()),
                         }
                     }
-                    Command::Notify(_) => {
-                        if let Err(error) = self.ports.notifier().notify(&rollout).await {
-                            warn!(rollout_id = %rollout.id, error = %error, "could not publish the state change");
-                        }
-                    }
-                    Command::CheckHealth { seq } if hand_off.is_none() => {
-                        let verdict = self
-                            .ports
-                            .health()
-                            .check(&rollout.spec.alarms, rollout.spec.insufficient_data)
+                    Command::ScheduleTick { seq, at } if at > now => {
+                        self.ports
+                            .ticker()
+                            .schedule(&run.rollout.id, seq, at)
                             .await?;
-                        pending.push_back(Event::Health { seq, verdict });
                     }
-                    Command::RunHook { phase, function } if hand_off.is_none() => {
-                        let request = HookRequest::new(&rollout, phase);
-                        let outcome = self.ports.hooks().run(&function, &request).await?;
-                        pending.push_back(Event::HookCompleted { phase, outcome });
-                    }
-                    // ReleaseLock is part of the terminal write; the rest ran before it.
                     _ => {}
                 }
             }
-            if let Some(work) = hand_off {
-                self.ports.dispatcher().hand_off(work, &rollout.id).await?;
-                info!(rollout_id = %rollout.id, ?work, "handed off");
-                break;
+            if redone && !run.rollout.owed.is_empty() {
+                run.rollout.owed = Owed::default();
+                run.unconfirmed = true;
+            }
+
+            // 4. After the effects: notifications, health, hooks, ticks due now.
+            let mut follow_ups = Vec::new();
+            if alias_applied {
+                follow_ups.push(Event::AliasApplied {
+                    seq: run.rollout.seq,
+                });
+            }
+            for command in step.commands {
+                match command {
+                    Command::CancelTicks => {
+                        if let Err(error) = self.ports.ticker().cancel(&run.rollout.id).await {
+                            // Harmless: stale ticks are no-ops and schedules delete themselves.
+                            warn!(rollout_id = %run.rollout.id, error = %error, "could not cancel pending ticks");
+                        }
+                    }
+                    Command::Notify(_) => self.notify(&run.rollout).await,
+                    Command::CheckHealth { seq } => {
+                        let verdict = self
+                            .ports
+                            .health()
+                            .check(&run.rollout.spec.alarms, run.rollout.spec.insufficient_data)
+                            .await?;
+                        follow_ups.push(Event::Health { seq, verdict });
+                    }
+                    Command::RunHook { phase, function } => {
+                        let request = HookRequest::new(&run.rollout, phase);
+                        let outcome = self.ports.hooks().run(&function, &request).await?;
+                        follow_ups.push(Event::HookCompleted { phase, outcome });
+                    }
+                    // A tick due now (a step with no wait) runs in this invocation.
+                    Command::ScheduleTick { seq, at } if at <= now => {
+                        follow_ups.push(Event::Tick { seq });
+                    }
+                    // SetWeight and later ticks ran above; ReleaseLock is part of the write.
+                    _ => {}
+                }
+            }
+            for event in follow_ups.into_iter().rev() {
+                run.pending.push_front(event);
             }
         }
-        Ok(rollout)
-    }
-
-    /// An effect or the write failed after this transition had already moved the alias:
-    /// put the alias back where the stored record says it is, so that the retried event
-    /// starts from a consistent state (and a rollout failed at its first step leaves no
-    /// traffic on the new version). Returns the original error.
-    async fn undo_alias(&self, before: &Rollout, after: &Rollout, error: PortError) -> RunError {
-        if after.alias_revision != before.alias_revision {
-            warn!(rollout_id = %before.id, weight = before.weight, error = %error, "undoing the alias change of a failed step");
-            if let Err(undo) = self
+        if run.unconfirmed {
+            match self
                 .ports
-                .router()
-                .set_weight(&before.spec, before.weight, None)
+                .store()
+                .save(run.rollout.seq, &run.rollout, None)
                 .await
             {
-                warn!(rollout_id = %before.id, error = %undo, "could not undo the alias change");
+                Ok(()) => {}
+                // A newer writer took over: its record is the truth now.
+                Err(PortError::Conflict(_)) => return self.reload(&run.rollout.id).await,
+                Err(error) => return Err(error.into()),
             }
         }
-        error.into()
+        Ok(run.rollout)
+    }
+
+    /// Which function the rollout goes to next, if not this one. A rollout found in a
+    /// handed-off status is handed off again every time: the receiving functions are
+    /// idempotent, and a retried event must not strand it.
+    fn hand_off_for(&self, run: &Run) -> Option<HandOff> {
+        match run.rollout.status {
+            Status::RollingBack if self.role != Role::Rollback && !run.rollback_inline => {
+                Some(HandOff::Rollback)
+            }
+            Status::PostTraffic
+                if self.role != Role::Finalize && run.rollout.spec.hooks.post_traffic.is_some() =>
+            {
+                Some(HandOff::Finalize)
+            }
+            _ => None,
+        }
+    }
+
+    /// The save lost on `seq`: apply the same event to what the winner wrote.
+    async fn lost_race(&self, run: &mut Run, event: Event, reason: &str) -> Result<(), RunError> {
+        run.conflicts += 1;
+        if run.conflicts > MAX_CONFLICT_RETRIES {
+            return Err(RunError::Contended(run.rollout.id.clone()));
+        }
+        info!(rollout_id = %run.rollout.id, reason = %reason, event = event.name(), "lost a race to another writer; applying the event to the newer record");
+        run.rollout = self.reload(&run.rollout.id).await?;
+        run.unconfirmed = false;
+        run.queue_first(event);
+        Ok(())
+    }
+
+    /// A fenced alias write found the alias elsewhere. If the record moved on, the newer
+    /// writer owns the alias and this run stops; otherwise someone outside Glidepath moved
+    /// it, and the rollout pauses (or fails, or keeps rolling back) as the engine says.
+    async fn drifted(&self, run: Run, detail: String) -> Result<Rollout, RunError> {
+        let stored = self.reload(&run.rollout.id).await?;
+        if stored.seq != run.rollout.seq {
+            info!(rollout_id = %stored.id, "rollout moved on while this write ran; leaving the alias to the newer writer");
+            return Ok(stored);
+        }
+        warn!(rollout_id = %stored.id, detail = %detail, "alias drift");
+        Box::pin(self.run_on(stored, Event::Drift { detail })).await
+    }
+
+    async fn notify(&self, rollout: &Rollout) {
+        if let Err(error) = self.ports.notifier().notify(rollout).await {
+            warn!(rollout_id = %rollout.id, error = %error, "could not publish the state change");
+        }
     }
 
     async fn reload(&self, id: &str) -> Result<Rollout, RunError> {

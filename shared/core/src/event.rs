@@ -60,8 +60,9 @@ pub enum Event {
     Abort { reason: String },
     /// The alias was changed by someone else (its `RevisionId` no longer matches).
     Drift { detail: String },
-    /// The alias is back at 100 % on the old version.
-    RollbackApplied,
+    /// The alias write owed by the record at `seq` is done and confirmed: a rollback ends
+    /// `RolledBack`, a post-traffic stage without a hook ends `Succeeded`.
+    AliasApplied { seq: u64 },
     /// Glidepath could not carry out an effect and cannot go on.
     Failed { reason: String },
     /// Asks for the work the current status still owes (run a hook, restore the alias),
@@ -84,7 +85,7 @@ impl Event {
             Event::Promote => "promote",
             Event::Abort { .. } => "abort",
             Event::Drift { .. } => "drift",
-            Event::RollbackApplied => "rollback-applied",
+            Event::AliasApplied { .. } => "alias-applied",
             Event::Failed { .. } => "failed",
             Event::Redrive => "redrive",
         }
@@ -105,10 +106,12 @@ pub enum Command {
     /// Invoke a hook function and feed back [`Event::HookCompleted`].
     RunHook { phase: HookPhase, function: String },
     /// Route `weight` % of the alias's traffic to the target version (0: all on the current
-    /// version, 100: all on the target, both without a routing config). Unless `take_over`,
-    /// the write is conditional on the alias's `RevisionId` being the one Glidepath last
-    /// wrote, and a mismatch is fed back as [`Event::Drift`]. With `take_over` (rolling back,
-    /// or an operator resuming after drift) it overwrites whatever the alias holds.
+    /// version, 100: all on the target, both without a routing config). The record that asks
+    /// for it is persisted first with the write marked owed; the write runs after, then is
+    /// confirmed ([`Event::AliasApplied`]). Unless `take_over`, the write is conditional on
+    /// the alias's `RevisionId` being the one Glidepath last confirmed, and a mismatch is fed
+    /// back as [`Event::Drift`]. With `take_over` (rolling back, or an operator resuming
+    /// after drift) it overwrites whatever the alias holds.
     SetWeight { weight: u8, take_over: bool },
     /// Deliver `Event::Tick { seq }` at `at`.
     ScheduleTick { seq: u64, at: UnixSeconds },

@@ -6,6 +6,8 @@
 //! - [`rollout`]: the persisted [`Rollout`] record, its [`Status`] and request ([`RolloutSpec`]).
 //! - [`request`]: a user's rollout request, checked field by field.
 //! - [`event`]: the [`Event`]s the engine reacts to and the [`Command`]s (effects) it emits.
+//! - [`owed`]: what a record owes (unconfirmed effects, a tick, a hook stage, a rollback)
+//!   and when the watchdog should re-drive it: the one rule the store and its fakes share.
 //! - [`transition()`]: the pure state machine tying them together.
 //!
 //! Callers (the Lambdas, `glidepath simulate`) load a rollout, call [`transition()`] with an
@@ -14,6 +16,7 @@
 
 pub mod duration;
 pub mod event;
+pub mod owed;
 pub mod plan;
 pub mod request;
 pub mod rollout;
@@ -24,9 +27,12 @@ pub use duration::{DurationError, format_duration, parse_duration};
 pub use event::{Command, Event, HealthVerdict, HookOutcome, HookPhase, Notification};
 pub use plan::{MAX_PLAN_STEPS, Plan, PlanStep};
 pub use request::{MAX_ALARMS, RequestError, RolloutRequest, Target};
+pub use owed::{AliasWrite, Grace, Owed, OwedKind, OwedWork};
 pub use rollout::{
-    HOOK_GRACE_SECONDS, Hooks, InsufficientData, Pause, PauseKind, ROLLBACK_GRACE_SECONDS,
-    RecordError, Rollout, RolloutSpec, SCHEMA_VERSION, Status, TICK_GRACE_SECONDS, UnixSeconds,
+    Hooks, InsufficientData, Pause, PauseKind, RecordError, Rollout, RolloutSpec, SCHEMA_VERSION,
+    Status, UnixSeconds,
 };
 pub use strategy::{CODEDEPLOY_PREFIX, PREDEFINED, StepSpec, Strategy, StrategyError};
-pub use transition::{EARLY_TICK_TOLERANCE_SECONDS, Transition, TransitionError, transition};
+pub use transition::{
+    EARLY_TICK_TOLERANCE_SECONDS, MAX_REASON_CHARS, Transition, TransitionError, transition,
+};

@@ -269,6 +269,7 @@ impl RolloutRequest {
             insufficient_data: self.insufficient_data,
             hooks: self.hooks.clone(),
             idempotency_key: self.idempotency_key.clone(),
+            function_arn: None,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! This is the item DynamoDB stores, so its JSON form is versioned
 //! ([`SCHEMA_VERSION`]); fields added later must carry a serde default.
 
+use crate::owed::Owed;
 use crate::plan::{Plan, PlanStep};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -12,14 +13,6 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 /// Seconds since the Unix epoch. The engine never reads a clock: time comes in as an argument.
 pub type UnixSeconds = u64;
-
-/// How late a tick may be before the watchdog re-drives it (Scheduler fires within a minute).
-pub const TICK_GRACE_SECONDS: u64 = 120;
-/// How long a hook may run before the watchdog re-drives its stage (hook functions time out
-/// after 300 s; this leaves room for the invoking function's own timeout and retries).
-pub const HOOK_GRACE_SECONDS: u64 = 960;
-/// How long a rollback may stay unfinished before the watchdog re-drives it.
-pub const ROLLBACK_GRACE_SECONDS: u64 = 60;
 
 /// Where a rollout is. See DESIGN.md: `PreTraffic → Shifting ⇄ Paused → Baking →
 /// PostTraffic → Succeeded`, and `RollingBack → RolledBack`, plus `Failed`.
@@ -135,6 +128,17 @@ pub struct RolloutSpec {
     pub hooks: Hooks,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotency_key: Option<String>,
+    /// The function's unqualified ARN as Lambda reported it when the rollout was created:
+    /// the alias lock and the alias index use it, so a name and an ARN are one alias.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function_arn: Option<String>,
+}
+
+impl RolloutSpec {
+    /// The function as the lock and the alias index know it (its ARN when known).
+    pub fn function_key(&self) -> &str {
+        self.function_arn.as_deref().unwrap_or(&self.function)
+    }
 }
 
 /// The persisted state of one rollout.
@@ -152,7 +156,7 @@ pub struct Rollout {
     pub weight: u8,
     /// Bumped on every transition: ticks carry it, writes are conditional on it.
     pub seq: u64,
-    /// `RevisionId` of the alias as Glidepath last wrote it (set by the alias adapter).
+    /// `RevisionId` of the alias as Glidepath last wrote and confirmed it (set by the runner).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alias_revision: Option<String>,
     /// When the tick for the current `seq` is due, if one is scheduled.
@@ -160,6 +164,9 @@ pub struct Rollout {
     pub next_tick_at: Option<UnixSeconds>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pause: Option<Pause>,
+    /// Effects this record's transition decided that are not yet confirmed done.
+    #[serde(default, skip_serializing_if = "Owed::is_empty")]
+    pub owed: Owed,
     /// Whether the pre-traffic hook has succeeded (or there is none and traffic may move).
     #[serde(default)]
     pub traffic_allowed: bool,
@@ -196,6 +203,7 @@ impl Rollout {
             alias_revision: None,
             next_tick_at: None,
             pause: None,
+            owed: Owed::default(),
             traffic_allowed: false,
             created_at: now,
             updated_at: now,
@@ -206,20 +214,6 @@ impl Rollout {
     /// The plan step in effect, if traffic has started to shift.
     pub fn current_step(&self) -> Option<PlanStep> {
         self.step_index.and_then(|index| self.plan.get(index))
-    }
-
-    /// When the watchdog should re-drive this rollout if it has not moved by then: a lost
-    /// tick, a hook stage or a rollback that never finished. `None` for paused and finished
-    /// rollouts, which owe nothing by themselves.
-    pub fn redrive_due_at(&self) -> Option<UnixSeconds> {
-        match self.status {
-            Status::Shifting | Status::Baking => {
-                self.next_tick_at.map(|at| at + TICK_GRACE_SECONDS)
-            }
-            Status::PreTraffic | Status::PostTraffic => Some(self.updated_at + HOOK_GRACE_SECONDS),
-            Status::RollingBack => Some(self.updated_at + ROLLBACK_GRACE_SECONDS),
-            Status::Paused | Status::Succeeded | Status::RolledBack | Status::Failed => None,
-        }
     }
 
     /// Reads the stored JSON form, refusing a schema newer than this build knows.

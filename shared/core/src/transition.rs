@@ -2,8 +2,13 @@
 //! the commands to run. Pure and deterministic; terminal states absorb every later event.
 
 use crate::event::{Command, Event, HealthVerdict, HookOutcome, HookPhase, Notification};
+use crate::owed::{AliasWrite, Owed};
 use crate::plan::PlanStep;
 use crate::rollout::{Pause, PauseKind, Rollout, Status, UnixSeconds};
+
+/// Reasons longer than this are cut (with `…`): they come from alarms, hooks and operators,
+/// and go into a DynamoDB item, a history item and a notification.
+pub const MAX_REASON_CHARS: usize = 1_024;
 
 /// A tick may arrive this many seconds before it is due (clock skew between the scheduler and
 /// the function) and still count. Earlier ticks are ignored.
@@ -64,18 +69,7 @@ pub fn transition(
     let step = Step::new(rollout, now);
     let status = rollout.status;
     Ok(match event {
-        Event::Start if status == PreTraffic && rollout.seq == 0 => {
-            match rollout.spec.hooks.pre_traffic.clone() {
-                Some(function) => step.finish_with(
-                    |next| next.status = PreTraffic,
-                    vec![Command::RunHook {
-                        phase: HookPhase::PreTraffic,
-                        function,
-                    }],
-                ),
-                None => step.allow_traffic(),
-            }
-        }
+        Event::Start if status == PreTraffic && rollout.seq == 0 => step.start(),
         Event::HookCompleted { phase, outcome } => match (phase, status, outcome) {
             (HookPhase::PreTraffic, PreTraffic, HookOutcome::Succeeded) if rollout.seq > 0 => {
                 step.allow_traffic()
@@ -86,7 +80,10 @@ pub fn transition(
                 // Nothing shifted yet: the alias is still wholly on the current version.
                 step.end(RolledBack, format!("pre-traffic hook failed: {reason}"))
             }
-            (HookPhase::PostTraffic, PostTraffic, HookOutcome::Succeeded) => {
+            // Only once the alias is confirmed at 100 %.
+            (HookPhase::PostTraffic, PostTraffic, HookOutcome::Succeeded)
+                if rollout.owed.alias.is_none() =>
+            {
                 step.end(Succeeded, None)
             }
             (HookPhase::PostTraffic, PostTraffic, HookOutcome::Failed { reason }) => {
@@ -105,9 +102,11 @@ pub fn transition(
         }
         Event::Health { seq, verdict } => match verdict {
             HealthVerdict::Breached { reason } if status != RollingBack => step.roll_back(reason),
+            // Never past a step whose own effects are not confirmed yet.
             HealthVerdict::Healthy
                 if seq == rollout.seq
                     && matches!(status, Shifting | Baking)
+                    && rollout.owed.is_empty()
                     && is_due(rollout, now) =>
             {
                 step.advance()
@@ -149,15 +148,25 @@ pub fn transition(
                 }),
             ) => unchanged(rollout),
             (Paused, Some(pause)) => step.pause(PauseKind::Drift, pause.resume_to, Some(detail)),
-            (Shifting | Baking, _) => step.pause(PauseKind::Drift, status, Some(detail)),
+            (Shifting | Baking | PostTraffic, _) => {
+                step.pause(PauseKind::Drift, status, Some(detail))
+            }
             (PreTraffic, _) => step.end(
                 Failed,
                 format!("alias changed outside Glidepath before traffic shifted ({detail})"),
             ),
             _ => unchanged(rollout),
         },
-        Event::RollbackApplied if status == RollingBack => step.end(RolledBack, None),
-        Event::Redrive => unchanged_with(rollout, owed_work(rollout)),
+        Event::AliasApplied { seq } if seq == rollout.seq && rollout.owed.alias.is_none() => {
+            match status {
+                RollingBack => step.end(RolledBack, None),
+                PostTraffic if rollout.spec.hooks.post_traffic.is_none() => {
+                    step.end(Succeeded, None)
+                }
+                _ => unchanged(rollout),
+            }
+        }
+        Event::Redrive => redrive(rollout, step, now),
         Event::Failed { reason } => match status {
             PreTraffic => step.end(Failed, reason),
             RollingBack => unchanged(rollout),
@@ -179,34 +188,61 @@ fn unchanged_with(rollout: &Rollout, commands: Vec<Command>) -> Transition {
     }
 }
 
-/// What a status still owes, for [`Event::Redrive`]. Ticks drive the other statuses.
-fn owed_work(rollout: &Rollout) -> Vec<Command> {
+/// [`Event::Redrive`]: the work the record still owes, asked for again. Unconfirmed effects
+/// come first (the same alias write and tick, fenced as before); then what the status owes.
+fn redrive(rollout: &Rollout, step: Step<'_>, now: UnixSeconds) -> Transition {
+    let mut commands = Vec::new();
+    if let Some(write) = rollout.owed.alias {
+        commands.push(Command::SetWeight {
+            weight: rollout.weight,
+            take_over: write == AliasWrite::TakeOver,
+        });
+    }
+    if rollout.owed.tick {
+        if let Some(at) = rollout.next_tick_at {
+            commands.push(Command::ScheduleTick {
+                seq: rollout.seq,
+                at,
+            });
+        }
+    }
     let hook = |phase, function: &Option<String>| {
         function
             .clone()
             .map(|function| Command::RunHook { phase, function })
     };
+    let owes_effects = !rollout.owed.is_empty();
     match rollout.status {
-        Status::PreTraffic if rollout.seq > 0 => {
-            hook(HookPhase::PreTraffic, &rollout.spec.hooks.pre_traffic)
-                .into_iter()
-                .collect()
+        // `start` stopped before its first event.
+        Status::PreTraffic if rollout.seq == 0 => return step.start(),
+        Status::PreTraffic => {
+            commands.extend(hook(
+                HookPhase::PreTraffic,
+                &rollout.spec.hooks.pre_traffic,
+            ));
         }
-        Status::PostTraffic => std::iter::once(Command::SetWeight {
-            weight: 100,
-            take_over: false,
-        })
-        .chain(hook(
-            HookPhase::PostTraffic,
-            &rollout.spec.hooks.post_traffic,
-        ))
-        .collect(),
-        Status::RollingBack => vec![Command::SetWeight {
-            weight: 0,
-            take_over: true,
-        }],
-        _ => Vec::new(),
+        // A lost tick, delivered again (ignored when not due).
+        Status::Shifting | Status::Baking if !owes_effects && is_due(rollout, now) => {
+            commands.push(Command::CheckHealth { seq: rollout.seq });
+        }
+        Status::PostTraffic => match &rollout.spec.hooks.post_traffic {
+            Some(_) => commands.extend(hook(
+                HookPhase::PostTraffic,
+                &rollout.spec.hooks.post_traffic,
+            )),
+            None if !owes_effects => return step.end(Status::Succeeded, None),
+            None => {}
+        },
+        // Restoring is always safe to repeat.
+        Status::RollingBack if rollout.owed.alias.is_none() => {
+            commands.push(Command::SetWeight {
+                weight: 0,
+                take_over: true,
+            });
+        }
+        _ => {}
     }
+    unchanged_with(rollout, commands)
 }
 
 fn is_due(rollout: &Rollout, now: UnixSeconds) -> bool {
@@ -229,6 +265,8 @@ impl<'a> Step<'a> {
         next.seq += 1;
         next.updated_at = now;
         next.next_tick_at = None;
+        // Each transition owes only the effects it decides (see `finish`).
+        next.owed = Owed::default();
         Step {
             before,
             next,
@@ -250,6 +288,24 @@ impl<'a> Step<'a> {
     fn finish(mut self) -> Transition {
         if self.next.status != Status::Paused {
             self.next.pause = None;
+        }
+        if let Some(reason) = &mut self.next.reason {
+            cap_reason(reason);
+        }
+        // Alias writes and ticks are persisted as owed before they run (write-ahead): only
+        // the writer that won this `seq` carries them out, and a re-drive can finish them.
+        for command in &self.commands {
+            match command {
+                Command::SetWeight { take_over, .. } => {
+                    self.next.owed.alias = Some(if *take_over {
+                        AliasWrite::TakeOver
+                    } else {
+                        AliasWrite::Fenced
+                    });
+                }
+                Command::ScheduleTick { .. } => self.next.owed.tick = true,
+                _ => {}
+            }
         }
         self.commands.push(Command::Notify(Notification {
             status: self.next.status,
@@ -280,6 +336,20 @@ impl<'a> Step<'a> {
             seq: self.next.seq,
             at,
         });
+    }
+
+    /// The rollout's first event: the pre-traffic hook, or straight to the first step.
+    fn start(self) -> Transition {
+        match self.before.spec.hooks.pre_traffic.clone() {
+            Some(function) => self.finish_with(
+                |next| next.status = Status::PreTraffic,
+                vec![Command::RunHook {
+                    phase: HookPhase::PreTraffic,
+                    function,
+                }],
+            ),
+            None => self.allow_traffic(),
+        }
     }
 
     /// The pre-traffic hook succeeded (or there is none): apply the first plan step.
@@ -323,20 +393,31 @@ impl<'a> Step<'a> {
         }
     }
 
+    /// At 100 %: the alias is written (or verified, with a fenced write of the same
+    /// weight) before anything can succeed, so drift after the last shift is seen; then
+    /// the post-traffic hook, or success once the write is confirmed
+    /// ([`Event::AliasApplied`]).
     fn post_traffic(mut self) -> Transition {
-        debug_assert_eq!(self.next.weight, 100);
-        match self.before.spec.hooks.post_traffic.clone() {
-            Some(function) => {
-                self.next.status = Status::PostTraffic;
-                self.next.reason = None;
-                self.commands.push(Command::RunHook {
-                    phase: HookPhase::PostTraffic,
-                    function,
-                });
-                self.finish()
-            }
-            None => self.end(Status::Succeeded, None),
+        self.next.status = Status::PostTraffic;
+        self.next.reason = None;
+        self.next.weight = 100;
+        if !self
+            .commands
+            .iter()
+            .any(|c| matches!(c, Command::SetWeight { .. }))
+        {
+            self.commands.push(Command::SetWeight {
+                weight: 100,
+                take_over: false,
+            });
         }
+        if let Some(function) = self.before.spec.hooks.post_traffic.clone() {
+            self.commands.push(Command::RunHook {
+                phase: HookPhase::PostTraffic,
+                function,
+            });
+        }
+        self.finish()
     }
 
     /// A healthy, due tick: the next plan step, or the end of the bake.
@@ -373,6 +454,9 @@ impl<'a> Step<'a> {
                 weight: self.before.weight,
                 take_over: true,
             });
+            if pause.resume_to == Status::PostTraffic {
+                return self.post_traffic();
+            }
             if self.before.current_step() == Some(PlanStep::Pause) {
                 // Drift found the rollout at a manual gate: resuming also passes the gate.
                 return self.advance_past_gate();
@@ -425,6 +509,7 @@ impl<'a> Step<'a> {
     fn roll_back(mut self, reason: impl Into<String>) -> Transition {
         self.next.status = Status::RollingBack;
         self.next.reason = Some(reason.into());
+        self.next.weight = 0;
         // Always written, even at 0 %: the alias may hold a weight the record has not seen.
         self.commands.push(Command::SetWeight {
             weight: 0,
@@ -447,5 +532,13 @@ impl<'a> Step<'a> {
         self.commands.push(Command::CancelTicks);
         self.commands.push(Command::ReleaseLock);
         self.finish()
+    }
+}
+
+/// Cuts `reason` to [`MAX_REASON_CHARS`] characters.
+fn cap_reason(reason: &mut String) {
+    if let Some((cut, _)) = reason.char_indices().nth(MAX_REASON_CHARS) {
+        reason.truncate(cut);
+        reason.push('…');
     }
 }

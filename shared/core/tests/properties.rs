@@ -56,7 +56,10 @@ enum Action {
     Promote,
     Abort,
     Drift,
-    RollbackApplied,
+    /// The runner carries out the record's owed effects and confirms them.
+    Confirm,
+    /// A confirmation for another record's write.
+    StaleAliasApplied(u64),
     Failed,
     Redrive,
     Wait(u64),
@@ -79,7 +82,8 @@ fn action() -> impl proptest::strategy::Strategy<Value = Action> {
         1 => Just(Action::Promote),
         1 => Just(Action::Abort),
         1 => Just(Action::Drift),
-        2 => Just(Action::RollbackApplied),
+        10 => Just(Action::Confirm),
+        1 => (1u64..3).prop_map(Action::StaleAliasApplied),
         1 => Just(Action::Failed),
         2 => Just(Action::Redrive),
         2 => (0u64..400).prop_map(Action::Wait),
@@ -107,7 +111,6 @@ fn run(r0: Rollout, actions: Vec<Action>) -> Result<(), TestCaseError> {
     let mut model = Model::default();
     let plan_weights: BTreeSet<u8> = r.plan.weights().collect();
     for action in actions {
-        let before = r.clone();
         let event = match action {
             Action::Start => Event::Start,
             Action::HealthyTick | Action::DueTickOnly => {
@@ -158,7 +161,18 @@ fn run(r0: Rollout, actions: Vec<Action>) -> Result<(), TestCaseError> {
             Action::Drift => Event::Drift {
                 detail: "moved".into(),
             },
-            Action::RollbackApplied => Event::RollbackApplied,
+            Action::Confirm => {
+                if r.owed.is_empty() {
+                    continue;
+                }
+                let alias = r.owed.alias.is_some();
+                r.owed = Default::default();
+                if !alias {
+                    continue;
+                }
+                Event::AliasApplied { seq: r.seq }
+            }
+            Action::StaleAliasApplied(k) => Event::AliasApplied { seq: r.seq + k },
             Action::Failed => Event::Failed {
                 reason: "effect failed".into(),
             },
@@ -168,8 +182,16 @@ fn run(r0: Rollout, actions: Vec<Action>) -> Result<(), TestCaseError> {
                 continue;
             }
         };
-        let is_stale_tick = matches!(event, Event::Tick { seq } if seq != before.seq);
-        let is_redrive = event == Event::Redrive;
+        let before = r.clone();
+        let is_stale_tick = matches!(event, Event::Tick { seq } if seq != before.seq)
+            || matches!(event, Event::AliasApplied { seq } if seq != before.seq);
+        // A re-drive only asks again for owed work, except where it stands in for the
+        // first event or finishes a post-traffic stage that has nothing left to do.
+        let is_redrive = event == Event::Redrive
+            && !(before.status == Status::PreTraffic && before.seq == 0)
+            && !(before.status == Status::PostTraffic
+                && before.spec.hooks.post_traffic.is_none()
+                && before.owed.is_empty());
         let is_stale_health = matches!(&event, Event::Health { seq, verdict: HealthVerdict::Healthy } if *seq != before.seq);
         let result = transition(&before, event.clone(), now);
         let Ok(t) = result else {
@@ -280,7 +302,9 @@ fn check_step(
             } => model.post_hook_requested = true,
             Command::ScheduleTick { seq, at } => {
                 prop_assert_eq!(*seq, after.seq);
-                prop_assert!(*at >= now);
+                prop_assert_eq!(Some(*at), after.next_tick_at);
+                // A re-drive asks again for the tick the record owes, which may be due.
+                prop_assert!(*at >= now || *event == Event::Redrive);
             }
             _ => {}
         }
@@ -430,6 +454,11 @@ proptest! {
                 }
             }
             r = t.rollout;
+            // The runner carries out and confirms the owed effects.
+            if r.owed.alias.is_some() {
+                events.push(Event::AliasApplied { seq: r.seq });
+            }
+            r.owed = Default::default();
             if r.status.is_terminal() {
                 break;
             }

@@ -3,8 +3,8 @@
 mod support;
 
 use glidepath_core::{
-    Command, Event, HealthVerdict, HookOutcome, HookPhase, PauseKind, Rollout, SCHEMA_VERSION,
-    Status, Transition, TransitionError, transition,
+    AliasWrite, Command, Event, HealthVerdict, HookOutcome, HookPhase, MAX_REASON_CHARS, OwedKind,
+    OwedWork, PauseKind, Rollout, SCHEMA_VERSION, Status, Transition, TransitionError, transition,
 };
 use support::rollout;
 
@@ -14,8 +14,23 @@ fn apply(r: &Rollout, event: Event, now: u64) -> Transition {
     transition(r, event, now).unwrap_or_else(|e| panic!("unexpected error: {e}"))
 }
 
-/// A due tick followed by a healthy verdict, as the step function runs them.
+/// The record after the runner carried out and confirmed its owed effects.
+fn confirm(r: &Rollout) -> Rollout {
+    let mut r = r.clone();
+    r.owed = Default::default();
+    r
+}
+
+/// The runner's confirmation of an owed alias write: the record confirmed, then
+/// `AliasApplied` for its seq.
+fn alias_applied(r: &Rollout, now: u64) -> Transition {
+    apply(&confirm(r), Event::AliasApplied { seq: r.seq }, now)
+}
+
+/// A due tick followed by a healthy verdict, as the step function runs them (after the
+/// record's owed effects were confirmed).
 fn healthy_tick(r: &Rollout) -> Transition {
+    let r = &confirm(r);
     let now = r.next_tick_at.expect("a tick is scheduled");
     let tick = apply(r, Event::Tick { seq: r.seq }, now);
     assert!(!tick.changed);
@@ -69,12 +84,128 @@ fn canary_without_hooks_runs_to_success() {
     );
     assert_eq!(set_weights(&full), vec![100]);
 
-    let done = healthy_tick(&full.rollout);
+    // The end of the plan: the alias is verified at 100 % (a fenced write) before success.
+    let post = healthy_tick(&full.rollout);
+    assert_eq!(post.rollout.status, Status::PostTraffic);
+    assert_eq!(set_weights(&post), vec![100]);
+    assert_eq!(post.rollout.owed.alias, Some(AliasWrite::Fenced));
+    let done = alias_applied(&post.rollout, T0 + 600);
     assert_eq!(done.rollout.status, Status::Succeeded);
     assert_eq!(done.rollout.weight, 100);
     assert!(done.commands.contains(&Command::ReleaseLock));
     assert!(done.commands.contains(&Command::CancelTicks));
-    assert_eq!(done.rollout.seq, 3);
+    assert_eq!(done.rollout.seq, 4);
+}
+
+#[test]
+fn owed_effects_are_recorded_and_hold_the_next_step() {
+    let started = apply(
+        &rollout("Linear10PercentEvery1Minute", 0, false, false),
+        Event::Start,
+        T0,
+    );
+    let owed = started.rollout.owed;
+    assert_eq!((owed.alias, owed.tick), (Some(AliasWrite::Fenced), true));
+    // A due, healthy tick does not advance past a step whose write is unconfirmed.
+    let r = &started.rollout;
+    let unconfirmed = apply(
+        r,
+        Event::Health {
+            seq: r.seq,
+            verdict: HealthVerdict::Healthy,
+        },
+        T0 + 60,
+    );
+    assert!(!unconfirmed.changed);
+    // A confirmation for another seq changes nothing; the watchdog sees owed effects.
+    assert!(!apply(r, Event::AliasApplied { seq: r.seq + 1 }, T0 + 1).changed);
+    assert_eq!(
+        r.owed_work(),
+        Some(OwedWork {
+            kind: OwedKind::Effects,
+            since: T0
+        })
+    );
+    let confirmed = confirm(r);
+    assert_eq!(
+        confirmed.owed_work(),
+        Some(OwedWork {
+            kind: OwedKind::Tick,
+            since: T0 + 60
+        })
+    );
+    assert_eq!(healthy_tick(r).rollout.weight, 20);
+}
+
+#[test]
+fn drift_after_the_last_shift_pauses_instead_of_succeeding() {
+    for post_hook in [false, true] {
+        let r = apply(
+            &rollout("AllAtOnce", 60, false, post_hook),
+            Event::Start,
+            T0,
+        )
+        .rollout;
+        let baking = healthy_tick(&r).rollout;
+        assert_eq!(baking.status, Status::Baking);
+        let post = healthy_tick(&baking);
+        assert_eq!(post.rollout.status, Status::PostTraffic);
+        // The verifying write found the alias moved by someone else.
+        let drift = apply(
+            &post.rollout,
+            Event::Drift {
+                detail: "version 9".into(),
+            },
+            T0 + 61,
+        );
+        assert_eq!(drift.rollout.status, Status::Paused);
+        assert_eq!(
+            drift.rollout.pause.map(|p| p.resume_to),
+            Some(Status::PostTraffic)
+        );
+        assert!(drift.rollout.owed.is_empty());
+        // Resume takes the alias back at 100 % and runs the post-traffic stage again.
+        let resumed = apply(&drift.rollout, Event::Resume, T0 + 70);
+        assert_eq!(resumed.rollout.status, Status::PostTraffic);
+        assert_eq!(
+            resumed.commands[0],
+            Command::SetWeight {
+                weight: 100,
+                take_over: true
+            }
+        );
+        assert_eq!(
+            resumed
+                .commands
+                .iter()
+                .any(|c| matches!(c, Command::RunHook { .. })),
+            post_hook
+        );
+        if !post_hook {
+            let done = alias_applied(&resumed.rollout, T0 + 71);
+            assert_eq!(done.rollout.status, Status::Succeeded);
+        }
+    }
+}
+
+#[test]
+fn long_reasons_are_capped() {
+    let r = apply(
+        &rollout("Canary10Percent5Minutes", 0, false, false),
+        Event::Start,
+        T0,
+    )
+    .rollout;
+    let t = apply(
+        &r,
+        Event::Abort {
+            reason: "é".repeat(5_000),
+        },
+        T0 + 1,
+    );
+    let reason = t.rollout.reason.unwrap();
+    assert_eq!(reason.chars().count(), MAX_REASON_CHARS + 1);
+    assert!(reason.ends_with('…'));
 }
 
 #[test]
@@ -191,7 +322,7 @@ fn breach_rolls_back_and_rollback_is_idempotent() {
     ] {
         assert!(!apply(&breach.rollout, event, T0 + 71).changed);
     }
-    let done = apply(&breach.rollout, Event::RollbackApplied, T0 + 72);
+    let done = alias_applied(&breach.rollout, T0 + 72);
     assert_eq!(
         (done.rollout.status, done.rollout.weight),
         (Status::RolledBack, 0)
@@ -202,7 +333,7 @@ fn breach_rolls_back_and_rollback_is_idempotent() {
         Some("alarm orders-errors is ALARM")
     );
     // Terminal: machine events absorbed, abort is harmless, other operator commands refused.
-    assert!(!apply(&done.rollout, Event::RollbackApplied, T0 + 80).changed);
+    assert!(!alias_applied(&done.rollout, T0 + 80).changed);
     assert!(
         !apply(
             &done.rollout,
@@ -321,7 +452,7 @@ fn bake_then_post_hook_then_success() {
     let baking = healthy_tick(&r).rollout;
     assert_eq!(baking.status, Status::Baking);
     assert_eq!(baking.next_tick_at, Some(T0 + 600));
-    let post = healthy_tick(&baking).rollout;
+    let post = confirm(&healthy_tick(&baking).rollout);
     assert_eq!(post.status, Status::PostTraffic);
     let ok = apply(
         &post,
@@ -463,10 +594,8 @@ fn drift_before_any_traffic_fails_the_rollout() {
 #[test]
 fn redrive_returns_the_owed_work_and_changes_nothing() {
     let r = rollout("AllAtOnce", 0, true, true);
-    assert!(
-        apply(&r, Event::Redrive, T0).commands.is_empty(),
-        "not started yet"
-    );
+    // Not started yet (start stopped before its first event): a re-drive starts it.
+    assert_eq!(apply(&r, Event::Redrive, T0), apply(&r, Event::Start, T0));
     let pre = apply(&r, Event::Start, T0).rollout;
     let owed = apply(&pre, Event::Redrive, T0 + 1);
     assert!(!owed.changed);
@@ -487,9 +616,24 @@ fn redrive_returns_the_owed_work_and_changes_nothing() {
         T0 + 2,
     )
     .rollout;
-    assert!(
-        apply(&shifting, Event::Redrive, T0 + 3).commands.is_empty(),
-        "ticks drive shifting"
+    // Unconfirmed effects are asked for again, exactly as decided.
+    assert_eq!(
+        apply(&shifting, Event::Redrive, T0 + 3).commands,
+        vec![
+            Command::SetWeight {
+                weight: 100,
+                take_over: false
+            },
+            Command::ScheduleTick {
+                seq: shifting.seq,
+                at: T0 + 2
+            }
+        ]
+    );
+    // Once confirmed, a re-drive is a tick: a health check when one is due.
+    assert_eq!(
+        apply(&confirm(&shifting), Event::Redrive, T0 + 3).commands,
+        vec![Command::CheckHealth { seq: shifting.seq }]
     );
     let post = healthy_tick(&shifting).rollout;
     assert_eq!(post.status, Status::PostTraffic);

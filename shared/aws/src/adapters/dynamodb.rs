@@ -8,16 +8,24 @@
 //! | alarm watch | `ALARM#<name>` | `ROLLOUT#<id>` |
 //! | idempotency key | `IDEMPOTENCY#<key>` | `IDEMPOTENCY` |
 //!
-//! Index `byAlias` (`gsi1pk = ALIAS#<function>#<alias>`, `gsi1sk = <created-at>#<id>`) lists an
-//! alias's rollouts; the sparse index `active` (`gsi2pk = ACTIVE`, `gsi2sk = <re-drive due>#<id>`)
-//! holds only rollouts that owe work (not paused, not finished), for the watchdog. Finished rollouts get `expiresAt` (TTL).
+//! `<function>` is the function's ARN when the rollout knows it ([`RolloutSpec::function_key`]),
+//! so a name and an ARN lock the same alias. Index `byAlias` (`gsi1pk = ALIAS#<function>#<alias>`,
+//! `gsi1sk = <created-at>#<id>`) lists an alias's rollouts; the sparse index `active`
+//! (`gsi2pk = ACTIVE`, `gsi2sk = <owed since>#<kind>#<id>`) holds exactly the rollouts whose
+//! [`Rollout::owed_work`] is `Some`, for the watchdog, which reads the entries owed since
+//! before `now - Grace::shortest()` and keeps those [`Grace::is_overdue`] says are overdue:
+//! the same rule the in-memory fake applies to the records themselves.
+//!
+//! Finished rollouts and their history get `expiresAt` (TTL) at the end of the retention
+//! period; an idempotency claim at the end of the retention period from its creation, and a
+//! claim past its `expiresAt` counts as free even before DynamoDB deletes it.
 
 use super::calls::CallCounter;
 use crate::error::PortError;
 use crate::ports::{Created, HistoryEntry, RolloutStore};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
-use glidepath_core::{Rollout, UnixSeconds};
+use glidepath_core::{Grace, OwedKind, OwedWork, Rollout, RolloutSpec, UnixSeconds};
 use std::collections::HashMap;
 
 pub const BY_ALIAS_INDEX: &str = "byAlias";
@@ -47,6 +55,29 @@ fn rollout_pk(id: &str) -> String {
 
 fn alias_pk(function: &str, alias: &str) -> String {
     format!("ALIAS#{function}#{alias}")
+}
+
+fn lock_pk(spec: &RolloutSpec) -> String {
+    alias_pk(spec.function_key(), &spec.alias)
+}
+
+/// Idempotency keys are scoped to the alias: one team's key never finds another's rollout.
+pub fn idempotency_pk(spec_function_key: &str, alias: &str, key: &str) -> String {
+    format!("IDEMPOTENCY#{spec_function_key}#{alias}#{key}")
+}
+
+/// The `active` index's sort key for a rollout that owes work.
+pub fn active_sort_key(work: OwedWork, id: &str) -> String {
+    format!("{:012}#{}#{id}", work.since, work.kind)
+}
+
+/// Reads [`active_sort_key`] back.
+pub fn parse_active_sort_key(key: &str) -> Option<(OwedWork, &str)> {
+    let mut parts = key.splitn(3, '#');
+    let since = parts.next()?.parse().ok()?;
+    let kind = OwedKind::parse(parts.next()?)?;
+    let id = parts.next()?;
+    Some((OwedWork { kind, since }, id))
 }
 
 fn key(pk: String, sk: impl Into<String>) -> Item {
@@ -94,31 +125,30 @@ impl DynamoStore {
         item.insert("status".into(), s(rollout.status.as_str()));
         item.insert("function".into(), s(&rollout.spec.function));
         item.insert("alias".into(), s(&rollout.spec.alias));
-        item.insert(
-            "gsi1pk".into(),
-            s(alias_pk(&rollout.spec.function, &rollout.spec.alias)),
-        );
+        item.insert("gsi1pk".into(), s(lock_pk(&rollout.spec)));
         item.insert(
             "gsi1sk".into(),
             s(format!("{:012}#{}", rollout.created_at, rollout.id)),
         );
         if rollout.status.is_terminal() {
-            item.insert(
-                "expiresAt".into(),
-                n(rollout.updated_at + self.retention_seconds),
-            );
-        } else {
+            item.insert("expiresAt".into(), n(self.expires_at(rollout)));
+        }
+        if let Some(work) = rollout.owed_work() {
             item.insert("gsi2pk".into(), s("ACTIVE"));
-            item.insert(
-                "gsi2sk".into(),
-                s(format!(
-                    "{:012}#{}",
-                    rollout.next_tick_at.unwrap_or(0),
-                    rollout.id
-                )),
-            );
+            item.insert("gsi2sk".into(), s(active_sort_key(work, &rollout.id)));
         }
         item
+    }
+
+    fn expires_at(&self, rollout: &Rollout) -> u64 {
+        rollout.updated_at + self.retention_seconds
+    }
+
+    fn claim_key(&self, spec: &RolloutSpec, idempotency_key: &str) -> Item {
+        key(
+            idempotency_pk(spec.function_key(), &spec.alias, idempotency_key),
+            "IDEMPOTENCY",
+        )
     }
 
     fn history_item(&self, rollout: &Rollout, event: &str) -> Item {
@@ -135,10 +165,7 @@ impl DynamoStore {
             item.insert("reason".into(), s(reason));
         }
         if rollout.status.is_terminal() {
-            item.insert(
-                "expiresAt".into(),
-                n(rollout.updated_at + self.retention_seconds),
-            );
+            item.insert("expiresAt".into(), n(self.expires_at(rollout)));
         }
         item
     }
@@ -179,7 +206,9 @@ impl DynamoStore {
             .build())
     }
 
-    /// Runs a transaction; `Ok(Err(indexes))` lists the items whose condition failed.
+    /// Runs a transaction; `Ok(Err(indexes))` lists the items whose condition failed. A
+    /// transaction cancelled for any other reason (throttling, a conflicting transaction,
+    /// validation) is an error: retryable, never mistaken for a lost race.
     async fn transact(
         &self,
         items: Vec<TransactWriteItem>,
@@ -197,14 +226,26 @@ impl DynamoStore {
                 if let Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(canceled)) =
                     error.as_service_error()
                 {
-                    let failed: Vec<usize> = canceled
+                    let codes: Vec<Option<&str>> = canceled
                         .cancellation_reasons()
                         .iter()
-                        .enumerate()
-                        .filter(|(_, reason)| reason.code() == Some("ConditionalCheckFailed"))
-                        .map(|(index, _)| index)
+                        .map(|reason| reason.code())
                         .collect();
-                    return Ok(Err(failed));
+                    if let Some(failed) = conditional_failures(&codes) {
+                        return Ok(Err(failed));
+                    }
+                    return Err(PortError::Aws {
+                        operation: "DynamoDB TransactWriteItems",
+                        message: format!(
+                            "transaction cancelled ({})",
+                            codes
+                                .iter()
+                                .map(|code| code.unwrap_or("?"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                        source: Some(Box::new(error)),
+                    });
                 }
                 Err(PortError::aws("DynamoDB TransactWriteItems", error))
             }
@@ -260,12 +301,31 @@ impl DynamoStore {
     }
 
     async fn lock_holder(&self, function: &str, alias: &str) -> Result<Option<String>, PortError> {
-        let lock = self.get(key(alias_pk(function, alias), "LOCK")).await?;
+        self.lock_holder_at(alias_pk(function, alias)).await
+    }
+
+    async fn lock_holder_at(&self, pk: String) -> Result<Option<String>, PortError> {
+        let lock = self.get(key(pk, "LOCK")).await?;
         Ok(lock
             .as_ref()
             .and_then(|item| text(item, "rolloutId"))
             .map(str::to_string))
     }
+}
+
+/// The items of a cancelled transaction whose condition failed, when that is the only reason
+/// it was cancelled (`None` when anything else, such as throttling or a conflicting
+/// transaction, cancelled it: that is not a lost race).
+pub fn conditional_failures(codes: &[Option<&str>]) -> Option<Vec<usize>> {
+    let mut failed = Vec::new();
+    for (index, code) in codes.iter().enumerate() {
+        match code {
+            None | Some("None") => {}
+            Some("ConditionalCheckFailed") => failed.push(index),
+            Some(_) => return None,
+        }
+    }
+    (!failed.is_empty()).then_some(failed)
 }
 
 impl RolloutStore for DynamoStore {
@@ -276,7 +336,7 @@ impl RolloutStore for DynamoStore {
             self.put(self.state_item(rollout), absent, &[])?,
             self.put(
                 {
-                    let mut lock = key(alias_pk(&spec.function, &spec.alias), "LOCK");
+                    let mut lock = key(lock_pk(spec), "LOCK");
                     lock.insert("rolloutId".into(), s(&rollout.id));
                     lock.insert("since".into(), n(rollout.created_at));
                     lock
@@ -292,26 +352,43 @@ impl RolloutStore for DynamoStore {
             items.push(self.put(watch, None, &[])?);
         }
         if let Some(idempotency_key) = &spec.idempotency_key {
-            let mut claim = key(format!("IDEMPOTENCY#{idempotency_key}"), "IDEMPOTENCY");
+            let mut claim = self.claim_key(spec, idempotency_key);
             claim.insert("rolloutId".into(), s(&rollout.id));
-            items.push(self.put(claim, absent, &[])?);
+            // The key is remembered for the retention period from creation; an expired
+            // claim is free even before TTL deletes it.
+            claim.insert(
+                "expiresAt".into(),
+                n(rollout.created_at + self.retention_seconds),
+            );
+            items.push(self.put(
+                claim,
+                Some("attribute_not_exists(pk) OR expiresAt < :now"),
+                &[(":now", n(rollout.created_at))],
+            )?);
         }
         match self.transact(items).await? {
             Ok(()) => Ok(Created::New),
             Err(_) => {
                 // The key first: a retried request returns its rollout, whatever holds the lock.
                 if let Some(key) = &spec.idempotency_key {
-                    if let Some(existing) = self.find_by_idempotency_key(key).await? {
+                    if let Some(existing) = self
+                        .find_by_idempotency_key(spec.function_key(), &spec.alias, key)
+                        .await?
+                    {
                         return Ok(Created::Existing(Box::new(existing)));
                     }
                 }
-                let holder = self.lock_holder(&spec.function, &spec.alias).await?;
-                Err(PortError::Conflict(format!(
-                    "alias {}:{} already has an active rollout ({}); wait for it to finish or abort it",
-                    spec.function,
-                    spec.alias,
-                    holder.unwrap_or_else(|| "unknown".into())
-                )))
+                let holder = self.lock_holder_at(lock_pk(spec)).await?;
+                match holder {
+                    // An SDK retry of a create that had already committed.
+                    Some(holder) if holder == rollout.id => Ok(Created::New),
+                    holder => Err(PortError::Conflict(format!(
+                        "alias {}:{} already has an active rollout ({}); wait for it to finish or abort it",
+                        spec.function,
+                        spec.alias,
+                        holder.unwrap_or_else(|| "unknown".into())
+                    ))),
+                }
             }
         }
     }
@@ -340,7 +417,7 @@ impl RolloutStore for DynamoStore {
         if rollout.status.is_terminal() {
             let spec = &rollout.spec;
             items.push(self.delete(
-                key(alias_pk(&spec.function, &spec.alias), "LOCK"),
+                key(lock_pk(spec), "LOCK"),
                 Some("attribute_not_exists(pk) OR rolloutId = :id"),
                 &[(":id", s(&rollout.id))],
             )?);
@@ -354,9 +431,10 @@ impl RolloutStore for DynamoStore {
         }
         match self.transact(items).await? {
             Ok(()) => Ok(()),
-            Err(failed) if failed.contains(&0) || failed.is_empty() => Err(PortError::Conflict(
-                format!("rollout {} changed since seq {expected_seq}", rollout.id),
-            )),
+            Err(failed) if failed.contains(&0) => Err(PortError::Conflict(format!(
+                "rollout {} changed since seq {expected_seq}",
+                rollout.id
+            ))),
             Err(_) => Err(PortError::Conflict(format!(
                 "the lock of {}:{} is held by another rollout",
                 rollout.spec.function, rollout.spec.alias
@@ -366,10 +444,15 @@ impl RolloutStore for DynamoStore {
 
     async fn find_by_idempotency_key(
         &self,
+        function_key: &str,
+        alias: &str,
         idempotency_key: &str,
     ) -> Result<Option<Rollout>, PortError> {
         let claim = self
-            .get(key(format!("IDEMPOTENCY#{idempotency_key}"), "IDEMPOTENCY"))
+            .get(key(
+                idempotency_pk(function_key, alias, idempotency_key),
+                "IDEMPOTENCY",
+            ))
             .await?;
         match claim.as_ref().and_then(|item| text(item, "rolloutId")) {
             Some(id) => self.load(id).await,
@@ -379,21 +462,21 @@ impl RolloutStore for DynamoStore {
 
     async fn active_rollout(
         &self,
-        function: &str,
+        function_key: &str,
         alias: &str,
     ) -> Result<Option<String>, PortError> {
-        self.lock_holder(function, alias).await
+        self.lock_holder(function_key, alias).await
     }
 
     async fn rollouts_for_alias(
         &self,
-        function: &str,
+        function_key: &str,
         alias: &str,
     ) -> Result<Vec<Rollout>, PortError> {
         self.query(
             Some(BY_ALIAS_INDEX),
             "gsi1pk = :pk",
-            vec![(":pk", s(alias_pk(function, alias)))],
+            vec![(":pk", s(alias_pk(function_key, alias)))],
         )
         .await?
         .iter()
@@ -410,24 +493,25 @@ impl RolloutStore for DynamoStore {
             .collect())
     }
 
-    async fn overdue(&self, now: UnixSeconds) -> Result<Vec<String>, PortError> {
+    async fn overdue(&self, now: UnixSeconds, grace: &Grace) -> Result<Vec<String>, PortError> {
+        let before = now.saturating_sub(grace.shortest());
         let items = self
             .query(
                 Some(ACTIVE_INDEX),
-                "gsi2pk = :active AND gsi2sk < :now",
-                vec![(":active", s("ACTIVE")), (":now", s(format!("{now:012}#")))],
+                "gsi2pk = :active AND gsi2sk < :before",
+                vec![
+                    (":active", s("ACTIVE")),
+                    (":before", s(format!("{before:012}#"))),
+                ],
             )
             .await?;
         Ok(items
             .iter()
-            .filter_map(|item| {
-                text(item, "pk")
-                    .and_then(|pk| pk.strip_prefix("ROLLOUT#"))
-                    .map(str::to_string)
-            })
+            .filter_map(|item| parse_active_sort_key(text(item, "gsi2sk")?))
+            .filter(|(work, _)| grace.is_overdue(*work, now))
+            .map(|(_, id)| id.to_string())
             .collect())
     }
-
     async fn history(&self, id: &str) -> Result<Vec<HistoryEntry>, PortError> {
         let items = self
             .query(

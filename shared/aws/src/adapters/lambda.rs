@@ -5,8 +5,8 @@
 use super::calls::CallCounter;
 use crate::error::PortError;
 use crate::ports::{
-    AliasRouter, AliasState, Dispatcher, HandOff, HookRequest, HookRunner, LastWrite, VersionInfo,
-    alias_config,
+    AliasRouter, AliasState, Dispatcher, HandOff, HookRequest, HookRunner, VersionInfo,
+    alias_config, reconcile,
 };
 use aws_sdk_lambda::Client;
 use aws_sdk_lambda::primitives::Blob;
@@ -47,6 +47,7 @@ impl AliasRouter for LambdaRouter {
             .and_then(|config| config.additional_version_weights)
             .and_then(|weights| weights.into_iter().next());
         Ok(AliasState {
+            arn: output.alias_arn,
             version: output.function_version.unwrap_or_default(),
             routing,
             revision: output.revision_id.unwrap_or_default(),
@@ -122,45 +123,20 @@ impl AliasRouter for LambdaRouter {
         &self,
         spec: &RolloutSpec,
         weight: u8,
-        last: Option<LastWrite<'_>>,
+        fence: Option<&str>,
     ) -> Result<String, PortError> {
-        let first = self
-            .update_alias(spec, weight, last.map(|l| l.revision))
-            .await?;
-        let Some(last) = last else {
-            return first.ok_or_else(|| {
-                PortError::Invalid("an unconditional UpdateAlias cannot be stale".into())
-            });
-        };
-        if let Some(revision) = first {
+        if let Some(revision) = self.update_alias(spec, weight, fence).await? {
             return Ok(revision);
         }
-        // Someone wrote the alias since our last write.
-        let now = self.read_alias(&spec.function, &spec.alias).await?;
-        if now.holds(spec, weight) {
-            // A repeated delivery of this same step already did it.
-            return Ok(now.revision);
-        }
-        if now.holds(spec, last.weight) {
-            // Still where the record says Glidepath left it (an undone step, say): go on.
-            if let Some(revision) = self.update_alias(spec, weight, Some(&now.revision)).await? {
-                return Ok(revision);
-            }
-        }
-        let routing = match &now.routing {
-            Some((v, w)) => format!(" with {:.0}% on version {v}", w * 100.0),
-            None => String::new(),
+        let Some(fence) = fence else {
+            return Err(PortError::Invalid(
+                "an unconditional UpdateAlias cannot be stale".into(),
+            ));
         };
-        Err(PortError::Drift(format!(
-            "alias {}:{} points at version {}{routing} (revision {}), not where Glidepath left it ({}% on version {}, revision {})",
-            spec.function,
-            spec.alias,
-            now.version,
-            now.revision,
-            last.weight,
-            spec.target_version,
-            last.revision
-        )))
+        // Someone wrote the alias since the revision this record confirmed: judge what is
+        // there now, and never write over it.
+        let found = self.read_alias(&spec.function, &spec.alias).await?;
+        reconcile(&found, spec, weight, fence)
     }
 }
 

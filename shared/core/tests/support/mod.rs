@@ -18,6 +18,7 @@ pub fn rollout(strategy: &str, bake_seconds: u64, pre: bool, post: bool) -> Roll
             post_traffic: post.then(|| "smoke-post".to_string()),
         },
         idempotency_key: None,
+        function_arn: None,
     };
     Rollout::new("r-1", spec, plan, 1_000)
 }

@@ -1,0 +1,170 @@
+//! What a rollout record owes, and when that work is overdue: the one rule the DynamoDB
+//! adapter's `active` index, the in-memory fake and the watchdog all follow.
+//!
+//! A transition that moves the alias or schedules a tick is persisted *first*, with those
+//! effects marked as [`Owed`]; the runner then carries them out and confirms (clears) them.
+//! Only the writer that won the record's `seq` ever creates owed effects, so only it (or a
+//! re-drive of that same record) may carry them out: this is what fences every alias write.
+
+use crate::rollout::{Rollout, Status, UnixSeconds};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// How an owed alias write treats what the alias holds now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AliasWrite {
+    /// Conditional on the `RevisionId` Glidepath last confirmed; anything else is drift.
+    Fenced,
+    /// Overwrites whatever the alias holds (a rollback, or an operator taking it back).
+    TakeOver,
+}
+
+/// Effects a persisted transition decided and that are not yet confirmed done.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Owed {
+    /// The alias must be set to the record's `weight`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<AliasWrite>,
+    /// The tick for the record's `seq` at `next_tick_at` must be scheduled.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tick: bool,
+}
+
+impl Owed {
+    /// Nothing owed.
+    pub fn is_empty(&self) -> bool {
+        self.alias.is_none() && !self.tick
+    }
+}
+
+/// Why an unfinished rollout may need a re-drive, which decides how long to wait for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum OwedKind {
+    /// Persisted effects (an alias write, a tick to schedule) not yet confirmed.
+    Effects,
+    /// The tick for the current `seq`.
+    Tick,
+    /// A pre- or post-traffic hook stage.
+    Hook,
+    /// Restoring the alias to the old version.
+    Rollback,
+}
+
+impl OwedKind {
+    /// The short name stored in index keys.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OwedKind::Effects => "effects",
+            OwedKind::Tick => "tick",
+            OwedKind::Hook => "hook",
+            OwedKind::Rollback => "rollback",
+        }
+    }
+
+    /// Reads [`OwedKind::as_str`] back.
+    pub fn parse(text: &str) -> Option<OwedKind> {
+        [
+            OwedKind::Effects,
+            OwedKind::Tick,
+            OwedKind::Hook,
+            OwedKind::Rollback,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == text)
+    }
+}
+
+impl fmt::Display for OwedKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Work an unfinished rollout owes, and since when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OwedWork {
+    pub kind: OwedKind,
+    /// When the work became due (a tick's due time, or when the stage was entered).
+    pub since: UnixSeconds,
+}
+
+/// How long each kind of owed work may stay undone before the watchdog re-drives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Grace {
+    /// Unconfirmed effects: the writer normally confirms within its own invocation.
+    pub effects: u64,
+    /// A tick Scheduler should have delivered (it fires within a minute).
+    pub tick: u64,
+    /// A hook stage (hook functions run for at most 300 s; this leaves room for the
+    /// invoking function's own timeout and one retry).
+    pub hook: u64,
+    /// A rollback that has not finished.
+    pub rollback: u64,
+}
+
+impl Default for Grace {
+    fn default() -> Self {
+        Grace {
+            effects: 60,
+            tick: 120,
+            hook: 960,
+            rollback: 60,
+        }
+    }
+}
+
+impl Grace {
+    /// The same grace for every kind (tests and emulator runs that cannot wait minutes).
+    pub fn uniform(seconds: u64) -> Self {
+        Grace {
+            effects: seconds,
+            tick: seconds,
+            hook: seconds,
+            rollback: seconds,
+        }
+    }
+
+    /// The grace for one kind of work.
+    pub fn of(&self, kind: OwedKind) -> u64 {
+        match kind {
+            OwedKind::Effects => self.effects,
+            OwedKind::Tick => self.tick,
+            OwedKind::Hook => self.hook,
+            OwedKind::Rollback => self.rollback,
+        }
+    }
+
+    /// The shortest grace: an index query for overdue work reads every entry owed since
+    /// before `now - shortest()` and filters with [`Grace::is_overdue`].
+    pub fn shortest(&self) -> u64 {
+        self.effects.min(self.tick).min(self.hook).min(self.rollback)
+    }
+
+    /// Whether work owed since `work.since` is overdue at `now`.
+    pub fn is_overdue(&self, work: OwedWork, now: UnixSeconds) -> bool {
+        work.since.saturating_add(self.of(work.kind)) < now
+    }
+}
+
+impl Rollout {
+    /// What this record owes and since when; `None` for finished rollouts and for paused
+    /// ones, which wait for an operator.
+    pub fn owed_work(&self) -> Option<OwedWork> {
+        if self.status.is_terminal() {
+            return None;
+        }
+        let at = |kind, since| Some(OwedWork { kind, since });
+        if !self.owed.is_empty() {
+            return at(OwedKind::Effects, self.updated_at);
+        }
+        match self.status {
+            Status::Shifting | Status::Baking => self
+                .next_tick_at
+                .and_then(|due| at(OwedKind::Tick, due)),
+            Status::PreTraffic | Status::PostTraffic => at(OwedKind::Hook, self.updated_at),
+            Status::RollingBack => at(OwedKind::Rollback, self.updated_at),
+            Status::Paused | Status::Succeeded | Status::RolledBack | Status::Failed => None,
+        }
+    }
+}
