@@ -169,7 +169,20 @@ impl<'a, P: Ports> Runner<'a, P> {
         run.queue_first(event);
         while let Some(event) = run.pending.pop_front() {
             let now = self.ports.now();
-            let step = transition(&run.rollout, event.clone(), now)?;
+            let step = match transition(&run.rollout, event.clone(), now) {
+                Ok(step) => step,
+                // A command refused against a stale copy is judged again against the
+                // stored record: it may apply there, or be refused for the right reason.
+                Err(rejected) => {
+                    let stored = self.reload(&run.rollout.id).await?;
+                    if stored.seq == run.rollout.seq {
+                        return Err(rejected.into());
+                    }
+                    self.lost_race(&mut run, event, "refused against a stale copy")
+                        .await?;
+                    continue;
+                }
+            };
 
             // 1. The write: conditional on the seq this transition started from. It also
             //    confirms effects done earlier in this run.

@@ -1,0 +1,365 @@
+//! Issue 7's findings, each as the sequence that broke Glidepath, replayed step by step
+//! against the in-memory AWS. Each failed before the alias protocol (runner.rs) and the
+//! rules in one place; the interleavings suite (`interleavings.rs`) explores the same races
+//! across thousands of schedules.
+
+mod support;
+
+use glidepath_aws::fakes::AlarmState;
+use glidepath_aws::ports::{HandOff, RolloutStore};
+use glidepath_aws::{PortError, Role, RunError, Runner};
+use glidepath_core::{Event, Grace, HookOutcome, HookPhase, Status};
+use support::*;
+
+/// 1. A writer that loses the `seq` race leaves nothing behind: `start` finishes its
+///    pre-traffic hook after an abort rolled the rollout back.
+#[tokio::test]
+async fn a_hook_that_completes_after_an_abort_moves_no_traffic() {
+    let fake = world();
+    let created = create(&fake, with_pre_hook(), "r-1").await;
+    // `start` persists PreTraffic and starts the hook: this is its copy of the record.
+    let step = glidepath_core::transition(&created, Event::Start, T0).unwrap();
+    fake.save(created.seq, &step.rollout, Some("start"))
+        .await
+        .unwrap();
+    let running_hook = step.rollout;
+
+    // Meanwhile an operator aborts: RollingBack, alias restored, RolledBack.
+    let aborted = Runner::new(&fake, Role::Rollback)
+        .run(
+            "r-1",
+            Event::Abort {
+                reason: "bad build".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(aborted.status, Status::RolledBack);
+
+    // The hook now succeeds; `start` applies it to its stale record.
+    let after = Runner::new(&fake, Role::Start)
+        .run_on(
+            running_hook,
+            Event::HookCompleted {
+                phase: HookPhase::PreTraffic,
+                outcome: HookOutcome::Succeeded,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(after.status, Status::RolledBack);
+    let alias = fake.alias("orders", "live").unwrap();
+    assert_eq!(
+        (alias.version.as_str(), alias.routing),
+        ("1", None),
+        "no traffic on the aborted version"
+    );
+    assert!(raised_weights(&fake).is_empty(), "no alias write above 0 %");
+    check_invariants(&fake, "r-1");
+}
+
+/// 2. No undo: a tick whose schedule fails leaves its step persisted and owed; a rollback in
+///    that window wins, and the retried tick writes nothing.
+#[tokio::test]
+async fn a_failed_schedule_then_a_rollback_leaves_the_old_version() {
+    let fake = world();
+    let rollout = started(&fake, linear(), "r-1").await;
+    let seq = due_tick(&fake, &rollout);
+    fake.world().failures.insert("scheduler:CreateSchedule", 1);
+    let error = Runner::new(&fake, Role::Step)
+        .run("r-1", Event::Tick { seq })
+        .await
+        .unwrap_err();
+    assert_eq!(error.error_type().as_str(), "Retryable");
+    assert_eq!(fake.rollout("r-1").unwrap().weight, 20);
+
+    let rolled_back = Runner::new(&fake, Role::Rollback)
+        .run(
+            "r-1",
+            Event::Abort {
+                reason: "regression".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(rolled_back.status, Status::RolledBack);
+    // Lambda retries the tick.
+    let writes = fake.world().alias_writes.len();
+    let retried = Runner::new(&fake, Role::Step)
+        .run("r-1", Event::Tick { seq })
+        .await
+        .unwrap();
+    assert_eq!(retried.status, Status::RolledBack);
+    assert_eq!(fake.world().alias_writes.len(), writes);
+    check_invariants(&fake, "r-1");
+}
+
+/// 2 (second part). `start`'s first step moved the alias, then the schedule failed and the
+/// write failed: stopping the rollout restores the alias instead of claiming it.
+#[tokio::test]
+async fn a_first_step_that_fails_after_moving_the_alias_is_rolled_back() {
+    let fake = world();
+    let created = create(&fake, linear(), "r-1").await;
+    fake.world().failures.insert("scheduler:CreateSchedule", 1);
+    let error = Runner::new(&fake, Role::Start)
+        .run_on(created, Event::Start)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, RunError::Port(PortError::Aws { .. })));
+    assert_eq!(
+        fake.alias("orders", "live").unwrap().routing,
+        Some(("2".into(), 0.1)),
+        "the step was persisted first, so the alias matches the record"
+    );
+    let stopped = Runner::new(&fake, Role::Rollback)
+        .run(
+            "r-1",
+            Event::Failed {
+                reason: "could not start".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(stopped.status, Status::RolledBack);
+    check_invariants(&fake, "r-1");
+}
+
+/// 3. One rule for what is overdue: hook stages, rollbacks and paused rollouts are not
+///    overdue until their grace has passed (the adapter's index follows the same rule; the
+///    contract tests hold it to this fake).
+#[tokio::test]
+async fn only_work_past_its_grace_is_overdue() {
+    let fake = world();
+    fake.world().hook_outcomes.insert(
+        "smoke".into(),
+        HookOutcome::Failed {
+            reason: "x".into(),
+        },
+    );
+    let created = create(&fake, with_pre_hook(), "r-hook").await;
+    let step = glidepath_core::transition(&created, Event::Start, T0).unwrap();
+    fake.save(0, &step.rollout, Some("start")).await.unwrap();
+    let grace = Grace::default();
+    assert!(fake.overdue(T0 + 1, &grace).await.unwrap().is_empty());
+    assert!(
+        fake.overdue(T0 + grace.hook - 1, &grace)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a hook still within its grace is not re-driven (it would run twice)"
+    );
+    assert_eq!(
+        fake.overdue(T0 + grace.hook + 1, &grace).await.unwrap(),
+        vec!["r-hook".to_string()]
+    );
+}
+
+/// 4. Drift after the last shift: someone moves the alias while the rollout bakes. It must
+///    not succeed with the alias elsewhere, nor owe work forever.
+#[tokio::test]
+async fn drift_while_baking_pauses_instead_of_succeeding() {
+    for post_hook in [false, true] {
+        let fake = world();
+        let mut request = serde_json::json!({"function": "orders", "alias": "live",
+            "targetVersion": "2", "strategy": "AllAtOnce", "bake": "1m"});
+        if post_hook {
+            request["hooks"] = serde_json::json!({"postTraffic": "smoke"});
+        }
+        let baking = started(&fake, request, "r-1").await;
+        assert_eq!(baking.status, Status::Baking);
+        fake.move_alias_externally("orders", "live", "3");
+        let seq = due_tick(&fake, &baking);
+        Runner::new(&fake, Role::Step)
+            .run("r-1", Event::Tick { seq })
+            .await
+            .unwrap();
+        settle(&fake, "r-1").await;
+        let after = fake.rollout("r-1").unwrap();
+        assert_eq!(after.status, Status::Paused, "post hook: {post_hook}");
+        assert!(after.reason.unwrap().contains("outside Glidepath"));
+        assert_eq!(fake.alias("orders", "live").unwrap().version, "3");
+        assert!(fake.world().hook_calls.is_empty());
+        check_invariants(&fake, "r-1");
+        // Nothing is owed: the watchdog leaves it to the operator.
+        assert!(
+            fake.overdue(T0 + 100_000, &Grace::default())
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
+
+/// 5. An event that loses the `seq` race is applied again to the winner's record: a breach
+///    that loses to a tick still rolls back, at once.
+#[tokio::test]
+async fn a_breach_that_loses_to_a_tick_still_rolls_back() {
+    let fake = world();
+    let rollout = started(&fake, linear(), "r-1").await;
+    let breach_copy = rollout.clone(); // check-alarms loaded this
+    let seq = due_tick(&fake, &rollout);
+    Runner::new(&fake, Role::Step)
+        .run("r-1", Event::Tick { seq })
+        .await
+        .unwrap();
+    assert_eq!(fake.rollout("r-1").unwrap().weight, 20);
+    let after = Runner::new(&fake, Role::CheckAlarms)
+        .run_on(
+            breach_copy,
+            Event::Breach {
+                reason: "alarm orders-errors is ALARM".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(after.status, Status::RollingBack);
+    assert_eq!(
+        fake.world().hand_offs,
+        vec![(HandOff::Rollback, "r-1".to_string())]
+    );
+    settle(&fake, "r-1").await;
+    assert_eq!(fake.rollout("r-1").unwrap().status, Status::RolledBack);
+    check_invariants(&fake, "r-1");
+}
+
+/// 5 (operators). A pause that loses the race is judged against the newer record: it
+/// applies, or is refused with `Conflict`, never answered with an unchanged status.
+#[tokio::test]
+async fn an_operator_command_that_loses_the_race_is_applied_or_refused() {
+    let fake = world();
+    let rollout = started(&fake, linear(), "r-1").await;
+    let stale = rollout.clone();
+    Runner::new(&fake, Role::Step)
+        .run("r-1", Event::Pause)
+        .await
+        .unwrap();
+    let error = Runner::new(&fake, Role::Step)
+        .run_on(stale.clone(), Event::Pause)
+        .await
+        .unwrap_err();
+    assert_eq!(error.error_type().as_str(), "Conflict");
+    assert!(error.to_string().contains("already paused"), "{error}");
+    let resumed = Runner::new(&fake, Role::Step)
+        .run_on(stale, Event::Resume)
+        .await
+        .unwrap();
+    assert_eq!(resumed.status, Status::Shifting);
+}
+
+/// 5 (errors). A transaction the store could not commit for another reason than a lost
+/// race is retryable, not `Conflict`.
+#[tokio::test]
+async fn a_failed_write_is_retryable_not_a_conflict() {
+    let fake = world();
+    let rollout = started(&fake, linear(), "r-1").await;
+    let seq = due_tick(&fake, &rollout);
+    fake.world()
+        .failures
+        .insert("dynamodb:TransactWriteItems", 1);
+    let error = Runner::new(&fake, Role::Step)
+        .run("r-1", Event::Tick { seq })
+        .await
+        .unwrap_err();
+    assert_eq!(error.error_type().as_str(), "Retryable");
+    assert_eq!(fake.rollout("r-1").unwrap().seq, rollout.seq);
+}
+
+/// 6. A retried hand-off is handed off again: the first invoke of `finalize` failed.
+#[tokio::test]
+async fn a_retried_event_hands_the_rollout_off_again() {
+    let fake = world();
+    let rollout = started(&fake, with_post_hook(), "r-1").await;
+    let seq = due_tick(&fake, &rollout);
+    fake.world().failures.insert("lambda:Invoke", 1);
+    let error = Runner::new(&fake, Role::Step)
+        .run("r-1", Event::Tick { seq })
+        .await
+        .unwrap_err();
+    assert!(matches!(error, RunError::HandOff { .. }), "{error}");
+    assert_eq!(fake.rollout("r-1").unwrap().status, Status::PostTraffic);
+    // Scheduler retries the tick.
+    Runner::new(&fake, Role::Step)
+        .run("r-1", Event::Tick { seq })
+        .await
+        .unwrap();
+    assert_eq!(
+        fake.world().hand_offs,
+        vec![(HandOff::Finalize, "r-1".to_string())]
+    );
+    settle(&fake, "r-1").await;
+    assert_eq!(fake.rollout("r-1").unwrap().status, Status::Succeeded);
+    check_invariants(&fake, "r-1");
+}
+
+/// 10. An alarm already in `ALARM` is read by the first tick even without an event, and a
+///     breach found there rolls back.
+#[tokio::test]
+async fn the_first_tick_reads_the_alarms() {
+    let fake = world();
+    let rollout = started(&fake, linear(), "r-1").await;
+    fake.set_alarm("orders-errors", AlarmState::Alarm);
+    let seq = due_tick(&fake, &rollout);
+    let after = Runner::new(&fake, Role::Step)
+        .run("r-1", Event::Tick { seq })
+        .await
+        .unwrap();
+    assert_eq!(after.status, Status::RollingBack);
+}
+
+/// 11 (store). An idempotency claim is remembered for the retention period, then free.
+#[tokio::test]
+async fn an_idempotency_key_is_free_again_after_retention() {
+    let fake = world();
+    let mut request = linear();
+    request["idempotencyKey"] = serde_json::json!("build-7");
+    let first = started(&fake, request.clone(), "r-1").await;
+    let key = first.spec.function_key().to_string();
+    assert_eq!(
+        fake.find_by_idempotency_key(&key, "live", "build-7")
+            .await
+            .unwrap()
+            .map(|r| r.id),
+        Some("r-1".to_string())
+    );
+    let retention = fake.world().retention_seconds;
+    fake.advance(retention + 1);
+    assert_eq!(
+        fake.find_by_idempotency_key(&key, "live", "build-7")
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+/// 12. `rollback {"rolloutId"}` without a command only finishes rollbacks: it does not
+///     finalize a rollout in its post-traffic stage.
+#[tokio::test]
+async fn rollback_without_a_command_leaves_other_statuses_alone() {
+    let fake = world();
+    let rollout = started(&fake, with_post_hook(), "r-1").await;
+    let seq = due_tick(&fake, &rollout);
+    Runner::new(&fake, Role::Step)
+        .run("r-1", Event::Tick { seq })
+        .await
+        .unwrap();
+    assert_eq!(fake.rollout("r-1").unwrap().status, Status::PostTraffic);
+    let writes = fake.world().alias_writes.len();
+    let after = Runner::new(&fake, Role::Rollback)
+        .redrive("r-1")
+        .await
+        .unwrap();
+    assert_eq!(after.status, Status::PostTraffic);
+    assert!(fake.world().hook_calls.is_empty());
+    assert_eq!(fake.world().alias_writes.len(), writes);
+}
+
+/// 12. An SDK retry of a create that had already committed is not a conflict with itself.
+#[tokio::test]
+async fn a_retried_create_that_committed_is_not_a_conflict() {
+    let fake = world();
+    let rollout = create(&fake, linear(), "r-1").await;
+    assert_eq!(
+        fake.create(&rollout).await.unwrap(),
+        glidepath_aws::ports::Created::New
+    );
+}

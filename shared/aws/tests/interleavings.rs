@@ -1,0 +1,395 @@
+//! Explored interleavings (awslabs/shuttle): two or three runners drive one rollout at once
+//! over the in-memory AWS, with every port call a scheduling point, and shuttle picks a
+//! different random schedule each iteration. After the tasks end, the hand-offs they made
+//! are run and owed work re-driven (as Lambda and the watchdog would), and the quiescent
+//! world is checked against the invariants in `support::check_invariants`.
+//!
+//! `GLIDEPATH_SHUTTLE_ITERATIONS` sets the schedules per scenario (default 1,000 in CI; a
+//! long run: `GLIDEPATH_SHUTTLE_ITERATIONS=100000 cargo test -p glidepath-aws --release
+//! --test interleavings -- --nocapture`). Each scenario prints how many it explored.
+
+mod support;
+
+use glidepath_aws::fakes::{AlarmState, FakeAws};
+use glidepath_aws::ports::RolloutStore;
+use glidepath_aws::{Role, Runner};
+use glidepath_core::{Event, HookOutcome, HookPhase, Rollout, Status};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use support::*;
+
+type Task = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+fn iterations() -> usize {
+    std::env::var("GLIDEPATH_SHUTTLE_ITERATIONS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1_000)
+}
+
+/// A world whose port calls are shuttle scheduling points.
+fn interleaved(fake: &FakeAws) -> FakeAws {
+    fake.with_yield(Arc::new(|| Box::pin(shuttle::future::yield_now())))
+}
+
+/// Runs a scenario under shuttle's random scheduler: `setup` builds the world (not
+/// interleaved), `tasks` the concurrent runners; then every rollout is settled and checked
+/// against the invariants, and against the scenario's own `check`.
+fn explore<S, T>(name: &str, setup: S, tasks: T, check: fn(&FakeAws))
+where
+    S: Fn() -> (FakeAws, String) + Send + Sync + 'static,
+    T: Fn(FakeAws, String) -> Vec<Task> + Send + Sync + 'static,
+{
+    let explored = Arc::new(AtomicU64::new(0));
+    let counter = explored.clone();
+    // Debug builds of the runner's futures are deep: give each task a roomy stack.
+    let mut config = shuttle::Config::new();
+    config.stack_size = 4 << 20;
+    let scheduler = shuttle::scheduler::RandomScheduler::new(iterations());
+    shuttle::Runner::new(scheduler, config).run(
+        move || {
+            counter.fetch_add(1, Ordering::Relaxed);
+            let (fake, id) = shuttle::future::block_on(async { setup() });
+            let handles: Vec<_> = tasks(interleaved(&fake), id.clone())
+                .into_iter()
+                .map(shuttle::future::spawn)
+                .collect();
+            for handle in handles {
+                shuttle::future::block_on(handle).expect("task ran");
+            }
+            let ids: Vec<String> = fake.world().rollouts.keys().cloned().collect();
+            for id in &ids {
+                shuttle::future::block_on(settle(&fake, id));
+            }
+            check(&fake);
+            // An outside change is only known once a write finds it: let Glidepath look.
+            for id in &ids {
+                shuttle::future::block_on(observe(&fake, id));
+                check_invariants(&fake, id);
+            }
+        },
+    );
+    println!(
+        "{name}: {} schedules explored",
+        explored.load(Ordering::Relaxed)
+    );
+}
+
+/// Builds a started rollout in a fresh world (synchronously: the fake never waits).
+fn setup_started(request: serde_json::Value) -> impl Fn() -> (FakeAws, String) {
+    move || {
+        let fake = world();
+        let rollout = block_on_plain(started(&fake, request.clone(), "r-1"));
+        let _ = due_tick(&fake, &rollout);
+        (fake, rollout.id)
+    }
+}
+
+/// Polls a future that never waits (the fake without a scheduling hook) to completion.
+fn block_on_plain<F: Future>(future: F) -> F::Output {
+    let waker = std::task::Waker::noop();
+    let mut context = std::task::Context::from_waker(waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut context) {
+            return output;
+        }
+    }
+}
+
+fn run(fake: &FakeAws, role: Role, id: &str, event: Event) -> Task {
+    let fake = fake.clone();
+    let id = id.to_string();
+    Box::pin(async move {
+        // Refusals (Conflict) and lost races are answers, not failures of the test.
+        let _ = Runner::new(&fake, role).run(&id, event).await;
+    })
+}
+
+fn run_on(fake: &FakeAws, role: Role, rollout: Rollout, event: Event) -> Task {
+    let fake = fake.clone();
+    Box::pin(async move {
+        let _ = Runner::new(&fake, role).run_on(rollout, event).await;
+    })
+}
+
+fn redrive(fake: &FakeAws, role: Role, id: &str) -> Task {
+    let fake = fake.clone();
+    let id = id.to_string();
+    Box::pin(async move {
+        let _ = Runner::new(&fake, role).redrive(&id).await;
+    })
+}
+
+fn tick(fake: &FakeAws, id: &str) -> Task {
+    let seq = fake.rollout(id).expect("rollout").seq;
+    run(fake, Role::Step, id, Event::Tick { seq })
+}
+
+fn breach() -> Event {
+    Event::Breach {
+        reason: "alarm orders-errors is ALARM".into(),
+    }
+}
+
+fn abort() -> Event {
+    Event::Abort {
+        reason: "operator".into(),
+    }
+}
+
+fn no_check(_: &FakeAws) {}
+
+/// Lets Glidepath look at the alias once more: the next due tick (a fenced write, if it
+/// moves traffic) of a rollout that is shifting. An outside change is only known once a
+/// write finds it.
+async fn observe(fake: &FakeAws, id: &str) {
+    let rollout = fake.rollout(id).expect("rollout");
+    if rollout.status == Status::Shifting {
+        let seq = due_tick(fake, &rollout);
+        let _ = Runner::new(fake, Role::Step)
+            .run(id, Event::Tick { seq })
+            .await;
+        settle(fake, id).await;
+    }
+}
+
+#[test]
+fn tick_vs_breach() {
+    explore(
+        "tick vs breach",
+        setup_started(linear()),
+        |fake, id| {
+            fake.set_alarm("orders-errors", AlarmState::Alarm);
+            vec![
+                tick(&fake, &id),
+                run(&fake, Role::CheckAlarms, &id, breach()),
+            ]
+        },
+        |fake| {
+            // The breach is never dropped: whoever wins, the rollout rolls back.
+            assert_eq!(fake.rollout("r-1").unwrap().status, Status::RolledBack);
+            each_step_applied_once(fake);
+        },
+    );
+}
+
+#[test]
+fn tick_vs_abort() {
+    explore(
+        "tick vs abort",
+        setup_started(linear()),
+        |fake, id| vec![tick(&fake, &id), run(&fake, Role::Rollback, &id, abort())],
+        |fake| {
+            assert_eq!(fake.rollout("r-1").unwrap().status, Status::RolledBack);
+            each_step_applied_once(fake);
+        },
+    );
+}
+
+#[test]
+fn hook_completion_vs_abort() {
+    explore(
+        "hook completion vs abort",
+        || {
+            let fake = world();
+            let rollout = block_on_plain(create(&fake, with_pre_hook(), "r-1"));
+            (fake, rollout.id)
+        },
+        |fake, id| {
+            // `start` runs the first event (it persists PreTraffic, runs the hook, shifts);
+            // an operator aborts at any point of it.
+            let created = fake.rollout(&id).expect("rollout");
+            vec![
+                run_on(&fake, Role::Start, created, Event::Start),
+                run(&fake, Role::Rollback, &id, abort()),
+            ]
+        },
+        |fake| {
+            assert_eq!(fake.rollout("r-1").unwrap().status, Status::RolledBack);
+        },
+    );
+}
+
+#[test]
+fn a_stale_hook_result_vs_abort() {
+    explore(
+        "stale hook result vs abort",
+        || {
+            let fake = world();
+            let created = block_on_plain(create(&fake, with_pre_hook(), "r-1"));
+            let step = glidepath_core::transition(&created, Event::Start, T0).unwrap();
+            block_on_plain(fake.save(0, &step.rollout, Some("start"))).unwrap();
+            (fake, created.id)
+        },
+        |fake, id| {
+            let running_hook = fake.rollout(&id).expect("rollout");
+            vec![
+                run_on(
+                    &fake,
+                    Role::Start,
+                    running_hook,
+                    Event::HookCompleted {
+                        phase: HookPhase::PreTraffic,
+                        outcome: HookOutcome::Succeeded,
+                    },
+                ),
+                run(&fake, Role::Rollback, &id, abort()),
+            ]
+        },
+        |fake| {
+            assert_eq!(fake.rollout("r-1").unwrap().status, Status::RolledBack);
+        },
+    );
+}
+
+#[test]
+fn two_ticks() {
+    explore(
+        "the same tick twice",
+        setup_started(linear()),
+        |fake, id| vec![tick(&fake, &id), tick(&fake, &id)],
+        |fake| {
+            let rollout = fake.rollout("r-1").unwrap();
+            assert_eq!((rollout.status, rollout.weight), (Status::Shifting, 20));
+            assert_eq!(raised_weights(fake), vec![10, 20], "20 % written once");
+        },
+    );
+}
+
+#[test]
+fn watchdog_redrive_vs_tick() {
+    explore(
+        "watchdog re-drive vs tick",
+        setup_started(linear()),
+        |fake, id| vec![tick(&fake, &id), redrive(&fake, Role::Step, &id)],
+        |fake| {
+            assert_eq!(fake.rollout("r-1").unwrap().weight, 20);
+            each_step_applied_once(fake);
+        },
+    );
+}
+
+#[test]
+fn finalize_vs_abort() {
+    explore(
+        "finalize vs abort",
+        || {
+            let fake = world();
+            let rollout = block_on_plain(started(&fake, with_post_hook(), "r-1"));
+            let seq = due_tick(&fake, &rollout);
+            block_on_plain(Runner::new(&fake, Role::Step).run("r-1", Event::Tick { seq }))
+                .expect("tick");
+            fake.world().hand_offs.clear();
+            (fake, rollout.id)
+        },
+        |fake, id| {
+            vec![
+                redrive(&fake, Role::Finalize, &id),
+                run(&fake, Role::Rollback, &id, abort()),
+            ]
+        },
+        |fake| {
+            // Either the abort came first (rolled back) or finalize finished first (the
+            // abort is then refused): never a mix.
+            let status = fake.rollout("r-1").unwrap().status;
+            assert!(
+                matches!(status, Status::RolledBack | Status::Succeeded),
+                "{status}"
+            );
+        },
+    );
+}
+
+#[test]
+fn resume_vs_drift() {
+    explore(
+        "resume vs drift",
+        || {
+            let fake = world();
+            let rollout = block_on_plain(started(&fake, linear(), "r-1"));
+            block_on_plain(Runner::new(&fake, Role::Step).run("r-1", Event::Pause))
+                .expect("paused");
+            let _ = due_tick(&fake, &rollout);
+            (fake, rollout.id)
+        },
+        |fake, id| {
+            let outsider = fake.clone();
+            vec![
+                run(&fake, Role::Step, &id, Event::Resume),
+                tick(&fake, &id),
+                Box::pin(async move {
+                    shuttle::future::yield_now().await;
+                    outsider.move_alias_externally("orders", "live", "3");
+                }),
+            ]
+        },
+        no_check,
+    );
+}
+
+#[test]
+fn start_vs_start_by_name_and_arn() {
+    explore(
+        "start vs start (name and ARN)",
+        || (world(), "r-1".to_string()),
+        |fake, _| {
+            let by_arn = {
+                let mut request = linear();
+                request["function"] = serde_json::json!(format!(
+                    "{}orders",
+                    glidepath_aws::fakes::FUNCTION_ARN_PREFIX
+                ));
+                request
+            };
+            let (a, b) = (fake.clone(), fake.clone());
+            vec![
+                Box::pin(async move {
+                    let rollout = create_or_conflict(&a, linear(), "r-1").await;
+                    if let Some(rollout) = rollout {
+                        let _ = Runner::new(&a, Role::Start)
+                            .run_on(rollout, Event::Start)
+                            .await;
+                    }
+                }),
+                Box::pin(async move {
+                    let rollout = create_or_conflict(&b, by_arn, "r-2").await;
+                    if let Some(rollout) = rollout {
+                        let _ = Runner::new(&b, Role::Start)
+                            .run_on(rollout, Event::Start)
+                            .await;
+                    }
+                }),
+            ]
+        },
+        |fake| {
+            assert_eq!(
+                fake.world().rollouts.len(),
+                1,
+                "one alias, one rollout, whatever the name"
+            );
+        },
+    );
+}
+
+/// `create`, where losing the lock to the other start is an answer.
+async fn create_or_conflict(
+    fake: &FakeAws,
+    request: serde_json::Value,
+    id: &str,
+) -> Option<Rollout> {
+    let request = glidepath_core::RolloutRequest::from_json(&request).expect("valid");
+    let alias = fake
+        .alias(&request.function, &request.alias)
+        .expect("alias");
+    let glidepath_core::Target::Version(target) = &request.target else {
+        return None;
+    };
+    let mut spec = request.spec(&alias.version, target);
+    spec.function_arn = alias.function_arn();
+    let mut rollout = Rollout::new(id, spec, request.plan.clone(), T0);
+    rollout.alias_revision = Some(alias.revision);
+    fake.create(&rollout).await.ok().map(|_| rollout)
+}
