@@ -7,6 +7,8 @@
 use anyhow::Context;
 use aws_sdk_cloudwatch::types::StateValue;
 use aws_sdk_lambda::types::{AliasRoutingConfiguration, Environment, FunctionCode, Runtime};
+use glidepath_aws::adapters::{CallCounter, LambdaRouter};
+use glidepath_aws::contract;
 use glidepath_aws::ports::RolloutStore;
 use glidepath_core::{Rollout, Status};
 use glidepath_e2e::clients::Clients;
@@ -750,4 +752,27 @@ fn e10_codedeploy_hooks_report_every_outcome() {
             assert_eq!(report.body["status"], expected);
         }
     });
+}
+
+/// The port contract tests (`glidepath_aws::contract`) against the DynamoDB and Lambda
+/// adapters on the emulator: the same bodies the in-memory fakes pass
+/// (`shared/aws/tests/contract.rs`).
+#[test]
+#[ignore = "needs the local AWS emulator: run scripts/test"]
+fn port_contracts_hold_for_the_aws_adapters() {
+    run(async {
+        let world = world().await;
+        let store = world.glidepath.store(&world.clients);
+        let at = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let prefix = format!("contract{}", world.run_id);
+        contract::store_records_and_locks(&store, &format!("{prefix}r"), at).await;
+        contract::store_overdue(&store, &format!("{prefix}o"), at).await;
+        contract::store_idempotency(&store, &format!("{prefix}i"), at).await;
+        let target = world.target("contract").await;
+        let router = LambdaRouter::new(world.clients.lambda.clone(), CallCounter::default());
+        contract::alias_fencing(&router, &target.function, "1", "3").await;
+    })
 }

@@ -123,7 +123,10 @@ async fn the_direct_alarm_action_event_works_too() {
     let detail: Value = serde_json::from_str::<Value>(ALARM_EVENT).unwrap()["detail"].clone();
     let direct = json!({"source": "aws.cloudwatch", "alarmArn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:x",
         "accountId": "123456789012", "time": "2026-11-21T12:30:00.000+0000", "region": "us-east-1", "alarmData": detail});
-    assert_eq!(handle(&fake, direct, REGION).await.unwrap().rolled_back, ids);
+    assert_eq!(
+        handle(&fake, direct, REGION).await.unwrap().rolled_back,
+        ids
+    );
 }
 
 #[tokio::test]

@@ -56,14 +56,14 @@ async fn finishes_a_rollback_even_after_someone_moved_the_alias() {
     let id = shifting(&fake).await;
     // check-alarms persisted RollingBack and handed over; meanwhile the alias moved.
     glidepath_aws::Runner::new(&fake, glidepath_aws::Role::CheckAlarms)
-    .run(
-        &id,
-        glidepath_core::Event::Breach {
-            reason: "alarm".into(),
-        },
-    )
-    .await
-    .unwrap();
+        .run(
+            &id,
+            glidepath_core::Event::Breach {
+                reason: "alarm".into(),
+            },
+        )
+        .await
+        .unwrap();
     fake.move_alias_externally("orders", "live", "2");
     let view = handle(&fake, json!({"rolloutId": id})).await.unwrap();
     assert_eq!(view.status, Status::RolledBack);

@@ -207,9 +207,7 @@ pub async fn handle<P: Ports>(ports: &P, event: Value) -> Result<Started, Functi
                 ),
                 Err(cleanup) => {
                     warn!(rollout_id = %rollout.id, error = %cleanup, "could not stop the rollout");
-                    format!(
-                        "stopping it failed too ({cleanup}); the watchdog re-drives it"
-                    )
+                    format!("stopping it failed too ({cleanup}); the watchdog re-drives it")
                 }
             };
             Err(FunctionError {

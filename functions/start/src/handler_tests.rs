@@ -178,7 +178,9 @@ async fn a_first_step_that_fails_releases_the_lock() {
     let error = handle(&fake, request()).await.unwrap_err();
     assert_eq!(error.error_type, "Retryable");
     assert!(
-        error.message.contains("RolledBack and the alias is wholly on version 1"),
+        error
+            .message
+            .contains("RolledBack and the alias is wholly on version 1"),
         "{}",
         error.message
     );
@@ -211,7 +213,9 @@ async fn a_first_step_whose_tick_cannot_be_scheduled_leaves_no_traffic_on_the_ne
     let error = handle(&fake, request()).await.unwrap_err();
     assert_eq!(error.error_type, "Retryable");
     assert!(
-        error.message.contains("RolledBack and the alias is wholly on version 1"),
+        error
+            .message
+            .contains("RolledBack and the alias is wholly on version 1"),
         "{}",
         error.message
     );
@@ -237,7 +241,11 @@ async fn a_name_and_an_arn_are_one_alias() {
     by_arn["function"] = json!(format!("{FUNCTION_ARN_PREFIX}orders"));
     let error = handle(&fake, by_arn).await.unwrap_err();
     assert_eq!(error.error_type, "Conflict");
-    assert!(error.message.contains("active rollout"), "{}", error.message);
+    assert!(
+        error.message.contains("active rollout"),
+        "{}",
+        error.message
+    );
     assert_eq!(fake.world().rollouts.len(), 1);
 }
 
@@ -263,8 +271,11 @@ async fn a_reused_key_with_a_different_request_is_refused() {
     );
     // Keys are scoped to the alias: another function's request with the same key is its own.
     fake.add_function("billing", 2, "live", 1);
-    let other = handle(&fake, json!({"function": "billing", "alias": "live", "targetVersion": "2",
-        "strategy": "Canary10Percent5Minutes", "idempotencyKey": "build-42"}))
+    let other = handle(
+        &fake,
+        json!({"function": "billing", "alias": "live", "targetVersion": "2",
+        "strategy": "Canary10Percent5Minutes", "idempotencyKey": "build-42"}),
+    )
     .await
     .unwrap();
     assert!(!other.existing);
@@ -288,8 +299,11 @@ async fn a_failed_hand_off_does_not_roll_a_healthy_rollout_back() {
     // finalize rolled it back.
     let fake = world();
     fake.world().failures.insert("lambda:Invoke", 1);
-    let error = handle(&fake, json!({"function": "orders", "alias": "live", "targetVersion": "2",
-        "strategy": "AllAtOnce", "hooks": {"postTraffic": "smoke"}}))
+    let error = handle(
+        &fake,
+        json!({"function": "orders", "alias": "live", "targetVersion": "2",
+        "strategy": "AllAtOnce", "hooks": {"postTraffic": "smoke"}}),
+    )
     .await
     .unwrap_err();
     assert_eq!(error.error_type, "Retryable");

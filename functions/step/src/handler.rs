@@ -6,8 +6,8 @@
 //!
 //! Rollouts that reach `PostTraffic` or `RollingBack` are handed to `finalize` / `rollback`.
 
-use glidepath_aws::function::{FunctionError, parse_input};
 pub use glidepath_aws::function::RolloutView;
+use glidepath_aws::function::{FunctionError, parse_input};
 use glidepath_aws::ports::Ports;
 use glidepath_aws::{Role, Runner};
 use glidepath_core::Event;

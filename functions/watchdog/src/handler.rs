@@ -66,7 +66,11 @@ mod tests {
         let _slow = seed_rollout(&fake, json!({"function": "orders", "alias": "live", "targetVersion": "2", "strategy": "Canary10Percent30Minutes"})).await;
         let fast = seed_rollout(&fake, json!({"function": "billing", "alias": "live", "targetVersion": "2", "strategy": {"type": "canary", "percent": 10, "interval": "1m"}})).await;
         assert!(
-            handle(&fake, json!({}), &Grace::default()).await.unwrap().redriven.is_empty(),
+            handle(&fake, json!({}), &Grace::default())
+                .await
+                .unwrap()
+                .redriven
+                .is_empty(),
             "nothing is due yet"
         );
 
@@ -84,6 +88,12 @@ mod tests {
         let done = seed_rollout(&fake, json!({"function": "orders", "alias": "live", "targetVersion": "2", "strategy": "AllAtOnce"})).await;
         assert!(done.status.is_terminal());
         fake.advance(100_000);
-        assert!(handle(&fake, json!({}), &Grace::default()).await.unwrap().redriven.is_empty());
+        assert!(
+            handle(&fake, json!({}), &Grace::default())
+                .await
+                .unwrap()
+                .redriven
+                .is_empty()
+        );
     }
 }

@@ -14,7 +14,8 @@
 use crate::error::PortError;
 use crate::ports::{
     AliasRouter, AliasState, Created, Dispatcher, HandOff, HealthCheck, HistoryEntry, HookRequest,
-    HookRunner, Notifier, Ports, RolloutStore, Ticker, VersionInfo, alias_config, reconcile,
+    HookRunner, Notifier, Ports, RolloutStore, Ticker, VersionInfo, alias_config, claim_is_live,
+    reconcile,
 };
 use crate::runner::Role;
 use glidepath_core::{
@@ -201,7 +202,10 @@ impl FakeAws {
     }
 
     pub fn alias(&self, function: &str, alias: &str) -> Option<AliasState> {
-        self.world().aliases.get(&alias_key(function, alias)).cloned()
+        self.world()
+            .aliases
+            .get(&alias_key(function, alias))
+            .cloned()
     }
 
     pub fn set_alarm(&self, name: &str, state: AlarmState) {
@@ -239,7 +243,7 @@ impl RolloutStore for FakeAws {
             .as_ref()
             .map(|k| (function_key.clone(), spec.alias.clone(), k.clone()));
         if let Some((id, expires)) = claim.as_ref().and_then(|c| world.idempotency.get(c)) {
-            if *expires >= rollout.created_at {
+            if claim_is_live(*expires, rollout.created_at) {
                 if let Some(existing) = world.rollouts.get(id) {
                     return Ok(Created::Existing(Box::new(existing.clone())));
                 }
@@ -362,7 +366,7 @@ impl RolloutStore for FakeAws {
         Ok(world
             .idempotency
             .get(&claim)
-            .filter(|(_, expires)| *expires >= world.now)
+            .filter(|(_, expires)| claim_is_live(*expires, world.now))
             .and_then(|(id, _)| world.rollouts.get(id))
             .cloned())
     }

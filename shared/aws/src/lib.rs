@@ -12,10 +12,14 @@
 //! - [`function`]: the functions' error type (stable `errorType`), answer and tracing set-up.
 //! - [`error`]: [`PortError`], and the stable `error_type` names Lambda callers see.
 //! - `fakes` (feature `fakes`): an in-memory AWS for handler tests.
+//! - `contract` (feature `fakes`): the port contract tests, run against the fakes and, in
+//!   the end-to-end suite, against the adapters on the local emulator.
 
 pub mod adapters;
 pub mod clock;
 pub mod config;
+#[cfg(feature = "fakes")]
+pub mod contract;
 pub mod error;
 #[cfg(feature = "fakes")]
 pub mod fakes;

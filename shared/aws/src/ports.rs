@@ -84,6 +84,12 @@ pub trait RolloutStore: Send + Sync {
     ) -> impl Future<Output = Result<Vec<String>, PortError>> + Send;
 }
 
+/// Whether an idempotency claim that expires at `expires_at` still holds at `now` (DynamoDB's
+/// TTL deletes expired items lazily, so an expired claim may still be read).
+pub fn claim_is_live(expires_at: UnixSeconds, now: UnixSeconds) -> bool {
+    expires_at >= now
+}
+
 /// An alias as Lambda reports it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AliasState {
@@ -181,7 +187,9 @@ impl AliasState {
     pub fn function_arn(&self) -> Option<String> {
         let arn = self.arn.as_deref()?;
         let (function, _alias) = arn.rsplit_once(':')?;
-        function.contains(":function:").then(|| function.to_string())
+        function
+            .contains(":function:")
+            .then(|| function.to_string())
     }
 
     /// Whether the alias holds exactly `weight` % of a rollout of `spec`.

@@ -216,7 +216,12 @@ impl<'a, P: Ports> Runner<'a, P> {
                 if changed {
                     self.notify(&run.rollout).await;
                 }
-                match self.ports.dispatcher().hand_off(work, &run.rollout.id).await {
+                match self
+                    .ports
+                    .dispatcher()
+                    .hand_off(work, &run.rollout.id)
+                    .await
+                {
                     Ok(()) => {
                         info!(rollout_id = %run.rollout.id, ?work, "handed off");
                         return Ok(run.rollout);
@@ -246,11 +251,7 @@ impl<'a, P: Ports> Runner<'a, P> {
             for command in &step.commands {
                 match *command {
                     Command::SetWeight { weight, take_over } => {
-                        let fence = run
-                            .rollout
-                            .alias_revision
-                            .clone()
-                            .filter(|_| !take_over);
+                        let fence = run.rollout.alias_revision.clone().filter(|_| !take_over);
                         match self
                             .ports
                             .router()

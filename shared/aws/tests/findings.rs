@@ -130,12 +130,9 @@ async fn a_first_step_that_fails_after_moving_the_alias_is_rolled_back() {
 #[tokio::test]
 async fn only_work_past_its_grace_is_overdue() {
     let fake = world();
-    fake.world().hook_outcomes.insert(
-        "smoke".into(),
-        HookOutcome::Failed {
-            reason: "x".into(),
-        },
-    );
+    fake.world()
+        .hook_outcomes
+        .insert("smoke".into(), HookOutcome::Failed { reason: "x".into() });
     let created = create(&fake, with_pre_hook(), "r-hook").await;
     let step = glidepath_core::transition(&created, Event::Start, T0).unwrap();
     fake.save(0, &step.rollout, Some("start")).await.unwrap();

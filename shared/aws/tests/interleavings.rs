@@ -48,29 +48,27 @@ where
     let mut config = shuttle::Config::new();
     config.stack_size = 4 << 20;
     let scheduler = shuttle::scheduler::RandomScheduler::new(iterations());
-    shuttle::Runner::new(scheduler, config).run(
-        move || {
-            counter.fetch_add(1, Ordering::Relaxed);
-            let (fake, id) = shuttle::future::block_on(async { setup() });
-            let handles: Vec<_> = tasks(interleaved(&fake), id.clone())
-                .into_iter()
-                .map(shuttle::future::spawn)
-                .collect();
-            for handle in handles {
-                shuttle::future::block_on(handle).expect("task ran");
-            }
-            let ids: Vec<String> = fake.world().rollouts.keys().cloned().collect();
-            for id in &ids {
-                shuttle::future::block_on(settle(&fake, id));
-            }
-            check(&fake);
-            // An outside change is only known once a write finds it: let Glidepath look.
-            for id in &ids {
-                shuttle::future::block_on(observe(&fake, id));
-                check_invariants(&fake, id);
-            }
-        },
-    );
+    shuttle::Runner::new(scheduler, config).run(move || {
+        counter.fetch_add(1, Ordering::Relaxed);
+        let (fake, id) = shuttle::future::block_on(async { setup() });
+        let handles: Vec<_> = tasks(interleaved(&fake), id.clone())
+            .into_iter()
+            .map(shuttle::future::spawn)
+            .collect();
+        for handle in handles {
+            shuttle::future::block_on(handle).expect("task ran");
+        }
+        let ids: Vec<String> = fake.world().rollouts.keys().cloned().collect();
+        for id in &ids {
+            shuttle::future::block_on(settle(&fake, id));
+        }
+        check(&fake);
+        // An outside change is only known once a write finds it: let Glidepath look.
+        for id in &ids {
+            shuttle::future::block_on(observe(&fake, id));
+            check_invariants(&fake, id);
+        }
+    });
     println!(
         "{name}: {} schedules explored",
         explored.load(Ordering::Relaxed)

@@ -25,9 +25,9 @@ mod transition;
 
 pub use duration::{DurationError, format_duration, parse_duration};
 pub use event::{Command, Event, HealthVerdict, HookOutcome, HookPhase, Notification};
+pub use owed::{AliasWrite, Grace, Owed, OwedKind, OwedWork};
 pub use plan::{MAX_PLAN_STEPS, Plan, PlanStep};
 pub use request::{MAX_ALARMS, RequestError, RolloutRequest, Target};
-pub use owed::{AliasWrite, Grace, Owed, OwedKind, OwedWork};
 pub use rollout::{
     Hooks, InsufficientData, Pause, PauseKind, RecordError, Rollout, RolloutSpec, SCHEMA_VERSION,
     Status, UnixSeconds,

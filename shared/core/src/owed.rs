@@ -138,7 +138,10 @@ impl Grace {
     /// The shortest grace: an index query for overdue work reads every entry owed since
     /// before `now - shortest()` and filters with [`Grace::is_overdue`].
     pub fn shortest(&self) -> u64 {
-        self.effects.min(self.tick).min(self.hook).min(self.rollback)
+        self.effects
+            .min(self.tick)
+            .min(self.hook)
+            .min(self.rollback)
     }
 
     /// Whether work owed since `work.since` is overdue at `now`.
@@ -159,9 +162,9 @@ impl Rollout {
             return at(OwedKind::Effects, self.updated_at);
         }
         match self.status {
-            Status::Shifting | Status::Baking => self
-                .next_tick_at
-                .and_then(|due| at(OwedKind::Tick, due)),
+            Status::Shifting | Status::Baking => {
+                self.next_tick_at.and_then(|due| at(OwedKind::Tick, due))
+            }
             Status::PreTraffic | Status::PostTraffic => at(OwedKind::Hook, self.updated_at),
             Status::RollingBack => at(OwedKind::Rollback, self.updated_at),
             Status::Paused | Status::Succeeded | Status::RolledBack | Status::Failed => None,

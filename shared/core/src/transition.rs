@@ -216,10 +216,7 @@ fn redrive(rollout: &Rollout, step: Step<'_>, now: UnixSeconds) -> Transition {
         // `start` stopped before its first event.
         Status::PreTraffic if rollout.seq == 0 => return step.start(),
         Status::PreTraffic => {
-            commands.extend(hook(
-                HookPhase::PreTraffic,
-                &rollout.spec.hooks.pre_traffic,
-            ));
+            commands.extend(hook(HookPhase::PreTraffic, &rollout.spec.hooks.pre_traffic));
         }
         // A lost tick, delivered again (ignored when not due).
         Status::Shifting | Status::Baking if !owes_effects && is_due(rollout, now) => {

@@ -22,7 +22,7 @@
 
 use super::calls::CallCounter;
 use crate::error::PortError;
-use crate::ports::{Created, HistoryEntry, RolloutStore};
+use crate::ports::{Created, HistoryEntry, RolloutStore, claim_is_live};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use glidepath_core::{Grace, OwedKind, OwedWork, Rollout, RolloutSpec, UnixSeconds};
@@ -454,7 +454,17 @@ impl RolloutStore for DynamoStore {
                 "IDEMPOTENCY",
             ))
             .await?;
-        match claim.as_ref().and_then(|item| text(item, "rolloutId")) {
+        let Some(claim) = claim else {
+            return Ok(None);
+        };
+        let expires_at = claim
+            .get("expiresAt")
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if expires_at.is_some_and(|at| !claim_is_live(at, crate::clock::now())) {
+            return Ok(None);
+        }
+        match text(&claim, "rolloutId") {
             Some(id) => self.load(id).await,
             None => Ok(None),
         }

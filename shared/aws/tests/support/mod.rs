@@ -117,7 +117,11 @@ pub fn check_invariants(fake: &FakeAws, id: &str) {
             "Succeeded leaves {alias:?}, not 100 % on version {}",
             spec.target_version
         ),
-        Status::Paused if rollout.reason.as_deref().is_some_and(|r| r.contains("outside")) => {}
+        Status::Paused
+            if rollout
+                .reason
+                .as_deref()
+                .is_some_and(|r| r.contains("outside")) => {}
         _ => assert!(
             alias.holds(spec, rollout.weight),
             "{} at {} % but the alias is {alias:?}",
@@ -138,7 +142,11 @@ pub fn check_invariants(fake: &FakeAws, id: &str) {
     let seqs: Vec<u64> = world.history[id].iter().map(|h| h.seq).collect();
     let contiguous: Vec<u64> = (0..seqs.len() as u64).collect();
     assert_eq!(seqs, contiguous, "history seq is contiguous");
-    assert_eq!(rollout.seq + 1, seqs.len() as u64, "every transition has its history item");
+    assert_eq!(
+        rollout.seq + 1,
+        seqs.len() as u64,
+        "every transition has its history item"
+    );
 }
 
 /// The weights Glidepath wrote above 0 %, in order: each plan step is applied once.

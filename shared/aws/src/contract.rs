@@ -1,0 +1,350 @@
+//! Port contract tests: one set of test bodies that every implementation of a port must
+//! pass. `tests/contract.rs` runs them against the in-memory fakes; the end-to-end suite
+//! runs the same bodies against the DynamoDB and Lambda adapters on the local emulator. A
+//! fake that drifts from its adapter fails one of the two runs.
+//!
+//! The bodies panic on a broken contract, like any test. Each takes a `prefix` that makes
+//! its ids and function names unique, so runs can share a table with other tests.
+
+use crate::error::PortError;
+use crate::ports::{AliasRouter, Created, RolloutStore};
+use glidepath_core::{
+    Event, Grace, Plan, Rollout, RolloutSpec, Status, Strategy, UnixSeconds, transition,
+};
+use std::collections::BTreeSet;
+
+fn spec(function: &str, alias: &str) -> RolloutSpec {
+    RolloutSpec {
+        function: function.to_string(),
+        alias: alias.to_string(),
+        current_version: "1".into(),
+        target_version: "2".into(),
+        strategy: "Linear10PercentEvery1Minute".into(),
+        bake_seconds: 0,
+        alarms: vec![format!("{function}-errors")],
+        insufficient_data: Default::default(),
+        hooks: Default::default(),
+        idempotency_key: None,
+        function_arn: None,
+    }
+}
+
+fn plan() -> Plan {
+    Strategy::parse("Linear10PercentEvery1Minute")
+        .expect("a valid strategy")
+        .plan()
+}
+
+/// A new rollout of `<prefix>-<name>:live` created at `at`.
+fn rollout(prefix: &str, name: &str, at: UnixSeconds) -> Rollout {
+    let mut rollout = Rollout::new(
+        format!("{prefix}-{name}"),
+        spec(&format!("{prefix}-{name}"), "live"),
+        plan(),
+        at,
+    );
+    rollout.alias_revision = Some("rev-0".into());
+    rollout
+}
+
+/// Applies `event` at `now` and saves the result.
+async fn advance<S: RolloutStore>(store: &S, rollout: &Rollout, event: Event, now: u64) -> Rollout {
+    let step = transition(rollout, event.clone(), now).expect("a valid transition");
+    assert!(step.changed, "{} changes the rollout", event.name());
+    store
+        .save(rollout.seq, &step.rollout, Some(event.name()))
+        .await
+        .expect("saved");
+    step.rollout
+}
+
+/// Create, load, conditional save, history, the alias lock and its release.
+pub async fn store_records_and_locks<S: RolloutStore>(store: &S, prefix: &str, at: UnixSeconds) {
+    let first = rollout(prefix, "a", at);
+    assert_eq!(store.create(&first).await.expect("created"), Created::New);
+    assert_eq!(
+        store.load(&first.id).await.expect("loaded").as_ref(),
+        Some(&first),
+        "the record reads back as written"
+    );
+    // An SDK retry of a create that committed is not a conflict with itself.
+    assert_eq!(store.create(&first).await.expect("retried"), Created::New);
+    let mut second = rollout(prefix, "a", at + 1);
+    second.id = format!("{prefix}-a2");
+    match store.create(&second).await {
+        Err(PortError::Conflict(message)) => {
+            assert!(message.contains(&first.id), "names the holder: {message}")
+        }
+        other => panic!("a second rollout on a locked alias: {other:?}"),
+    }
+    assert_eq!(
+        store
+            .active_rollout(first.spec.function_key(), "live")
+            .await
+            .expect("lock read"),
+        Some(first.id.clone())
+    );
+
+    let shifting = advance(store, &first, Event::Start, at + 1).await;
+    // The same expected seq again loses.
+    match store.save(first.seq, &shifting, Some("start")).await {
+        Err(PortError::Conflict(_)) => {}
+        other => panic!("a save on a stale seq: {other:?}"),
+    }
+    assert_eq!(
+        store.load(&first.id).await.expect("loaded"),
+        Some(shifting.clone())
+    );
+    // A confirmation: the same seq, no history item.
+    let mut confirmed = shifting.clone();
+    confirmed.owed = Default::default();
+    confirmed.alias_revision = Some("rev-1".into());
+    store
+        .save(shifting.seq, &confirmed, None)
+        .await
+        .expect("confirmed");
+    let rolled = advance(
+        store,
+        &confirmed,
+        Event::Abort {
+            reason: "contract".into(),
+        },
+        at + 2,
+    )
+    .await;
+    let mut restored = rolled.clone();
+    restored.owed = Default::default();
+    let done = advance(
+        store,
+        &restored,
+        Event::AliasApplied { seq: restored.seq },
+        at + 3,
+    )
+    .await;
+    assert_eq!(done.status, Status::RolledBack);
+    assert_eq!(
+        store
+            .active_rollout(first.spec.function_key(), "live")
+            .await
+            .expect("lock read"),
+        None,
+        "a finished rollout releases the lock"
+    );
+    assert!(
+        store
+            .rollouts_watching(&first.spec.alarms[0])
+            .await
+            .expect("watches")
+            .is_empty(),
+        "and its alarm watches"
+    );
+    let history = store.history(&first.id).await.expect("history");
+    let seqs: Vec<u64> = history.iter().map(|h| h.seq).collect();
+    assert_eq!(
+        seqs,
+        vec![0, 1, 2, 3],
+        "one item per transition, none for the confirmation"
+    );
+    assert_eq!(
+        history.iter().map(|h| h.event.as_str()).collect::<Vec<_>>(),
+        ["create", "start", "abort", "alias-applied"]
+    );
+    assert_eq!(
+        history[2].reason.as_deref(),
+        Some("aborted by operator: contract")
+    );
+
+    assert_eq!(store.create(&second).await.expect("created"), Created::New);
+    let ids: Vec<String> = store
+        .rollouts_for_alias(first.spec.function_key(), "live")
+        .await
+        .expect("by alias")
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(ids, vec![first.id, second.id], "oldest first");
+}
+
+/// The watchdog's query: exactly the rollouts [`Rollout::owed_work`] and [`Grace`] call
+/// overdue, for several clocks and graces.
+pub async fn store_overdue<S: RolloutStore>(store: &S, prefix: &str, at: UnixSeconds) {
+    let mut rollouts = Vec::new();
+    // Shifting, tick due at +60, effects confirmed.
+    let r = rollout(prefix, "tick", at);
+    store.create(&r).await.expect("created");
+    let mut r = advance(store, &r, Event::Start, at).await;
+    r.owed = Default::default();
+    store.save(r.seq, &r, None).await.expect("confirmed");
+    rollouts.push(r.clone());
+    // Shifting with its effects still owed.
+    let o = rollout(prefix, "owed", at);
+    store.create(&o).await.expect("created");
+    rollouts.push(advance(store, &o, Event::Start, at + 5).await);
+    // Paused: owes nothing.
+    let p = rollout(prefix, "paused", at);
+    store.create(&p).await.expect("created");
+    let p = advance(store, &p, Event::Start, at).await;
+    let mut p_confirmed = p.clone();
+    p_confirmed.owed = Default::default();
+    store
+        .save(p.seq, &p_confirmed, None)
+        .await
+        .expect("confirmed");
+    rollouts.push(advance(store, &p_confirmed, Event::Pause, at + 10).await);
+    // Rolling back since +20.
+    let b = rollout(prefix, "rollback", at);
+    store.create(&b).await.expect("created");
+    let b = advance(store, &b, Event::Start, at).await;
+    rollouts.push(
+        advance(
+            store,
+            &b,
+            Event::Breach {
+                reason: "contract".into(),
+            },
+            at + 20,
+        )
+        .await,
+    );
+    // Finished.
+    let f = rollout(prefix, "finished", at);
+    store.create(&f).await.expect("created");
+    rollouts.push(
+        advance(
+            store,
+            &f,
+            Event::Failed {
+                reason: "contract".into(),
+            },
+            at,
+        )
+        .await,
+    );
+    // A rollout created and never started (PreTraffic at seq 0): a hook-stage wait.
+    let n = rollout(prefix, "new", at);
+    store.create(&n).await.expect("created");
+    rollouts.push(n);
+
+    let ours: BTreeSet<String> = rollouts.iter().map(|r| r.id.clone()).collect();
+    for grace in [Grace::default(), Grace::uniform(5)] {
+        for now in [at, at + 30, at + 66, at + 200, at + 2_000, at + 100_000] {
+            let expected: BTreeSet<String> = rollouts
+                .iter()
+                .filter(|r| {
+                    r.owed_work()
+                        .is_some_and(|work| grace.is_overdue(work, now))
+                })
+                .map(|r| r.id.clone())
+                .collect();
+            let found: BTreeSet<String> = store
+                .overdue(now, &grace)
+                .await
+                .expect("overdue")
+                .into_iter()
+                .filter(|id| ours.contains(id))
+                .collect();
+            assert_eq!(found, expected, "overdue at +{} with {grace:?}", now - at);
+        }
+    }
+}
+
+/// Idempotency claims are scoped to the alias.
+pub async fn store_idempotency<S: RolloutStore>(store: &S, prefix: &str, at: UnixSeconds) {
+    let mut keyed = rollout(prefix, "keyed", at);
+    keyed.spec.idempotency_key = Some("build-1".into());
+    store.create(&keyed).await.expect("created");
+    let function = keyed.spec.function_key().to_string();
+    assert_eq!(
+        store
+            .find_by_idempotency_key(&function, "live", "build-1")
+            .await
+            .expect("read")
+            .map(|r| r.id),
+        Some(keyed.id.clone())
+    );
+    assert_eq!(
+        store
+            .find_by_idempotency_key(&function, "other", "build-1")
+            .await
+            .expect("read"),
+        None,
+        "another alias's key space"
+    );
+    // The same key on the same alias while the first is active: the first is returned.
+    let mut again = rollout(prefix, "keyed", at + 1);
+    again.id = format!("{prefix}-keyed-again");
+    again.spec.idempotency_key = Some("build-1".into());
+    match store.create(&again).await.expect("create") {
+        Created::Existing(existing) => assert_eq!(existing.id, keyed.id),
+        Created::New => panic!("a reused key created a second rollout"),
+    }
+}
+
+/// The alias router on an alias of `function` that points at `current` (with no routing)
+/// and a published version `target`.
+pub async fn alias_fencing<R: AliasRouter>(
+    router: &R,
+    function: &str,
+    current: &str,
+    target: &str,
+) {
+    let spec = RolloutSpec {
+        current_version: current.to_string(),
+        target_version: target.to_string(),
+        ..spec(function, "live")
+    };
+    let start = router.read_alias(function, "live").await.expect("alias");
+    assert!(start.holds(&spec, 0), "starts on {current}: {start:?}");
+    let function_arn = start.function_arn().expect("GetAlias gives the alias ARN");
+    assert!(
+        function_arn.ends_with(&format!(":function:{function}")),
+        "{function_arn}"
+    );
+
+    // A fenced write on the right revision.
+    let r1 = router
+        .set_weight(&spec, 10, Some(&start.revision))
+        .await
+        .expect("fenced write");
+    let now = router.read_alias(function, "live").await.expect("alias");
+    assert!(now.holds(&spec, 10), "{now:?}");
+    assert_eq!(now.revision, r1);
+    // The same write again on the old revision: already there, nothing written.
+    assert_eq!(
+        router
+            .set_weight(&spec, 10, Some(&start.revision))
+            .await
+            .expect("a repeated write"),
+        r1
+    );
+    assert_eq!(
+        router
+            .read_alias(function, "live")
+            .await
+            .expect("alias")
+            .revision,
+        r1,
+        "a repeated fenced write writes nothing"
+    );
+    // Another weight on the old revision: drift, and the alias is left as it is.
+    match router.set_weight(&spec, 20, Some(&start.revision)).await {
+        Err(PortError::Drift(detail)) => assert!(detail.contains(function), "{detail}"),
+        other => panic!("a stale fenced write: {other:?}"),
+    }
+    assert!(
+        router
+            .read_alias(function, "live")
+            .await
+            .expect("alias")
+            .holds(&spec, 10)
+    );
+    // A take-over writes whatever is there.
+    router.set_weight(&spec, 0, None).await.expect("take-over");
+    assert!(
+        router
+            .read_alias(function, "live")
+            .await
+            .expect("alias")
+            .holds(&spec, 0)
+    );
+}

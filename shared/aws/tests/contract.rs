@@ -1,0 +1,29 @@
+//! The port contract tests (`glidepath_aws::contract`) against the in-memory fakes. The
+//! end-to-end suite runs the same bodies against the AWS adapters on the local emulator.
+
+use glidepath_aws::contract;
+use glidepath_aws::fakes::FakeAws;
+
+const AT: u64 = 1_800_000_000;
+
+#[tokio::test]
+async fn store_records_and_locks() {
+    contract::store_records_and_locks(&FakeAws::new(AT), "c", AT).await;
+}
+
+#[tokio::test]
+async fn store_overdue() {
+    contract::store_overdue(&FakeAws::new(AT), "c", AT).await;
+}
+
+#[tokio::test]
+async fn store_idempotency() {
+    contract::store_idempotency(&FakeAws::new(AT), "c", AT).await;
+}
+
+#[tokio::test]
+async fn alias_fencing() {
+    let fake = FakeAws::new(AT);
+    fake.add_function("orders", 3, "live", 1);
+    contract::alias_fencing(&fake, "orders", "1", "3").await;
+}
