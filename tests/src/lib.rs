@@ -9,9 +9,11 @@
 //!   an alias, and an alarm.
 //! - [`recorder`]: a local HTTP endpoint that records CodeDeploy calls (the emulator has no
 //!   CodeDeploy).
+//! - [`faults`]: a fault-injecting proxy between the deployed functions and the emulator.
 //! - [`run`] / [`wait_for`]: one shared runtime for every test, and polling with a deadline.
 
 pub mod clients;
+pub mod faults;
 pub mod recorder;
 pub mod stack;
 pub mod target;

@@ -128,6 +128,23 @@ impl Target {
         Ok(alarm)
     }
 
+    /// The function as Glidepath keys its locks and indexes: its unqualified ARN, as
+    /// `GetAlias` reports it.
+    pub async fn function_key(&self, clients: &Clients) -> anyhow::Result<String> {
+        let alias = clients
+            .lambda
+            .get_alias()
+            .function_name(&self.function)
+            .name(ALIAS)
+            .send()
+            .await?;
+        let arn = alias.alias_arn().context("GetAlias gave no AliasArn")?;
+        Ok(arn
+            .strip_suffix(&format!(":{ALIAS}"))
+            .unwrap_or(arn)
+            .to_string())
+    }
+
     /// The alias's current `RevisionId`.
     pub async fn revision(&self, clients: &Clients) -> anyhow::Result<Option<String>> {
         let alias = clients

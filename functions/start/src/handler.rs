@@ -3,15 +3,17 @@
 //! create the rollout with its alias lock and take the first step.
 //!
 //! Every refusal happens before `create`, so a bad request leaves no rollout and no alias
-//! change. If the first step fails after `create`, the rollout is failed (or rolled back, if
-//! its first step had moved the alias) so the alias lock is not left held. The same
+//! change. If the first step is interrupted after `create` by a transient failure, the rollout
+//! keeps what it owes and a retry of the request (or the watchdog) carries it on; if it
+//! cannot go on at all, it is failed (or rolled back, if its first step had moved the alias)
+//! so the alias lock is not left held. The same
 //! idempotency key with a different request is refused with `Conflict` naming what differs;
 //! keys are scoped to the alias.
 
 use glidepath_aws::function::{FunctionError, RolloutView};
 use glidepath_aws::ports::{AliasRouter, Created, HealthCheck, Ports, RolloutStore};
-use glidepath_aws::{PortError, Role, RunError, Runner, clock::new_rollout_id};
-use glidepath_core::{Event, HealthVerdict, Rollout, RolloutRequest, Target};
+use glidepath_aws::{ErrorType, PortError, Role, Runner, clock::new_rollout_id};
+use glidepath_core::{Event, HealthVerdict, OwedKind, Rollout, RolloutRequest, Status, Target};
 use serde_json::Value;
 use tracing::{info, warn};
 
@@ -93,7 +95,7 @@ pub async fn handle<P: Ports>(ports: &P, event: Value) -> Result<Started, Functi
                 )));
             }
             info!(rollout_id = %existing.id, "idempotency key seen before; returning its rollout");
-            return Ok(started(ports, &existing, true));
+            return resume_existing(ports, existing).await;
         }
     }
     if let Some(holder) = store.active_rollout(&function_key, alias_name).await? {
@@ -169,7 +171,7 @@ pub async fn handle<P: Ports>(ports: &P, event: Value) -> Result<Started, Functi
     rollout.alias_revision = Some(alias.revision);
     match store.create(&rollout).await {
         Ok(Created::New) => {}
-        Ok(Created::Existing(existing)) => return Ok(started(ports, &existing, true)),
+        Ok(Created::Existing(existing)) => return resume_existing(ports, *existing).await,
         Err(PortError::Conflict(message)) => return Err(FunctionError::conflict(message)),
         Err(error) => return Err(error.into()),
     }
@@ -181,15 +183,19 @@ pub async fn handle<P: Ports>(ports: &P, event: Value) -> Result<Started, Functi
         .await
     {
         Ok(rollout) => Ok(started(ports, &rollout, false)),
-        // The rollout is saved and healthy; only passing it on failed. It is not failed for
-        // that: a retry of this request, or the watchdog, passes it on again.
-        Err(error @ RunError::HandOff { .. }) => {
-            warn!(rollout_id = %rollout.id, error = %error, "hand-off failed");
-            Err(error.into())
+        // A transient failure stops nothing: the rollout is saved with what it owes, and a
+        // retry of this request (same idempotency key) or the watchdog carries it on. A
+        // healthy rollout is never rolled back because AWS hiccuped.
+        Err(error) if error.error_type() == ErrorType::Retryable => {
+            warn!(rollout_id = %rollout.id, error = %error, "first step interrupted; the rollout owes it");
+            Err(FunctionError::retryable(format!(
+                "rollout {} was created but its first step was interrupted ({error}); send the request again with the same idempotencyKey, or the watchdog resumes it",
+                rollout.id
+            )))
         }
         Err(error) => {
-            // Do not leave the lock held (or traffic moved) by a rollout that could not go
-            // on: fail it, which rolls back whatever its first step moved, here and now.
+            // It cannot go on (the alias or a version vanished, say): do not leave the lock
+            // held or traffic moved. Failing it rolls back whatever its first step moved.
             warn!(rollout_id = %rollout.id, error = %error, "first step failed; stopping the rollout");
             let reason = format!("could not start: {error}");
             let error_type = FunctionError::from(error).error_type;
@@ -216,6 +222,24 @@ pub async fn handle<P: Ports>(ports: &P, event: Value) -> Result<Started, Functi
             })
         }
     }
+}
+
+/// The same request again: answer with its rollout, and if that rollout was interrupted
+/// before it got going (never started, or its effects unconfirmed), carry it on now rather
+/// than wait for the watchdog.
+async fn resume_existing<P: Ports>(ports: &P, existing: Rollout) -> Result<Started, FunctionError> {
+    let interrupted = existing.owed_work().is_some_and(|work| {
+        work.kind == OwedKind::Effects
+            || (existing.status == Status::PreTraffic && existing.seq == 0)
+    });
+    if !interrupted {
+        return Ok(started(ports, &existing, true));
+    }
+    info!(rollout_id = %existing.id, "resuming an interrupted rollout for a repeated request");
+    let resumed = Runner::new(ports, Role::Start)
+        .run_on(existing, Event::Redrive)
+        .await?;
+    Ok(started(ports, &resumed, true))
 }
 
 fn started<P: Ports>(ports: &P, rollout: &Rollout, existing: bool) -> Started {

@@ -172,27 +172,21 @@ async fn publish_true_publishes_latest() {
 }
 
 #[tokio::test]
-async fn a_first_step_that_fails_releases_the_lock() {
+async fn a_first_step_that_cannot_go_on_releases_the_lock() {
     let fake = world();
-    fake.world().failures.insert("lambda:UpdateAlias", 1);
+    // The alias is gone when the first step writes it (and back for the rollback).
+    fake.world().not_found.insert("lambda:UpdateAlias", 1);
     let error = handle(&fake, request()).await.unwrap_err();
-    assert_eq!(error.error_type, "Retryable");
+    assert_eq!(error.error_type, "InvalidRequest");
     assert!(
-        error
-            .message
-            .contains("RolledBack and the alias is wholly on version 1"),
+        error.message.contains("could not start"),
         "{}",
         error.message
     );
     let world = fake.world();
     let rollout = world.rollouts.values().next().unwrap();
-    // The first step was persisted (owed) before the alias moved: stopping it rolls back.
-    assert_eq!(rollout.status, Status::RolledBack);
+    assert!(rollout.status.is_terminal(), "{}", rollout.status);
     assert!(world.locks.is_empty());
-    assert_eq!(
-        world.aliases[&("orders".into(), "live".into())].version,
-        "1"
-    );
 }
 
 #[tokio::test]
@@ -207,29 +201,42 @@ async fn all_at_once_without_hooks_finishes_in_one_call() {
 }
 
 #[tokio::test]
-async fn a_first_step_whose_tick_cannot_be_scheduled_leaves_no_traffic_on_the_new_version() {
-    let fake = world();
-    fake.world().failures.insert("scheduler:CreateSchedule", 1);
-    let error = handle(&fake, request()).await.unwrap_err();
-    assert_eq!(error.error_type, "Retryable");
-    assert!(
-        error
-            .message
-            .contains("RolledBack and the alias is wholly on version 1"),
-        "{}",
-        error.message
-    );
-    let world = fake.world();
-    let rollout = world.rollouts.values().next().unwrap();
-    // The first step was persisted (owed) before the alias moved: stopping it rolls back.
-    assert_eq!(rollout.status, Status::RolledBack);
-    let alias = &world.aliases[&("orders".into(), "live".into())];
-    assert_eq!(
-        (alias.version.as_str(), &alias.routing),
-        ("1", &None),
-        "the 10 % was undone"
-    );
-    assert!(world.locks.is_empty());
+async fn an_interrupted_first_step_is_carried_on_by_the_retried_request() {
+    let mut keyed = request();
+    keyed["idempotencyKey"] = json!("build-9");
+    for failing in ["lambda:UpdateAlias", "scheduler:CreateSchedule"] {
+        let fake = world();
+        fake.world().failures.insert(failing, 1);
+        let error = handle(&fake, keyed.clone()).await.unwrap_err();
+        assert_eq!(error.error_type, "Retryable", "{failing}");
+        assert!(
+            error.message.contains("same idempotencyKey"),
+            "{}",
+            error.message
+        );
+        {
+            let world = fake.world();
+            let rollout = world.rollouts.values().next().unwrap();
+            // Not rolled back for a hiccup: the step is persisted and owed.
+            assert_eq!((rollout.status, rollout.weight), (Status::Shifting, 10));
+            assert!(!rollout.owed.is_empty());
+            assert_eq!(world.locks.len(), 1);
+        }
+        let again = handle(&fake, keyed.clone()).await.unwrap();
+        assert!(again.existing);
+        assert_eq!(again.rollout.status, Status::Shifting);
+        let world = fake.world();
+        let rollout = world.rollouts.values().next().unwrap();
+        assert!(
+            rollout.owed.is_empty(),
+            "{failing}: carried on and confirmed"
+        );
+        assert_eq!(
+            world.aliases[&("orders".into(), "live".into())].routing,
+            Some(("2".into(), 0.1))
+        );
+        assert_eq!(world.schedules.len(), 1);
+    }
 }
 
 #[tokio::test]

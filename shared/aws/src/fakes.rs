@@ -74,6 +74,9 @@ pub struct World {
     pub failures: BTreeMap<&'static str, u32>,
     /// Operations that take effect and then fail (the answer lost), with how many more times.
     pub lost_answers: BTreeMap<&'static str, u32>,
+    /// Operations that answer "not found" (the thing was deleted under Glidepath), with how
+    /// many more times.
+    pub not_found: BTreeMap<&'static str, u32>,
     revision: u64,
 }
 
@@ -496,6 +499,13 @@ impl AliasRouter for FakeAws {
         self.interleave().await;
         let mut world = self.world();
         world.fail("lambda:UpdateAlias")?;
+        if let Some(left @ 1..) = world.not_found.get_mut("lambda:UpdateAlias") {
+            *left -= 1;
+            return Err(PortError::NotFound(format!(
+                "`alias`: function {} has no alias {}",
+                spec.function, spec.alias
+            )));
+        }
         let key = alias_key(&spec.function, &spec.alias);
         let current = world.aliases.get(&key).cloned().ok_or_else(|| {
             PortError::NotFound(format!("no alias {}:{}", spec.function, spec.alias))

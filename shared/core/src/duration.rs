@@ -14,7 +14,13 @@ pub enum DurationError {
     Malformed(String),
     #[error("`{0}` is too long")]
     Overflow(String),
+    #[error("`{0}` is longer than the longest duration Glidepath accepts (7 days)")]
+    AboveMaximum(String),
 }
+
+/// The longest wait, interval or bake Glidepath accepts: a rollout that needs longer should
+/// use a manual gate (`{"pause": true}`) instead of a timer.
+pub const MAX_DURATION_SECONDS: u64 = 7 * 86_400;
 
 /// Parses `90s`, `5m`, `2h`, `1h30m`, `0s` into seconds.
 pub fn parse_duration(text: &str) -> Result<u64, DurationError> {
@@ -51,6 +57,9 @@ pub fn parse_duration(text: &str) -> Result<u64, DurationError> {
     if !digits.is_empty() {
         // A bare number such as "300" is ambiguous: refuse it rather than guess a unit.
         return Err(malformed());
+    }
+    if total > MAX_DURATION_SECONDS {
+        return Err(DurationError::AboveMaximum(text.to_string()));
     }
     Ok(total)
 }
@@ -96,6 +105,11 @@ mod tests {
         assert_eq!(parse_duration("1h30m"), Ok(5400));
         assert_eq!(parse_duration("1m30s"), Ok(90));
         assert_eq!(parse_duration(" 0s "), Ok(0));
+        assert_eq!(parse_duration("168h"), Ok(MAX_DURATION_SECONDS));
+        assert_eq!(
+            parse_duration("168h1s"),
+            Err(DurationError::AboveMaximum("168h1s".into()))
+        );
     }
 
     #[test]

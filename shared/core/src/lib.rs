@@ -23,7 +23,7 @@ pub mod rollout;
 pub mod strategy;
 mod transition;
 
-pub use duration::{DurationError, format_duration, parse_duration};
+pub use duration::{DurationError, MAX_DURATION_SECONDS, format_duration, parse_duration};
 pub use event::{Command, Event, HealthVerdict, HookOutcome, HookPhase, Notification};
 pub use owed::{AliasWrite, Grace, Owed, OwedKind, OwedWork};
 pub use plan::{MAX_PLAN_STEPS, Plan, PlanStep};
@@ -32,7 +32,9 @@ pub use rollout::{
     Hooks, InsufficientData, Pause, PauseKind, RecordError, Rollout, RolloutSpec, SCHEMA_VERSION,
     Status, UnixSeconds,
 };
-pub use strategy::{CODEDEPLOY_PREFIX, PREDEFINED, StepSpec, Strategy, StrategyError};
+pub use strategy::{
+    CODEDEPLOY_PREFIX, MAX_STRATEGY_BYTES, PREDEFINED, StepSpec, Strategy, StrategyError,
+};
 pub use transition::{
     EARLY_TICK_TOLERANCE_SECONDS, MAX_REASON_CHARS, Transition, TransitionError, transition,
 };

@@ -14,7 +14,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// Seconds since the Unix epoch. The engine never reads a clock: time comes in as an argument.
 pub type UnixSeconds = u64;
 
-/// Where a rollout is. See DESIGN.md: `PreTraffic → Shifting ⇄ Paused → Baking →
+/// Where a rollout is. See ARCHITECTURE.md, "Lifecycle": `PreTraffic → Shifting ⇄ Paused → Baking →
 /// PostTraffic → Succeeded`, and `RollingBack → RolledBack`, plus `Failed`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Status {

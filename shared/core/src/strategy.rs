@@ -14,6 +14,9 @@
 //! `glidepath simulate` and on the local emulator.
 
 use crate::duration::{DurationError, parse_duration};
+
+/// The longest strategy text accepted (it is stored in the rollout record, a DynamoDB item).
+pub const MAX_STRATEGY_BYTES: usize = 4_096;
 use crate::plan::{MAX_PLAN_STEPS, Plan, PlanStep};
 use serde_json::{Map, Value};
 
@@ -100,6 +103,15 @@ impl Strategy {
     /// Parses a predefined name or the JSON form, and validates it.
     pub fn parse(text: &str) -> Result<Strategy, StrategyError> {
         let trimmed = text.trim();
+        if trimmed.len() > MAX_STRATEGY_BYTES {
+            return Err(StrategyError::invalid(
+                "strategy",
+                format!(
+                    "is {} bytes long; at most {MAX_STRATEGY_BYTES} are allowed",
+                    trimmed.len()
+                ),
+            ));
+        }
         let strategy = if trimmed.starts_with('{') {
             let value: Value =
                 serde_json::from_str(trimmed).map_err(|e| StrategyError::Json(e.to_string()))?;

@@ -1,5 +1,5 @@
 //! Property tests: random strategies, options and event sequences, checked after every
-//! transition against the invariants in DESIGN.md ("The engine").
+//! transition against the invariants in ARCHITECTURE.md ("Lifecycle", "Invariants").
 
 mod support;
 

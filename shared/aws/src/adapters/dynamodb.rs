@@ -1,4 +1,4 @@
-//! [`RolloutStore`] on one DynamoDB table (DESIGN.md, "State in DynamoDB"):
+//! [`RolloutStore`] on one DynamoDB table (ARCHITECTURE.md, "State"):
 //!
 //! | item | pk | sk |
 //! |---|---|---|
