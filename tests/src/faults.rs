@@ -152,7 +152,7 @@ async fn respond(client: &mut TcpStream, status: &str) -> anyhow::Result<()> {
 
 /// Drops the connection with a reset, not a clean close.
 fn reset(client: TcpStream) -> anyhow::Result<()> {
-    client.set_linger(Some(Duration::ZERO))?;
+    client.set_zero_linger()?;
     drop(client);
     Ok(())
 }
