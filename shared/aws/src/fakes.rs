@@ -67,6 +67,8 @@ pub struct World {
     pub hook_calls: Vec<(String, HookRequest)>,
     /// (rollout id, status, weight) of every notification.
     pub notifications: Vec<(String, Status, u8)>,
+    /// (rollout id, seq) of every notification, in order.
+    pub notified_seqs: Vec<(String, u64)>,
     pub hand_offs: Vec<(HandOff, String)>,
     /// (function, weight) of every alias write Glidepath made.
     pub alias_writes: Vec<(String, u8)>,
@@ -320,7 +322,8 @@ impl RolloutStore for FakeAws {
             rollout.spec.function_key().to_string(),
             rollout.spec.alias.clone(),
         );
-        if rollout.status.is_terminal() {
+        let releases = rollout.status.is_terminal() && event.is_some();
+        if releases {
             if let Some(holder) = world.locks.get(&lock) {
                 if *holder != rollout.id {
                     return Err(PortError::Conflict(format!(
@@ -345,7 +348,7 @@ impl RolloutStore for FakeAws {
                     reason: rollout.reason.clone(),
                 });
         }
-        if rollout.status.is_terminal() {
+        if releases {
             world.locks.remove(&lock);
             for alarm in &rollout.spec.alarms {
                 if let Some(watchers) = world.watches.get_mut(alarm) {
@@ -604,11 +607,14 @@ impl HookRunner for FakeAws {
 }
 
 impl Notifier for FakeAws {
-    async fn notify(&self, rollout: &Rollout) -> Result<(), PortError> {
+    async fn notify(&self, rollout: &Rollout, change: &HistoryEntry) -> Result<(), PortError> {
         self.interleave().await;
-        self.world()
+        let mut world = self.world();
+        world.fail("events:PutEvents")?;
+        world
             .notifications
-            .push((rollout.id.clone(), rollout.status, rollout.weight));
+            .push((rollout.id.clone(), change.status, change.weight));
+        world.notified_seqs.push((rollout.id.clone(), change.seq));
         Ok(())
     }
 }

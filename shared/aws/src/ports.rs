@@ -38,8 +38,9 @@ pub trait RolloutStore: Send + Sync {
     fn create(&self, rollout: &Rollout) -> impl Future<Output = Result<Created, PortError>> + Send;
     fn load(&self, id: &str) -> impl Future<Output = Result<Option<Rollout>, PortError>> + Send;
     /// Writes `rollout` if the stored `seq` is still `expected_seq` (else `Conflict`), and
-    /// appends a history item named `event` when given. A terminal status also releases the
-    /// alias lock and the alarm watches in the same transaction.
+    /// appends a history item named `event` when given. A transition (`event` given) into a
+    /// terminal status also releases the alias lock and the alarm watches in the same
+    /// transaction; a write without an event (a confirmation) touches only the record.
     fn save(
         &self,
         expected_seq: u64,
@@ -267,9 +268,30 @@ pub trait HookRunner: Send + Sync {
     ) -> impl Future<Output = Result<HookOutcome, PortError>> + Send;
 }
 
-/// State-change notifications (EventBridge).
+/// State-change notifications (EventBridge). At least once: the runner records the last
+/// `seq` published in the rollout (`notified_seq`) and publishes what is owed from the
+/// history; consumers de-duplicate by `rolloutId` and `seq`.
 pub trait Notifier: Send + Sync {
-    fn notify(&self, rollout: &Rollout) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// Publishes `change`, one transition of `rollout`.
+    fn notify(
+        &self,
+        rollout: &Rollout,
+        change: &HistoryEntry,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+impl HistoryEntry {
+    /// The history entry of the record's latest transition, as `event` made it.
+    pub fn latest(rollout: &Rollout, event: &str) -> HistoryEntry {
+        HistoryEntry {
+            seq: rollout.seq,
+            event: event.to_string(),
+            status: rollout.status,
+            weight: rollout.weight,
+            at: rollout.updated_at,
+            reason: rollout.reason.clone(),
+        }
+    }
 }
 
 /// Work another function takes over.

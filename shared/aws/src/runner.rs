@@ -19,8 +19,8 @@
 
 use crate::error::{ErrorType, PortError};
 use crate::ports::{
-    AliasRouter, Dispatcher, HandOff, HealthCheck, HookRequest, HookRunner, Notifier, Ports,
-    RolloutStore, Ticker,
+    AliasRouter, Dispatcher, HandOff, HealthCheck, HistoryEntry, HookRequest, HookRunner, Notifier,
+    Ports, RolloutStore, Ticker,
 };
 use glidepath_core::{Command, Event, Owed, Rollout, Status, TransitionError, transition};
 use std::collections::VecDeque;
@@ -88,11 +88,12 @@ pub struct Runner<'a, P: Ports> {
 }
 
 /// One run's state: the rollout as this invocation knows it, what is left to apply, and
-/// whether effects were done that the stored record does not confirm yet.
+/// whether it differs from the stored record (effects confirmed, notifications published)
+/// so that the next write, or a last one, records it.
 struct Run {
     rollout: Rollout,
     pending: VecDeque<Event>,
-    unconfirmed: bool,
+    dirty: bool,
     conflicts: u32,
     /// Set when handing a rollback to `rollback` failed: do it here instead.
     rollback_inline: bool,
@@ -162,10 +163,11 @@ impl<'a, P: Ports> Runner<'a, P> {
         let mut run = Run {
             rollout,
             pending: VecDeque::new(),
-            unconfirmed: false,
+            dirty: false,
             conflicts: 0,
             rollback_inline: false,
         };
+        self.publish_owed(&mut run).await;
         run.queue_first(event);
         while let Some(event) = run.pending.pop_front() {
             let now = self.ports.now();
@@ -186,7 +188,7 @@ impl<'a, P: Ports> Runner<'a, P> {
 
             // 1. The write: conditional on the seq this transition started from. It also
             //    confirms effects done earlier in this run.
-            if step.changed || run.unconfirmed {
+            if step.changed || run.dirty {
                 let name = step.changed.then(|| event.name());
                 match self
                     .ports
@@ -194,7 +196,7 @@ impl<'a, P: Ports> Runner<'a, P> {
                     .save(run.rollout.seq, &step.rollout, name)
                     .await
                 {
-                    Ok(()) => run.unconfirmed = false,
+                    Ok(()) => run.dirty = false,
                     Err(PortError::Conflict(reason)) => {
                         self.lost_race(&mut run, event, &reason).await?;
                         continue;
@@ -211,11 +213,9 @@ impl<'a, P: Ports> Runner<'a, P> {
             let changed = step.changed;
             run.rollout = step.rollout;
 
-            // 2. The hand-off, for statuses another function owns.
+            // 2. The hand-off, for statuses another function owns. The receiver publishes
+            //    the state change (it finds it owed): one write fewer here.
             if let Some(work) = self.hand_off_for(&run) {
-                if changed {
-                    self.notify(&run.rollout).await;
-                }
                 match self
                     .ports
                     .dispatcher()
@@ -279,7 +279,7 @@ impl<'a, P: Ports> Runner<'a, P> {
             }
             if redone && !run.rollout.owed.is_empty() {
                 run.rollout.owed = Owed::default();
-                run.unconfirmed = true;
+                run.dirty = true;
             }
 
             // 4. After the effects: notifications, health, hooks, ticks due now.
@@ -297,7 +297,13 @@ impl<'a, P: Ports> Runner<'a, P> {
                             warn!(rollout_id = %run.rollout.id, error = %error, "could not cancel pending ticks");
                         }
                     }
-                    Command::Notify(_) => self.notify(&run.rollout).await,
+                    Command::Notify(_) => {
+                        let change = HistoryEntry::latest(&run.rollout, event.name());
+                        if self.publish(&run.rollout, &change).await {
+                            run.rollout.notified_seq = run.rollout.seq;
+                            run.dirty = true;
+                        }
+                    }
                     Command::CheckHealth { seq } => {
                         let verdict = self
                             .ports
@@ -323,7 +329,7 @@ impl<'a, P: Ports> Runner<'a, P> {
                 run.pending.push_front(event);
             }
         }
-        if run.unconfirmed {
+        if run.dirty {
             match self
                 .ports
                 .store()
@@ -364,7 +370,7 @@ impl<'a, P: Ports> Runner<'a, P> {
         }
         info!(rollout_id = %run.rollout.id, reason = %reason, event = event.name(), "lost a race to another writer; applying the event to the newer record");
         run.rollout = self.reload(&run.rollout.id).await?;
-        run.unconfirmed = false;
+        run.dirty = false;
         run.queue_first(event);
         Ok(())
     }
@@ -382,9 +388,37 @@ impl<'a, P: Ports> Runner<'a, P> {
         Box::pin(self.run_on(stored, Event::Drift { detail })).await
     }
 
-    async fn notify(&self, rollout: &Rollout) {
-        if let Err(error) = self.ports.notifier().notify(rollout).await {
-            warn!(rollout_id = %rollout.id, error = %error, "could not publish the state change");
+    /// Publishes one state change; a failure is logged and leaves it owed.
+    async fn publish(&self, rollout: &Rollout, change: &HistoryEntry) -> bool {
+        match self.ports.notifier().notify(rollout, change).await {
+            Ok(()) => true,
+            Err(error) => {
+                warn!(rollout_id = %rollout.id, seq = change.seq, error = %error, "could not publish the state change; it stays owed");
+                false
+            }
+        }
+    }
+
+    /// Publishes, in order and from the history, the state changes the record has not
+    /// published yet (a failed publish, a hand-off, an invocation that died).
+    async fn publish_owed(&self, run: &mut Run) {
+        if run.rollout.notified_seq >= run.rollout.seq {
+            return;
+        }
+        let history = match self.ports.store().history(&run.rollout.id).await {
+            Ok(history) => history,
+            Err(error) => {
+                warn!(rollout_id = %run.rollout.id, error = %error, "could not read the history to publish owed state changes");
+                return;
+            }
+        };
+        let (from, to) = (run.rollout.notified_seq, run.rollout.seq);
+        for change in history.iter().filter(|h| h.seq > from && h.seq <= to) {
+            if !self.publish(&run.rollout, change).await {
+                return;
+            }
+            run.rollout.notified_seq = change.seq;
+            run.dirty = true;
         }
     }
 

@@ -134,8 +134,11 @@ async fn only_work_past_its_grace_is_overdue() {
         .hook_outcomes
         .insert("smoke".into(), HookOutcome::Failed { reason: "x".into() });
     let created = create(&fake, with_pre_hook(), "r-hook").await;
-    let step = glidepath_core::transition(&created, Event::Start, T0).unwrap();
-    fake.save(0, &step.rollout, Some("start")).await.unwrap();
+    let mut running_hook = glidepath_core::transition(&created, Event::Start, T0)
+        .unwrap()
+        .rollout;
+    running_hook.notified_seq = running_hook.seq; // published, as the runner does
+    fake.save(0, &running_hook, Some("start")).await.unwrap();
     let grace = Grace::default();
     assert!(fake.overdue(T0 + 1, &grace).await.unwrap().is_empty());
     assert!(
@@ -358,5 +361,73 @@ async fn a_retried_create_that_committed_is_not_a_conflict() {
     assert_eq!(
         fake.create(&rollout).await.unwrap(),
         glidepath_aws::ports::Created::New
+    );
+}
+
+/// No notification lost: a state change whose publish failed stays owed, the watchdog finds
+/// it, and a re-drive publishes it from the history, in order, once.
+#[tokio::test]
+async fn a_failed_notification_is_published_later() {
+    let fake = world();
+    let rollout = started(&fake, linear(), "r-1").await;
+    let seq = due_tick(&fake, &rollout);
+    fake.world().failures.insert("events:PutEvents", 1);
+    let after = Runner::new(&fake, Role::Step)
+        .run("r-1", Event::Tick { seq })
+        .await
+        .unwrap();
+    assert_eq!(
+        after.weight, 20,
+        "a failed publish does not stop the rollout"
+    );
+    let stored = fake.rollout("r-1").unwrap();
+    assert_eq!(stored.notified_seq, stored.seq - 1);
+    let grace = Grace::default();
+    let now = fake.world().now;
+    assert_eq!(
+        fake.overdue(now + grace.notification + 1, &grace)
+            .await
+            .unwrap(),
+        vec!["r-1".to_string()]
+    );
+    Runner::new(&fake, Role::Step).redrive("r-1").await.unwrap();
+    let stored = fake.rollout("r-1").unwrap();
+    assert_eq!(stored.notified_seq, stored.seq);
+    let seqs: Vec<u64> = fake
+        .world()
+        .notified_seqs
+        .iter()
+        .map(|(_, seq)| *seq)
+        .collect();
+    assert_eq!(
+        seqs,
+        (1..=stored.seq).collect::<Vec<_>>(),
+        "each change once, in order"
+    );
+}
+
+/// A hand-off leaves the publish to the receiver, which finds the change owed.
+#[tokio::test]
+async fn the_receiver_of_a_hand_off_publishes_the_change() {
+    let fake = world();
+    let rollout = started(&fake, linear(), "r-1").await;
+    Runner::new(&fake, Role::CheckAlarms)
+        .run_on(
+            rollout,
+            Event::Breach {
+                reason: "alarm".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(fake.rollout("r-1").unwrap().status, Status::RollingBack);
+    settle(&fake, "r-1").await;
+    let stored = fake.rollout("r-1").unwrap();
+    assert_eq!(stored.status, Status::RolledBack);
+    assert_eq!(stored.notified_seq, stored.seq);
+    let statuses: Vec<Status> = fake.world().notifications.iter().map(|n| n.1).collect();
+    assert_eq!(
+        statuses,
+        [Status::Shifting, Status::RollingBack, Status::RolledBack]
     );
 }

@@ -49,6 +49,8 @@ pub enum OwedKind {
     Hook,
     /// Restoring the alias to the old version.
     Rollback,
+    /// State changes not yet published (`notified_seq < seq`), finished rollouts included.
+    Notification,
 }
 
 impl OwedKind {
@@ -59,6 +61,7 @@ impl OwedKind {
             OwedKind::Tick => "tick",
             OwedKind::Hook => "hook",
             OwedKind::Rollback => "rollback",
+            OwedKind::Notification => "notification",
         }
     }
 
@@ -69,6 +72,7 @@ impl OwedKind {
             OwedKind::Tick,
             OwedKind::Hook,
             OwedKind::Rollback,
+            OwedKind::Notification,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == text)
@@ -101,6 +105,8 @@ pub struct Grace {
     pub hook: u64,
     /// A rollback that has not finished.
     pub rollback: u64,
+    /// A state change whose notification was not published.
+    pub notification: u64,
 }
 
 impl Default for Grace {
@@ -110,6 +116,7 @@ impl Default for Grace {
             tick: 120,
             hook: 960,
             rollback: 60,
+            notification: 60,
         }
     }
 }
@@ -122,6 +129,7 @@ impl Grace {
             tick: seconds,
             hook: seconds,
             rollback: seconds,
+            notification: seconds,
         }
     }
 
@@ -132,6 +140,7 @@ impl Grace {
             OwedKind::Tick => self.tick,
             OwedKind::Hook => self.hook,
             OwedKind::Rollback => self.rollback,
+            OwedKind::Notification => self.notification,
         }
     }
 
@@ -142,6 +151,7 @@ impl Grace {
             .min(self.tick)
             .min(self.hook)
             .min(self.rollback)
+            .min(self.notification)
     }
 
     /// Whether work owed since `work.since` is overdue at `now`.
@@ -151,15 +161,19 @@ impl Grace {
 }
 
 impl Rollout {
-    /// What this record owes and since when; `None` for finished rollouts and for paused
-    /// ones, which wait for an operator.
+    /// What this record owes and since when; `None` when it owes nothing (finished and
+    /// notified, or paused for an operator). Unconfirmed effects come first, then an
+    /// unpublished state change, then what the status waits for.
     pub fn owed_work(&self) -> Option<OwedWork> {
+        let at = |kind, since| Some(OwedWork { kind, since });
+        if !self.owed.is_empty() && !self.status.is_terminal() {
+            return at(OwedKind::Effects, self.updated_at);
+        }
+        if self.notified_seq < self.seq {
+            return at(OwedKind::Notification, self.updated_at);
+        }
         if self.status.is_terminal() {
             return None;
-        }
-        let at = |kind, since| Some(OwedWork { kind, since });
-        if !self.owed.is_empty() {
-            return at(OwedKind::Effects, self.updated_at);
         }
         match self.status {
             Status::Shifting | Status::Baking => {

@@ -164,6 +164,10 @@ pub struct Rollout {
     pub next_tick_at: Option<UnixSeconds>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pause: Option<Pause>,
+    /// The last `seq` whose state change was published (notifications are at least once:
+    /// a change not yet published is owed, and published from the history).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub notified_seq: u64,
     /// Effects this record's transition decided that are not yet confirmed done.
     #[serde(default, skip_serializing_if = "Owed::is_empty")]
     pub owed: Owed,
@@ -175,6 +179,10 @@ pub struct Rollout {
     /// Why the rollout is paused, rolled back or failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
 }
 
 /// Why a stored rollout could not be read.
@@ -204,6 +212,7 @@ impl Rollout {
             next_tick_at: None,
             pause: None,
             owed: Owed::default(),
+            notified_seq: 0,
             traffic_allowed: false,
             created_at: now,
             updated_at: now,

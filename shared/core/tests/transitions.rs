@@ -14,10 +14,12 @@ fn apply(r: &Rollout, event: Event, now: u64) -> Transition {
     transition(r, event, now).unwrap_or_else(|e| panic!("unexpected error: {e}"))
 }
 
-/// The record after the runner carried out and confirmed its owed effects.
+/// The record after the runner carried out and confirmed its owed effects, and published
+/// the state change.
 fn confirm(r: &Rollout) -> Rollout {
     let mut r = r.clone();
     r.owed = Default::default();
+    r.notified_seq = r.seq;
     r
 }
 
@@ -117,12 +119,22 @@ fn owed_effects_are_recorded_and_hold_the_next_step() {
         T0 + 60,
     );
     assert!(!unconfirmed.changed);
-    // A confirmation for another seq changes nothing; the watchdog sees owed effects.
+    // A confirmation for another seq changes nothing; the watchdog sees owed effects, then
+    // (once they are confirmed) an unpublished change, then the tick.
     assert!(!apply(r, Event::AliasApplied { seq: r.seq + 1 }, T0 + 1).changed);
     assert_eq!(
         r.owed_work(),
         Some(OwedWork {
             kind: OwedKind::Effects,
+            since: T0
+        })
+    );
+    let mut unpublished = r.clone();
+    unpublished.owed = Default::default();
+    assert_eq!(
+        unpublished.owed_work(),
+        Some(OwedWork {
+            kind: OwedKind::Notification,
             since: T0
         })
     );

@@ -414,7 +414,9 @@ impl RolloutStore for DynamoStore {
         if let Some(event) = event {
             items.push(self.put(self.history_item(rollout, event), None, &[])?);
         }
-        if rollout.status.is_terminal() {
+        // The transition into a terminal status releases; a later confirmation does not touch
+        // the lock (another rollout may hold it by then).
+        if rollout.status.is_terminal() && event.is_some() {
             let spec = &rollout.spec;
             items.push(self.delete(
                 key(lock_pk(spec), "LOCK"),

@@ -3,7 +3,7 @@
 
 use super::calls::CallCounter;
 use crate::error::PortError;
-use crate::ports::Notifier;
+use crate::ports::{HistoryEntry, Notifier};
 use aws_sdk_eventbridge::Client;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use glidepath_core::Rollout;
@@ -11,18 +11,21 @@ use glidepath_core::Rollout;
 pub const SOURCE: &str = "glidepath";
 pub const STATE_CHANGE: &str = "Glidepath Rollout State Change";
 
-/// The notification's `detail`.
-pub fn state_change_detail(rollout: &Rollout) -> serde_json::Value {
+/// The notification's `detail`: the transition `change` of `rollout`. `rolloutId` and `seq`
+/// identify it: a consumer that sees the same pair twice has seen the same change.
+pub fn state_change_detail(rollout: &Rollout, change: &HistoryEntry) -> serde_json::Value {
     serde_json::json!({
         "rolloutId": rollout.id,
         "function": rollout.spec.function,
         "alias": rollout.spec.alias,
-        "status": rollout.status,
-        "weight": rollout.weight,
+        "status": change.status,
+        "weight": change.weight,
         "currentVersion": rollout.spec.current_version,
         "targetVersion": rollout.spec.target_version,
-        "reason": rollout.reason,
-        "seq": rollout.seq,
+        "reason": change.reason,
+        "event": change.event,
+        "at": change.at,
+        "seq": change.seq,
     })
 }
 
@@ -40,11 +43,11 @@ impl EventBridgeNotifier {
 }
 
 impl Notifier for EventBridgeNotifier {
-    async fn notify(&self, rollout: &Rollout) -> Result<(), PortError> {
+    async fn notify(&self, rollout: &Rollout, change: &HistoryEntry) -> Result<(), PortError> {
         let entry = PutEventsRequestEntry::builder()
             .source(SOURCE)
             .detail_type(STATE_CHANGE)
-            .detail(state_change_detail(rollout).to_string())
+            .detail(state_change_detail(rollout, change).to_string())
             .event_bus_name(&self.bus)
             .build();
         self.calls.record("events:PutEvents");
