@@ -211,6 +211,7 @@ fn rollouts_converge_safely_under_injected_aws_faults() {
         }
         proxy.set_rate(rate);
         let mut planned: Vec<Planned> = Vec::new();
+        let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();
         let began = Instant::now();
         for round in 0..2 {
             let mut this_round = Vec::new();
@@ -270,6 +271,55 @@ fn rollouts_converge_safely_under_injected_aws_faults() {
                 let _ = clients.invoke(&glidepath.watchdog, &json!({})).await;
                 tokio::time::sleep(Duration::from_secs(2)).await;
             }
+            // Every rollout of the round ended; no bad version kept traffic; no step was
+            // applied twice. Checked before the next round moves the aliases again.
+            for rollout in &this_round {
+                let record = store.load(&rollout.id).await.unwrap().unwrap();
+                let (version, routing) = rollout.target.alias(&clients).await.unwrap();
+                *outcomes
+                    .entry(format!(
+                        "{} version -> {}",
+                        if rollout.good { "good" } else { "bad" },
+                        record.status
+                    ))
+                    .or_default() += 1;
+                if rollout.good {
+                    assert_eq!(
+                        record.status,
+                        Status::Succeeded,
+                        "{}: {:?}",
+                        rollout.id,
+                        record.reason
+                    );
+                    assert_eq!((version.as_str(), routing), (rollout.to.as_str(), None));
+                } else {
+                    assert_eq!(record.status, Status::RolledBack, "{}", rollout.id);
+                    assert_eq!(
+                        (version.as_str(), routing),
+                        (rollout.from.as_str(), None),
+                        "{}: the bad version kept traffic",
+                        rollout.id
+                    );
+                }
+                let history = store.history(&rollout.id).await.unwrap();
+                let seqs: Vec<u64> = history.iter().map(|h| h.seq).collect();
+                assert_eq!(
+                    seqs,
+                    (0..seqs.len() as u64).collect::<Vec<_>>(),
+                    "{}: history seq is contiguous",
+                    rollout.id
+                );
+                let shifts: Vec<u8> = history
+                    .iter()
+                    .filter(|h| h.status == Status::Shifting)
+                    .map(|h| h.weight)
+                    .collect();
+                assert!(
+                    shifts.windows(2).all(|w| w[0] < w[1]),
+                    "{}: a step was applied twice: {shifts:?}",
+                    rollout.id
+                );
+            }
             for rollout in this_round.iter().filter(|p| !p.good) {
                 rollout
                     .target
@@ -281,55 +331,6 @@ fn rollouts_converge_safely_under_injected_aws_faults() {
         }
         proxy.set_rate(0.0);
 
-        // Every rollout ended; no bad version kept traffic; no step was applied twice.
-        let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();
-        for rollout in &planned {
-            let record = store.load(&rollout.id).await.unwrap().unwrap();
-            let (version, routing) = rollout.target.alias(&clients).await.unwrap();
-            *outcomes
-                .entry(format!(
-                    "{} version -> {}",
-                    if rollout.good { "good" } else { "bad" },
-                    record.status
-                ))
-                .or_default() += 1;
-            if rollout.good {
-                assert_eq!(
-                    record.status,
-                    Status::Succeeded,
-                    "{}: {:?}",
-                    rollout.id,
-                    record.reason
-                );
-                assert_eq!((version.as_str(), routing), (rollout.to.as_str(), None));
-            } else {
-                assert_eq!(record.status, Status::RolledBack, "{}", rollout.id);
-                assert_eq!(
-                    (version.as_str(), routing),
-                    (rollout.from.as_str(), None),
-                    "{}: the bad version kept traffic",
-                    rollout.id
-                );
-            }
-            let history = store.history(&rollout.id).await.unwrap();
-            let seqs: Vec<u64> = history.iter().map(|h| h.seq).collect();
-            assert_eq!(
-                seqs,
-                (0..seqs.len() as u64).collect::<Vec<_>>(),
-                "{}: history seq is contiguous",
-                rollout.id
-            );
-            let shifts: Vec<u8> = history
-                .iter()
-                .filter(|h| h.status == Status::Shifting)
-                .map(|h| h.weight)
-                .collect();
-            assert!(
-                shifts.windows(2).all(|w| w[0] < w[1]),
-                "{}: a step was applied twice: {shifts:?}",
-                rollout.id
-            );
-        }
         let slowest = planned
             .iter()
             .filter_map(|p| p.finished)
