@@ -14,9 +14,21 @@ struct FinalizeInput {
     rollout_id: String,
 }
 
+/// Handles one event without a deadline (tests).
+#[cfg(test)]
 pub async fn handle<P: Ports>(ports: &P, event: Value) -> Result<RolloutView, FunctionError> {
+    handle_until(ports, event, None).await
+}
+
+/// Handles one event; hooks are bounded by `deadline` (the invocation's).
+pub async fn handle_until<P: Ports>(
+    ports: &P,
+    event: Value,
+    deadline: Option<std::time::SystemTime>,
+) -> Result<RolloutView, FunctionError> {
     let input: FinalizeInput = parse_input(event)?;
     let rollout = Runner::new(ports, Role::Finalize)
+        .with_deadline(deadline)
         .redrive(&input.rollout_id)
         .await?;
     Ok(RolloutView::new(&rollout, ports.take_call_counts()))

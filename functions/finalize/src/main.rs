@@ -15,7 +15,8 @@ async fn main() -> Result<(), Error> {
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let ports = AwsPorts::new(&sdk, &config);
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        handler::handle(&ports, event.payload)
+        let deadline = glidepath_aws::function::deadline(&event.context);
+        handler::handle_until(&ports, event.payload, deadline)
     }))
     .await
 }

@@ -73,7 +73,18 @@ fn differences(request: &RolloutRequest, existing: &Rollout) -> Vec<&'static str
     differ
 }
 
+/// Handles one event without a deadline (tests).
+#[cfg(test)]
 pub async fn handle<P: Ports>(ports: &P, event: Value) -> Result<Started, FunctionError> {
+    handle_until(ports, event, None).await
+}
+
+/// Handles one event; hooks are bounded by `deadline` (the invocation's).
+pub async fn handle_until<P: Ports>(
+    ports: &P,
+    event: Value,
+    deadline: Option<std::time::SystemTime>,
+) -> Result<Started, FunctionError> {
     let request = RolloutRequest::from_json(&request_body(event)?)?;
     let store = ports.store();
     let router = ports.router();
@@ -95,7 +106,7 @@ pub async fn handle<P: Ports>(ports: &P, event: Value) -> Result<Started, Functi
                 )));
             }
             info!(rollout_id = %existing.id, "idempotency key seen before; returning its rollout");
-            return resume_existing(ports, existing).await;
+            return resume_existing(ports, existing, deadline).await;
         }
     }
     if let Some(holder) = store.active_rollout(&function_key, alias_name).await? {
@@ -171,7 +182,9 @@ pub async fn handle<P: Ports>(ports: &P, event: Value) -> Result<Started, Functi
     rollout.alias_revision = Some(alias.revision);
     match store.create(&rollout).await {
         Ok(Created::New) => {}
-        Ok(Created::Existing(existing)) => return resume_existing(ports, *existing).await,
+        Ok(Created::Existing(existing)) => {
+            return resume_existing(ports, *existing, deadline).await;
+        }
         Err(PortError::Conflict(message)) => return Err(FunctionError::conflict(message)),
         Err(error) => return Err(error.into()),
     }
@@ -179,6 +192,7 @@ pub async fn handle<P: Ports>(ports: &P, event: Value) -> Result<Started, Functi
         current = %rollout.spec.current_version, target = %rollout.spec.target_version, "rollout created");
 
     match Runner::new(ports, Role::Start)
+        .with_deadline(deadline)
         .run_on(rollout.clone(), Event::Start)
         .await
     {
@@ -200,6 +214,7 @@ pub async fn handle<P: Ports>(ports: &P, event: Value) -> Result<Started, Functi
             let reason = format!("could not start: {error}");
             let error_type = FunctionError::from(error).error_type;
             let outcome = Runner::new(ports, Role::Rollback)
+                .with_deadline(deadline)
                 .run(&rollout.id, Event::Failed { reason })
                 .await;
             let now = match &outcome {
@@ -227,7 +242,11 @@ pub async fn handle<P: Ports>(ports: &P, event: Value) -> Result<Started, Functi
 /// The same request again: answer with its rollout, and if that rollout was interrupted
 /// before it got going (never started, or its effects unconfirmed), carry it on now rather
 /// than wait for the watchdog.
-async fn resume_existing<P: Ports>(ports: &P, existing: Rollout) -> Result<Started, FunctionError> {
+async fn resume_existing<P: Ports>(
+    ports: &P,
+    existing: Rollout,
+    deadline: Option<std::time::SystemTime>,
+) -> Result<Started, FunctionError> {
     let interrupted = existing.owed_work().is_some_and(|work| {
         work.kind == OwedKind::Effects
             || (existing.status == Status::PreTraffic && existing.seq == 0)
@@ -237,6 +256,7 @@ async fn resume_existing<P: Ports>(ports: &P, existing: Rollout) -> Result<Start
     }
     info!(rollout_id = %existing.id, "resuming an interrupted rollout for a repeated request");
     let resumed = Runner::new(ports, Role::Start)
+        .with_deadline(deadline)
         .run_on(existing, Event::Redrive)
         .await?;
     Ok(started(ports, &resumed, true))

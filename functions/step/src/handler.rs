@@ -78,8 +78,19 @@ fn read_input(event: Value) -> Result<StepInput, FunctionError> {
     }
 }
 
+/// Handles one event without a deadline (tests).
+#[cfg(test)]
 pub async fn handle<P: Ports>(ports: &P, event: Value) -> Result<RolloutView, FunctionError> {
-    let runner = Runner::new(ports, Role::Step);
+    handle_until(ports, event, None).await
+}
+
+/// Handles one event; hooks are bounded by `deadline` (the invocation's).
+pub async fn handle_until<P: Ports>(
+    ports: &P,
+    event: Value,
+    deadline: Option<std::time::SystemTime>,
+) -> Result<RolloutView, FunctionError> {
+    let runner = Runner::new(ports, Role::Step).with_deadline(deadline);
     let rollout = match read_input(event)? {
         StepInput::Tick(Tick { rollout_id, seq }) => {
             runner.run(&rollout_id, Event::Tick { seq }).await?

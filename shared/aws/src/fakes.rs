@@ -64,6 +64,8 @@ pub struct World {
     pub alarms: BTreeMap<String, AlarmState>,
     /// What each hook function answers (default: succeeded).
     pub hook_outcomes: BTreeMap<String, HookOutcome>,
+    /// How long each hook function takes to answer (default: at once).
+    pub hook_delays: BTreeMap<String, std::time::Duration>,
     pub hook_calls: Vec<(String, HookRequest)>,
     /// (rollout id, status, weight) of every notification.
     pub notifications: Vec<(String, Status, u8)>,
@@ -589,6 +591,10 @@ impl HookRunner for FakeAws {
     async fn run(&self, function: &str, request: &HookRequest) -> Result<HookOutcome, PortError> {
         self.interleave().await;
         let function = &function_name(function);
+        let delay = self.world().hook_delays.get(function).copied();
+        if let Some(delay) = delay {
+            tokio::time::sleep(delay).await;
+        }
         let mut world = self.world();
         world
             .hook_calls

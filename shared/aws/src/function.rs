@@ -119,6 +119,12 @@ impl RolloutView {
     }
 }
 
+/// The invocation's deadline, from Lambda's context (milliseconds since the epoch).
+pub fn deadline(context: &lambda_runtime::Context) -> Option<std::time::SystemTime> {
+    (context.deadline > 0)
+        .then(|| std::time::UNIX_EPOCH + std::time::Duration::from_millis(context.deadline))
+}
+
 /// Tracing for a function: JSON when the function's log format is JSON
 /// (`AWS_LAMBDA_LOG_FORMAT`), level from `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG`.
 pub fn init_tracing() {

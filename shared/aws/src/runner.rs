@@ -22,8 +22,11 @@ use crate::ports::{
     AliasRouter, Dispatcher, HandOff, HealthCheck, HistoryEntry, HookRequest, HookRunner, Notifier,
     Ports, RolloutStore, Ticker,
 };
-use glidepath_core::{Command, Event, Owed, Rollout, Status, TransitionError, transition};
+use glidepath_core::{
+    Command, Event, HookOutcome, Owed, Rollout, Status, TransitionError, transition,
+};
 use std::collections::VecDeque;
+use std::time::{Duration, SystemTime};
 use tracing::{info, warn};
 
 /// How many times one event is applied again after losing the `seq` race before the
@@ -81,10 +84,18 @@ pub enum Role {
     Rollback,
 }
 
+/// Time kept back from the invocation's deadline when a hook runs: enough to record its
+/// outcome (or, for the CodeDeploy path, to report it).
+pub const HOOK_DEADLINE_MARGIN: Duration = Duration::from_secs(10);
+/// Less time than this left for a hook: leave the stage to a fresh invocation (a re-drive)
+/// rather than judge the hook on a budget it was never given.
+pub const MIN_HOOK_BUDGET: Duration = Duration::from_secs(30);
+
 /// Applies events to rollouts through a set of ports.
 pub struct Runner<'a, P: Ports> {
     ports: &'a P,
     role: Role,
+    deadline: Option<SystemTime>,
 }
 
 /// One run's state: the rollout as this invocation knows it, what is left to apply, and
@@ -132,7 +143,19 @@ fn takes_alias_over(event: &Event) -> bool {
 impl<'a, P: Ports> Runner<'a, P> {
     /// A runner for the function `role`.
     pub fn new(ports: &'a P, role: Role) -> Self {
-        Runner { ports, role }
+        Runner {
+            ports,
+            role,
+            deadline: None,
+        }
+    }
+
+    /// Bounds hooks by the invocation's deadline (Lambda's `context.deadline`): a hook that
+    /// does not answer `HOOK_DEADLINE_MARGIN` before it fails its stage safely, instead of
+    /// the function timing out and being re-driven forever.
+    pub fn with_deadline(mut self, deadline: Option<SystemTime>) -> Self {
+        self.deadline = deadline;
+        self
     }
 
     /// Loads rollout `id` and applies `event` and everything that follows from it.
@@ -314,7 +337,7 @@ impl<'a, P: Ports> Runner<'a, P> {
                     }
                     Command::RunHook { phase, function } => {
                         let request = HookRequest::new(&run.rollout, phase);
-                        let outcome = self.ports.hooks().run(&function, &request).await?;
+                        let outcome = self.run_hook(&function, &request).await?;
                         follow_ups.push(Event::HookCompleted { phase, outcome });
                     }
                     // A tick due now (a step with no wait) runs in this invocation.
@@ -343,6 +366,43 @@ impl<'a, P: Ports> Runner<'a, P> {
             }
         }
         Ok(run.rollout)
+    }
+
+    /// Runs a hook within the invocation's deadline, if one is known.
+    async fn run_hook(
+        &self,
+        function: &str,
+        request: &HookRequest,
+    ) -> Result<HookOutcome, RunError> {
+        let Some(deadline) = self.deadline else {
+            return Ok(self.ports.hooks().run(function, request).await?);
+        };
+        let budget = deadline
+            .duration_since(SystemTime::now())
+            .unwrap_or_default()
+            .saturating_sub(HOOK_DEADLINE_MARGIN);
+        if budget < MIN_HOOK_BUDGET {
+            return Err(RunError::Port(PortError::Aws {
+                operation: "running a hook",
+                message: format!(
+                    "only {}s left in this invocation for hook {function}; the stage is re-driven",
+                    budget.as_secs()
+                ),
+                source: None,
+            }));
+        }
+        match tokio::time::timeout(budget, self.ports.hooks().run(function, request)).await {
+            Ok(outcome) => Ok(outcome?),
+            Err(_) => {
+                warn!(rollout_id = %request.rollout_id, hook = %function, budget_seconds = budget.as_secs(), "hook timed out");
+                Ok(HookOutcome::Failed {
+                    reason: format!(
+                        "hook {function} did not answer within {}s, the time this invocation had",
+                        budget.as_secs()
+                    ),
+                })
+            }
+        }
     }
 
     /// Which function the rollout goes to next, if not this one. A rollout found in a

@@ -431,3 +431,50 @@ async fn the_receiver_of_a_hand_off_publishes_the_change() {
         [Status::Shifting, Status::RollingBack, Status::RolledBack]
     );
 }
+
+/// 8. Hooks have a deadline: a hook slower than the invocation's time fails its stage safely
+///    (no traffic on the new version) instead of the function timing out, again and again.
+#[tokio::test(start_paused = true)]
+async fn a_hook_slower_than_the_invocation_fails_its_stage() {
+    let fake = world();
+    fake.world()
+        .hook_delays
+        .insert("smoke".into(), std::time::Duration::from_secs(600));
+    let created = create(&fake, with_pre_hook(), "r-1").await;
+    let deadline = std::time::SystemTime::now() + std::time::Duration::from_secs(300);
+    let after = Runner::new(&fake, Role::Start)
+        .with_deadline(Some(deadline))
+        .run_on(created, Event::Start)
+        .await
+        .unwrap();
+    assert_eq!((after.status, after.weight), (Status::RolledBack, 0));
+    assert!(
+        after
+            .reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("did not answer within"),
+        "{:?}",
+        after.reason
+    );
+    assert!(raised_weights(&fake).is_empty());
+    check_invariants(&fake, "r-1");
+}
+
+/// 8. Too little time left to give a hook a fair run: the stage is left owed for a fresh
+///    invocation, not judged.
+#[tokio::test]
+async fn a_hook_with_no_time_left_is_left_to_a_fresh_invocation() {
+    let fake = world();
+    let created = create(&fake, with_pre_hook(), "r-1").await;
+    let deadline = std::time::SystemTime::now() + std::time::Duration::from_secs(20);
+    let error = Runner::new(&fake, Role::Start)
+        .with_deadline(Some(deadline))
+        .run_on(created, Event::Start)
+        .await
+        .unwrap_err();
+    assert_eq!(error.error_type().as_str(), "Retryable");
+    let stored = fake.rollout("r-1").unwrap();
+    assert_eq!(stored.status, Status::PreTraffic);
+    assert!(fake.world().hook_calls.is_empty());
+}

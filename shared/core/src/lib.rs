@@ -36,5 +36,6 @@ pub use strategy::{
     CODEDEPLOY_PREFIX, MAX_STRATEGY_BYTES, PREDEFINED, StepSpec, Strategy, StrategyError,
 };
 pub use transition::{
-    EARLY_TICK_TOLERANCE_SECONDS, MAX_REASON_CHARS, Transition, TransitionError, transition,
+    EARLY_TICK_TOLERANCE_SECONDS, HOOK_STAGE_LIMIT_SECONDS, MAX_REASON_CHARS, Transition,
+    TransitionError, transition,
 };

@@ -6,6 +6,11 @@ use crate::owed::{AliasWrite, Owed};
 use crate::plan::PlanStep;
 use crate::rollout::{Pause, PauseKind, Rollout, Status, UnixSeconds};
 
+/// How long a hook stage may go on, re-driven, without its hook ever answering (an invoking
+/// function that dies mid-hook, again and again): a re-drive after this fails the stage
+/// safely, as a failed hook would. CodeDeploy gives a lifecycle hook the same hour.
+pub const HOOK_STAGE_LIMIT_SECONDS: u64 = 3_600;
+
 /// Reasons longer than this are cut (with `…`): they come from alarms, hooks and operators,
 /// and go into a DynamoDB item, a history item and a notification.
 pub const MAX_REASON_CHARS: usize = 1_024;
@@ -212,9 +217,23 @@ fn redrive(rollout: &Rollout, step: Step<'_>, now: UnixSeconds) -> Transition {
             .map(|function| Command::RunHook { phase, function })
     };
     let owes_effects = !rollout.owed.is_empty();
+    let stage_expired = now >= rollout.updated_at.saturating_add(HOOK_STAGE_LIMIT_SECONDS);
+    let expired = |phase: &str| {
+        format!(
+            "{phase} hook did not answer within {} of the stage starting (re-driven until then)",
+            crate::duration::format_duration(HOOK_STAGE_LIMIT_SECONDS)
+        )
+    };
     match rollout.status {
         // `start` stopped before its first event.
         Status::PreTraffic if rollout.seq == 0 => return step.start(),
+        // Nothing shifted before the pre-traffic hook: ending the stage leaves no traffic.
+        Status::PreTraffic if stage_expired => {
+            return step.end(Status::RolledBack, expired("pre-traffic"));
+        }
+        Status::PostTraffic if stage_expired && rollout.spec.hooks.post_traffic.is_some() => {
+            return step.roll_back(expired("post-traffic"));
+        }
         Status::PreTraffic => {
             commands.extend(hook(HookPhase::PreTraffic, &rollout.spec.hooks.pre_traffic));
         }

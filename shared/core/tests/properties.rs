@@ -191,7 +191,10 @@ fn run(r0: Rollout, actions: Vec<Action>) -> Result<(), TestCaseError> {
             && !(before.status == Status::PreTraffic && before.seq == 0)
             && !(before.status == Status::PostTraffic
                 && before.spec.hooks.post_traffic.is_none()
-                && before.owed.is_empty());
+                && before.owed.is_empty())
+            // A hook stage re-driven past its limit fails safely.
+            && !(matches!(before.status, Status::PreTraffic | Status::PostTraffic)
+                && now >= before.updated_at + glidepath_core::HOOK_STAGE_LIMIT_SECONDS);
         let is_stale_health = matches!(&event, Event::Health { seq, verdict: HealthVerdict::Healthy } if *seq != before.seq);
         let result = transition(&before, event.clone(), now);
         let Ok(t) = result else {

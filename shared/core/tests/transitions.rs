@@ -3,8 +3,9 @@
 mod support;
 
 use glidepath_core::{
-    AliasWrite, Command, Event, HealthVerdict, HookOutcome, HookPhase, MAX_REASON_CHARS, OwedKind,
-    OwedWork, PauseKind, Rollout, SCHEMA_VERSION, Status, Transition, TransitionError, transition,
+    AliasWrite, Command, Event, HOOK_STAGE_LIMIT_SECONDS, HealthVerdict, HookOutcome, HookPhase,
+    MAX_REASON_CHARS, OwedKind, OwedWork, PauseKind, Rollout, SCHEMA_VERSION, Status, Transition,
+    TransitionError, transition,
 };
 use support::rollout;
 
@@ -677,4 +678,23 @@ fn redrive_returns_the_owed_work_and_changes_nothing() {
             take_over: true
         }]
     );
+}
+
+#[test]
+fn a_hook_stage_that_never_answers_fails_safely_at_its_limit() {
+    let r = rollout("Canary10Percent5Minutes", 0, true, true);
+    let pre = apply(&r, Event::Start, T0).rollout;
+    assert_eq!(pre.status, Status::PreTraffic);
+    // Re-driven within the limit: the hook runs again.
+    let again = apply(&pre, Event::Redrive, T0 + HOOK_STAGE_LIMIT_SECONDS - 1);
+    assert!(!again.changed);
+    assert!(matches!(again.commands[..], [Command::RunHook { .. }]));
+    // Past it: the stage fails with nothing shifted.
+    let failed = apply(&pre, Event::Redrive, T0 + HOOK_STAGE_LIMIT_SECONDS);
+    assert_eq!(
+        (failed.rollout.status, failed.rollout.weight),
+        (Status::RolledBack, 0)
+    );
+    assert!(set_weights(&failed).is_empty());
+    assert!(failed.rollout.reason.unwrap().contains("did not answer"));
 }
