@@ -13,7 +13,8 @@ async fn main() -> Result<(), Error> {
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let ports = AwsHookPorts::new(&sdk);
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        glidepath_hooks::handle(&ports, &config, event.payload)
+        let deadline = glidepath_aws::function::deadline(&event.context);
+        glidepath_hooks::handle_until(&ports, &config, event.payload, deadline)
     }))
     .await
 }

@@ -23,19 +23,35 @@ use glidepath_aws::function::FunctionError;
 use glidepath_aws::ports::HookRequest;
 use glidepath_core::HookOutcome;
 use serde_json::{Value, json};
+use std::time::{Duration, SystemTime};
 use tracing::{info, warn};
 
-/// Handles one invocation, from Glidepath or from CodeDeploy.
+/// Time kept back from the invocation's deadline to report to CodeDeploy.
+pub const REPORT_MARGIN: Duration = Duration::from_secs(10);
+
+/// Handles one invocation, from Glidepath or from CodeDeploy, without a deadline.
 pub async fn handle<P: HookPorts>(
     ports: &P,
     config: &HookConfig,
     event: Value,
 ) -> Result<Value, FunctionError> {
+    handle_until(ports, config, event, None).await
+}
+
+/// Handles one invocation. For CodeDeploy, the smoke tests get until `deadline` less
+/// [`REPORT_MARGIN`]: tests still running then count as failed, and the report is sent
+/// before Lambda would kill the function (CodeDeploy would otherwise wait its hour).
+pub async fn handle_until<P: HookPorts>(
+    ports: &P,
+    config: &HookConfig,
+    event: Value,
+    deadline: Option<SystemTime>,
+) -> Result<Value, FunctionError> {
     if event.get("LifecycleEventHookExecutionId").is_some() {
         let lifecycle: CodeDeployLifecycleEvent = serde_json::from_value(event).map_err(|e| {
             FunctionError::invalid(format!("malformed CodeDeploy lifecycle event: {e}"))
         })?;
-        return codedeploy(ports, config, lifecycle).await;
+        return codedeploy(ports, config, lifecycle, deadline).await;
     }
     let request: HookRequest = glidepath_aws::function::parse_input(event)?;
     info!(rollout_id = %request.rollout_id, phase = %request.phase, function = %request.function,
@@ -54,18 +70,41 @@ async fn codedeploy<P: HookPorts>(
     ports: &P,
     config: &HookConfig,
     event: CodeDeployLifecycleEvent,
+    deadline: Option<SystemTime>,
 ) -> Result<Value, FunctionError> {
     let outcome = match &config.codedeploy_target {
         None => HookOutcome::Failed {
             reason: "GLIDEPATH_CODEDEPLOY_TARGET is not set: the hook does not know which version to test".into(),
         },
-        Some((function, version)) => match smoke::run(ports, function, version, &config.tests).await {
-            Ok(outcome) => outcome,
-            // Report even when the tests could not run: CodeDeploy would otherwise wait an hour.
-            Err(error) => HookOutcome::Failed {
-                reason: format!("could not run the smoke tests: {error}"),
-            },
-        },
+        Some((function, version)) => {
+            let tests = smoke::run(ports, function, version, &config.tests);
+            let result = match deadline {
+                None => Ok(tests.await),
+                Some(deadline) => {
+                    let budget = deadline
+                        .duration_since(SystemTime::now())
+                        .unwrap_or_default()
+                        .saturating_sub(REPORT_MARGIN);
+                    tokio::time::timeout(budget, tests)
+                        .await
+                        .map_err(|_| budget)
+                }
+            };
+            match result {
+                Ok(Ok(outcome)) => outcome,
+                // Report even when the tests could not run: CodeDeploy would otherwise wait
+                // an hour.
+                Ok(Err(error)) => HookOutcome::Failed {
+                    reason: format!("could not run the smoke tests: {error}"),
+                },
+                Err(budget) => HookOutcome::Failed {
+                    reason: format!(
+                        "the smoke tests did not finish within {}s, the time this invocation had",
+                        budget.as_secs()
+                    ),
+                },
+            }
+        }
     };
     let succeeded = outcome == HookOutcome::Succeeded;
     info!(deployment_id = %event.deployment_id, succeeded, "reporting to CodeDeploy");

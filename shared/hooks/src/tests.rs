@@ -6,6 +6,8 @@ use std::sync::Mutex;
 
 #[derive(Default)]
 struct Fake {
+    /// How long every invoke takes.
+    delay: Option<std::time::Duration>,
     /// What each (function, version) answers: (function error, payload).
     answers: Vec<((String, String), Option<String>, Value)>,
     invoked: Mutex<Vec<(String, String, Value)>>,
@@ -20,6 +22,9 @@ impl HookPorts for Fake {
         version: &str,
         payload: &[u8],
     ) -> Result<Invoked, PortError> {
+        if let Some(delay) = self.delay {
+            tokio::time::sleep(delay).await;
+        }
         self.invoked.lock().unwrap().push((
             function.into(),
             version.into(),
@@ -191,6 +196,32 @@ async fn codedeploy_gets_a_report_on_every_path() {
             .error_type,
         "Retryable"
     );
+}
+
+/// Issue 7, finding 8: tests slower than the invocation are cut short and reported as
+/// failed before the deadline, instead of the function being killed before it reports.
+#[tokio::test(start_paused = true)]
+async fn codedeploy_gets_a_report_before_the_deadline() {
+    let event: Value =
+        serde_json::from_str(include_str!("codedeploy-lifecycle-hook.json")).unwrap();
+    let slow = Fake {
+        delay: Some(std::time::Duration::from_secs(900)),
+        ..fake((None, json!({"ok": true})))
+    };
+    let deadline = SystemTime::now() + std::time::Duration::from_secs(300);
+    let answer = handle_until(&slow, &config(Some("orders:2")), event, Some(deadline))
+        .await
+        .unwrap();
+    assert_eq!(answer["status"], "Failed");
+    assert!(
+        answer["reason"]
+            .as_str()
+            .unwrap()
+            .contains("did not finish within"),
+        "{answer}"
+    );
+    assert_eq!(slow.reports.lock().unwrap().len(), 1);
+    assert!(!slow.reports.lock().unwrap()[0].2);
 }
 
 #[test]
