@@ -365,6 +365,20 @@ fn e03_an_alarm_event_rolls_back_without_waiting_for_a_tick() {
             glidepath_aws::clock::utc_datetime(glidepath_aws::clock::now())
         );
         event["detail"]["state"]["timestamp"] = json!(now);
+        // And with this account: check-alarms refuses another account's alarms.
+        let arn = world
+            .clients
+            .lambda
+            .get_function_configuration()
+            .function_name(&world.glidepath.check_alarms)
+            .send()
+            .await
+            .unwrap()
+            .function_arn
+            .unwrap_or_default();
+        if let Some(account) = arn.split(':').nth(4) {
+            event["account"] = json!(account);
+        }
         let clock = Instant::now();
         let outcome = world
             .clients

@@ -3,8 +3,9 @@
 //! an alarm action (`alarmData` at the top level). On `ALARM`, every active rollout the alarm
 //! guards rolls back; on `INSUFFICIENT_DATA`, those whose policy treats that as a breach.
 //!
-//! An event is refused when it comes from another region than this function's (`AWS_REGION`)
-//! or, on EventBridge, from another source than `aws.cloudwatch`. A state change older than
+//! An event is refused when it comes from another region or account than this function's
+//! (`AWS_REGION`, and the account in the invoked function's ARN) or, on EventBridge, from
+//! another source than `aws.cloudwatch`. A state change older than
 //! a rollout (a delayed or replayed event) does not roll that rollout back: `start` refuses
 //! to begin while a guarding alarm is already in `ALARM`, and every tick reads the alarms.
 
@@ -47,7 +48,32 @@ struct Origin {
     changed_at: UnixSeconds,
 }
 
-fn alarm_data(event: Value) -> Result<(AlarmData, Option<String>), FunctionError> {
+/// Where this function runs: alarm events from elsewhere are refused.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Home {
+    pub region: Option<String>,
+    pub account: Option<String>,
+}
+
+impl Home {
+    /// The region, and the account of the invoked function's ARN
+    /// (`arn:aws:lambda:<region>:<account>:function:<name>`).
+    pub fn new(region: Option<String>, invoked_function_arn: &str) -> Home {
+        Home {
+            region,
+            account: invoked_function_arn
+                .split(':')
+                .nth(4)
+                .filter(|account| !account.is_empty())
+                .map(str::to_string),
+        }
+    }
+}
+
+/// The alarm data, and the region and account the event says it comes from.
+type Received = (AlarmData, Option<String>, Option<String>);
+
+fn alarm_data(event: Value) -> Result<Received, FunctionError> {
     let malformed =
         |e: serde_json::Error| FunctionError::invalid(format!("malformed alarm event: {e}"));
     if event.get("detail-type").is_some() {
@@ -65,21 +91,29 @@ fn alarm_data(event: Value) -> Result<(AlarmData, Option<String>), FunctionError
                 event.source
             )));
         }
-        Ok((event.detail, event.region))
+        Ok((event.detail, event.region, event.account))
     } else {
         let event: CloudWatchAlarm<Value, Value> =
             serde_json::from_value(event).map_err(malformed)?;
-        Ok((event.alarm_data, event.region))
+        Ok((event.alarm_data, event.region, event.account_id))
     }
 }
 
-/// Handles an alarm event; `region` is the region this function runs in (`AWS_REGION`).
+/// Handles an alarm event received by a function at `home`.
 pub async fn handle<P: Ports>(
     ports: &P,
     event: Value,
-    region: Option<&str>,
+    home: &Home,
 ) -> Result<AlarmOutcome, FunctionError> {
-    let (data, event_region) = alarm_data(event)?;
+    let (data, event_region, event_account) = alarm_data(event)?;
+    let region = home.region.as_deref();
+    if let (Some(ours), Some(theirs)) = (home.account.as_deref(), event_account.as_deref()) {
+        if ours != theirs {
+            return Err(FunctionError::invalid(format!(
+                "`account`: the alarm event comes from account {theirs}; this Glidepath runs in {ours} and watches only its own alarms"
+            )));
+        }
+    }
     let state = data
         .state
         .ok_or_else(|| FunctionError::invalid("`detail.state`: missing"))?;

@@ -8,8 +8,13 @@ use serde_json::{Value, json};
 
 const ALARM_EVENT: &str = include_str!("fixtures/eventbridge-alarm-state-change.json");
 const ALARM: &str = "orders-api-new-version-errors";
-/// The region of the documented sample event.
-const REGION: Option<&str> = Some("us-east-1");
+/// Where the documented sample event comes from.
+fn home() -> super::Home {
+    super::Home::new(
+        Some("us-east-1".into()),
+        "arn:aws:lambda:us-east-1:123456789012:function:glidepath-check-alarms",
+    )
+}
 
 fn alarm_event(state: &str) -> Value {
     let mut event: Value = serde_json::from_str(ALARM_EVENT).unwrap();
@@ -37,7 +42,7 @@ async fn world_with_rollouts() -> (FakeAws, Vec<String>) {
 #[tokio::test]
 async fn alarm_rolls_back_every_guarded_rollout_at_once() {
     let (fake, ids) = world_with_rollouts().await;
-    let outcome = handle(&fake, alarm_event("ALARM"), REGION).await.unwrap();
+    let outcome = handle(&fake, alarm_event("ALARM"), &home()).await.unwrap();
     assert_eq!(outcome.alarm, ALARM);
     assert_eq!(outcome.rolled_back, ids);
     for id in &ids {
@@ -55,7 +60,7 @@ async fn alarm_rolls_back_every_guarded_rollout_at_once() {
     // The same event again (a retry after a lost invoke, say): the rollouts are reported
     // as rolling back and handed to `rollback` again; nothing else is written.
     let history = fake.world().history.clone();
-    let again = handle(&fake, alarm_event("ALARM"), REGION).await.unwrap();
+    let again = handle(&fake, alarm_event("ALARM"), &home()).await.unwrap();
     assert_eq!(again.rolled_back, ids);
     assert_eq!(fake.world().hand_offs.len(), 4);
     assert_eq!(fake.world().history, history);
@@ -66,7 +71,7 @@ async fn a_failed_hand_off_rolls_back_here() {
     let (fake, ids) = world_with_rollouts().await;
     // Issue 7, finding 6: the asynchronous invoke of `rollback` fails.
     fake.world().failures.insert("lambda:Invoke", 10);
-    let outcome = handle(&fake, alarm_event("ALARM"), REGION).await.unwrap();
+    let outcome = handle(&fake, alarm_event("ALARM"), &home()).await.unwrap();
     assert_eq!(outcome.rolled_back, ids);
     for id in &ids {
         assert_eq!(fake.rollout(id).unwrap().status, Status::RolledBack);
@@ -80,19 +85,31 @@ async fn a_failed_hand_off_rolls_back_here() {
 #[tokio::test]
 async fn events_from_elsewhere_or_before_the_rollout_are_refused() {
     let (fake, ids) = world_with_rollouts().await;
-    let error = handle(&fake, alarm_event("ALARM"), Some("eu-west-1"))
+    let elsewhere = super::Home::new(
+        Some("eu-west-1".into()),
+        "arn:aws:lambda:eu-west-1:123456789012:function:glidepath-check-alarms",
+    );
+    let error = handle(&fake, alarm_event("ALARM"), &elsewhere)
         .await
         .unwrap_err();
     assert_eq!(error.error_type, "InvalidRequest");
     assert!(error.message.contains("us-east-1"), "{}", error.message);
+    let other_account = super::Home::new(
+        Some("us-east-1".into()),
+        "arn:aws:lambda:us-east-1:999999999999:function:glidepath-check-alarms",
+    );
+    let error = handle(&fake, alarm_event("ALARM"), &other_account)
+        .await
+        .unwrap_err();
+    assert!(error.message.contains("`account`"), "{}", error.message);
     let mut forged = alarm_event("ALARM");
     forged["source"] = json!("my.app");
-    let error = handle(&fake, forged, REGION).await.unwrap_err();
+    let error = handle(&fake, forged, &home()).await.unwrap_err();
     assert!(error.message.contains("`source`"), "{}", error.message);
     // A state change from before the rollouts existed (a delayed delivery).
     let mut old = alarm_event("ALARM");
     old["detail"]["state"]["timestamp"] = json!("1969-12-31T23:59:00.000+0000");
-    let outcome = handle(&fake, old, REGION).await.unwrap();
+    let outcome = handle(&fake, old, &home()).await.unwrap();
     assert!(outcome.rolled_back.is_empty());
     assert_eq!(outcome.older_than_rollout, ids);
     for id in &ids {
@@ -104,13 +121,13 @@ async fn events_from_elsewhere_or_before_the_rollout_are_refused() {
 async fn ok_changes_nothing_and_insufficient_data_follows_each_policy() {
     let (fake, ids) = world_with_rollouts().await;
     assert!(
-        handle(&fake, alarm_event("OK"), REGION)
+        handle(&fake, alarm_event("OK"), &home())
             .await
             .unwrap()
             .rolled_back
             .is_empty()
     );
-    let outcome = handle(&fake, alarm_event("INSUFFICIENT_DATA"), REGION)
+    let outcome = handle(&fake, alarm_event("INSUFFICIENT_DATA"), &home())
         .await
         .unwrap();
     assert_eq!(outcome.rolled_back, vec![ids[1].clone()]);
@@ -124,7 +141,7 @@ async fn the_direct_alarm_action_event_works_too() {
     let direct = json!({"source": "aws.cloudwatch", "alarmArn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:x",
         "accountId": "123456789012", "time": "2026-11-21T12:30:00.000+0000", "region": "us-east-1", "alarmData": detail});
     assert_eq!(
-        handle(&fake, direct, REGION).await.unwrap().rolled_back,
+        handle(&fake, direct, &home()).await.unwrap().rolled_back,
         ids
     );
 }
@@ -135,11 +152,11 @@ async fn other_events_are_refused() {
     let mut event = alarm_event("ALARM");
     event["detail-type"] = json!("EC2 Instance State-change Notification");
     assert_eq!(
-        handle(&fake, event, REGION).await.unwrap_err().error_type,
+        handle(&fake, event, &home()).await.unwrap_err().error_type,
         "InvalidRequest"
     );
     assert_eq!(
-        handle(&fake, json!({"hello": 1}), REGION)
+        handle(&fake, json!({"hello": 1}), &home())
             .await
             .unwrap_err()
             .error_type,
