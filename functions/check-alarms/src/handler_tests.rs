@@ -163,3 +163,23 @@ async fn other_events_are_refused() {
         "InvalidRequest"
     );
 }
+
+/// Issue 7: arbitrary and mutated inputs are answered, never a panic (see
+/// `glidepath_aws::fuzz`).
+#[test]
+fn fuzzed_inputs_never_panic() {
+    let ran = glidepath_aws::fuzz::fuzz_handler(
+        "check-alarms",
+        &[
+            serde_json::from_str(ALARM_EVENT).unwrap(),
+            json!({"alarmData": {"alarmName": "orders-errors", "state": {"value": "ALARM", "reason": "x", "timestamp": "2026-11-21T12:30:00.000+0000"}}, "time": "2026-11-21T12:30:00.000Z"}),
+        ],
+        |fake, input| async move {
+            handle(&fake, input, &home())
+                .await
+                .err()
+                .map(|e| e.error_type)
+        },
+    );
+    assert!(ran > 0);
+}

@@ -64,3 +64,15 @@ async fn a_failing_post_traffic_hook_hands_over_to_rollback() {
     assert!(view.reason.unwrap().contains("checkout broken"));
     assert!(fake.world().hand_offs.contains(&(HandOff::Rollback, id)));
 }
+
+/// Issue 7: arbitrary and mutated inputs are answered, never a panic (see
+/// `glidepath_aws::fuzz`).
+#[test]
+fn fuzzed_inputs_never_panic() {
+    let ran = glidepath_aws::fuzz::fuzz_handler(
+        "finalize",
+        &[json!({"rolloutId": "r-1"})],
+        |fake, input| async move { handle(&fake, input).await.err().map(|e| e.error_type) },
+    );
+    assert!(ran > 0);
+}

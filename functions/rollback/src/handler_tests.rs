@@ -90,3 +90,18 @@ async fn aborting_a_finished_rollout_is_a_conflict() {
         error.message
     );
 }
+
+/// Issue 7: arbitrary and mutated inputs are answered, never a panic (see
+/// `glidepath_aws::fuzz`).
+#[test]
+fn fuzzed_inputs_never_panic() {
+    let ran = glidepath_aws::fuzz::fuzz_handler(
+        "rollback",
+        &[
+            json!({"rolloutId": "r-1", "command": "abort", "reason": "x"}),
+            json!({"rolloutId": "r-1"}),
+        ],
+        |fake, input| async move { handle(&fake, input).await.err().map(|e| e.error_type) },
+    );
+    assert!(ran > 0);
+}

@@ -318,3 +318,18 @@ async fn a_failed_hand_off_does_not_roll_a_healthy_rollout_back() {
     assert_eq!(rollout.status, Status::PostTraffic);
     assert!(fake.world().locks.values().any(|id| *id == rollout.id));
 }
+
+/// Issue 7: arbitrary and mutated inputs are answered, never a panic (see
+/// `glidepath_aws::fuzz`).
+#[test]
+fn fuzzed_inputs_never_panic() {
+    let ran = glidepath_aws::fuzz::fuzz_handler(
+        "start",
+        &[
+            json!({"function": "orders", "alias": "live", "targetVersion": "3", "strategy": "Canary10Percent5Minutes", "alarms": ["orders-errors"]}),
+            json!({"detail-type": "Rollout Requested", "source": "glidepath", "detail": {"function": "orders", "alias": "live", "targetVersion": "3", "strategy": "AllAtOnce"}}),
+        ],
+        |fake, input| async move { handle(&fake, input).await.err().map(|e| e.error_type) },
+    );
+    assert!(ran > 0);
+}

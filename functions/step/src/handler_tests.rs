@@ -299,3 +299,18 @@ async fn redrive_hands_finalize_and_rollback_work_back_to_them() {
         ]
     );
 }
+
+/// Issue 7: arbitrary and mutated inputs are answered, never a panic (see
+/// `glidepath_aws::fuzz`).
+#[test]
+fn fuzzed_inputs_never_panic() {
+    let ran = glidepath_aws::fuzz::fuzz_handler(
+        "step",
+        &[
+            json!({"rolloutId": "r-1", "seq": 1}),
+            json!({"rolloutId": "r-1", "command": "pause"}),
+        ],
+        |fake, input| async move { handle(&fake, input).await.err().map(|e| e.error_type) },
+    );
+    assert!(ran > 0);
+}

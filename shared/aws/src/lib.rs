@@ -12,6 +12,7 @@
 //! - [`function`]: the functions' error type (stable `errorType`), answer and tracing set-up.
 //! - [`error`]: [`PortError`], and the stable `error_type` names Lambda callers see.
 //! - `fakes` (feature `fakes`): an in-memory AWS for handler tests.
+//! - `fuzz` (feature `fakes`): arbitrary JSON into a function's handler over the fakes.
 //! - `contract` (feature `fakes`): the port contract tests, run against the fakes and, in
 //!   the end-to-end suite, against the adapters on the local emulator.
 
@@ -24,6 +25,8 @@ pub mod error;
 #[cfg(feature = "fakes")]
 pub mod fakes;
 pub mod function;
+#[cfg(feature = "fakes")]
+pub mod fuzz;
 pub mod health;
 pub mod ports;
 pub mod runner;
