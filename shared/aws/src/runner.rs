@@ -23,7 +23,8 @@ use crate::ports::{
     Ports, RolloutStore, Ticker,
 };
 use glidepath_core::{
-    Command, Event, HookOutcome, Owed, Rollout, Status, TransitionError, transition,
+    Command, Event, HookOutcome, Owed, Rollout, Status, Transition, TransitionError, UnixSeconds,
+    transition,
 };
 use std::collections::VecDeque;
 use std::time::{Duration, SystemTime};
@@ -123,6 +124,15 @@ impl Run {
     }
 }
 
+/// What carrying out the owed effects came to.
+enum Carried {
+    Done {
+        alias_applied: bool,
+    },
+    /// A fenced write found someone else's change.
+    Drift(String),
+}
+
 /// Events after which the alias is restored or left to an operator whatever an owed write
 /// would have done: carrying that write out first would only raise traffic on a version
 /// that is being rolled back.
@@ -194,178 +204,242 @@ impl<'a, P: Ports> Runner<'a, P> {
         run.queue_first(event);
         while let Some(event) = run.pending.pop_front() {
             let now = self.ports.now();
-            let step = match transition(&run.rollout, event.clone(), now) {
-                Ok(step) => step,
-                // A command refused against a stale copy is judged again against the
-                // stored record: it may apply there, or be refused for the right reason.
-                Err(rejected) => {
-                    let stored = self.reload(&run.rollout.id).await?;
-                    if stored.seq == run.rollout.seq {
-                        return Err(rejected.into());
-                    }
-                    self.lost_race(&mut run, event, "refused against a stale copy")
-                        .await?;
-                    continue;
-                }
+            let Some(step) = self.decide(&mut run, &event, now).await? else {
+                continue;
             };
-
-            // 1. The write: conditional on the seq this transition started from. It also
-            //    confirms effects done earlier in this run.
-            if step.changed || run.dirty {
-                let name = step.changed.then(|| event.name());
-                match self
-                    .ports
-                    .store()
-                    .save(run.rollout.seq, &step.rollout, name)
-                    .await
-                {
-                    Ok(()) => run.dirty = false,
-                    Err(PortError::Conflict(reason)) => {
-                        self.lost_race(&mut run, event, &reason).await?;
-                        continue;
-                    }
-                    Err(error) => return Err(error.into()),
-                }
-                if step.changed {
-                    info!(
-                        rollout_id = %step.rollout.id, seq = step.rollout.seq, event = event.name(),
-                        status = %step.rollout.status, weight = step.rollout.weight, "transition"
-                    );
-                }
+            // 1. The write.
+            if !self.write(&mut run, &step, &event).await? {
+                continue;
             }
-            let changed = step.changed;
-            run.rollout = step.rollout;
-
-            // 2. The hand-off, for statuses another function owns. The receiver publishes
-            //    the state change (it finds it owed): one write fewer here.
+            let Transition {
+                rollout: next,
+                changed,
+                commands,
+            } = step;
+            run.rollout = next;
+            // 2. The hand-off, for statuses another function owns.
             if let Some(work) = self.hand_off_for(&run) {
-                match self
-                    .ports
-                    .dispatcher()
-                    .hand_off(work, &run.rollout.id)
-                    .await
-                {
-                    Ok(()) => {
-                        info!(rollout_id = %run.rollout.id, ?work, "handed off");
-                        return Ok(run.rollout);
-                    }
-                    Err(error) if work == HandOff::Rollback => {
-                        // Never leave a rollback waiting on a failed invoke: do it here.
-                        warn!(rollout_id = %run.rollout.id, error = %error, "handing off the rollback failed; rolling back here");
-                        run.rollback_inline = true;
-                        run.pending.clear();
-                        run.pending.push_back(Event::Redrive);
-                        continue;
-                    }
-                    Err(source) => {
-                        return Err(RunError::HandOff {
-                            id: run.rollout.id.clone(),
-                            status: run.rollout.status,
-                            work,
-                            source,
-                        });
-                    }
+                if self.hand_off(&mut run, work).await? {
+                    return Ok(run.rollout);
                 }
+                continue;
             }
-
-            // 3. The owed effects, in order: the alias, then the tick.
-            let redone = changed || event == Event::Redrive;
-            let mut alias_applied = false;
-            for command in &step.commands {
-                match *command {
-                    Command::SetWeight { weight, take_over } => {
-                        let fence = run.rollout.alias_revision.clone().filter(|_| !take_over);
-                        match self
-                            .ports
-                            .router()
-                            .set_weight(&run.rollout.spec, weight, fence.as_deref())
-                            .await
-                        {
-                            Ok(revision) => {
-                                run.rollout.alias_revision = Some(revision);
-                                alias_applied = true;
-                            }
-                            Err(PortError::Drift(detail)) => {
-                                return self.drifted(run, detail).await;
-                            }
-                            Err(error) => return Err(error.into()),
-                        }
-                    }
-                    Command::ScheduleTick { seq, at } if at > now => {
-                        self.ports
-                            .ticker()
-                            .schedule(&run.rollout.id, seq, at)
-                            .await?;
-                    }
-                    _ => {}
-                }
-            }
-            if redone && !run.rollout.owed.is_empty() {
+            // 3. The owed effects.
+            let alias_applied = match self.carry_out(&mut run, &commands, now).await? {
+                Carried::Done { alias_applied } => alias_applied,
+                Carried::Drift(detail) => return self.drifted(run, detail).await,
+            };
+            if (changed || event == Event::Redrive) && !run.rollout.owed.is_empty() {
                 run.rollout.owed = Owed::default();
                 run.dirty = true;
             }
+            // 4. After the effects.
+            self.follow_up(&mut run, commands, &event, now, alias_applied)
+                .await?;
+        }
+        self.finish(run).await
+    }
 
-            // 4. After the effects: notifications, health, hooks, ticks due now.
-            let mut follow_ups = Vec::new();
-            if alias_applied {
-                follow_ups.push(Event::AliasApplied {
-                    seq: run.rollout.seq,
-                });
-            }
-            for command in step.commands {
-                match command {
-                    Command::CancelTicks => {
-                        if let Err(error) = self.ports.ticker().cancel(&run.rollout.id).await {
-                            // Harmless: stale ticks are no-ops and schedules delete themselves.
-                            warn!(rollout_id = %run.rollout.id, error = %error, "could not cancel pending ticks");
-                        }
-                    }
-                    Command::Notify(_) => {
-                        let change = HistoryEntry::latest(&run.rollout, event.name());
-                        if self.publish(&run.rollout, &change).await {
-                            run.rollout.notified_seq = run.rollout.seq;
-                            run.dirty = true;
-                        }
-                    }
-                    Command::CheckHealth { seq } => {
-                        let verdict = self
-                            .ports
-                            .health()
-                            .check(&run.rollout.spec.alarms, run.rollout.spec.insufficient_data)
-                            .await?;
-                        follow_ups.push(Event::Health { seq, verdict });
-                    }
-                    Command::RunHook { phase, function } => {
-                        let request = HookRequest::new(&run.rollout, phase);
-                        let outcome = self.run_hook(&function, &request).await?;
-                        follow_ups.push(Event::HookCompleted { phase, outcome });
-                    }
-                    // A tick due now (a step with no wait) runs in this invocation.
-                    Command::ScheduleTick { seq, at } if at <= now => {
-                        follow_ups.push(Event::Tick { seq });
-                    }
-                    // SetWeight and later ticks ran above; ReleaseLock is part of the write.
-                    _ => {}
+    /// The engine's answer to `event`. A command refused against a stale copy is judged
+    /// again against the stored record (`None`: re-queued): it may apply there, or be
+    /// refused for the right reason.
+    async fn decide(
+        &self,
+        run: &mut Run,
+        event: &Event,
+        now: UnixSeconds,
+    ) -> Result<Option<Transition>, RunError> {
+        match transition(&run.rollout, event.clone(), now) {
+            Ok(step) => Ok(Some(step)),
+            Err(rejected) => {
+                let stored = self.reload(&run.rollout.id).await?;
+                if stored.seq == run.rollout.seq {
+                    return Err(rejected.into());
                 }
-            }
-            for event in follow_ups.into_iter().rev() {
-                run.pending.push_front(event);
-            }
-        }
-        if run.dirty {
-            match self
-                .ports
-                .store()
-                .save(run.rollout.seq, &run.rollout, None)
-                .await
-            {
-                Ok(()) => {}
-                // A newer writer took over: its record is the truth now.
-                Err(PortError::Conflict(_)) => return self.reload(&run.rollout.id).await,
-                Err(error) => return Err(error.into()),
+                self.lost_race(run, event.clone(), "refused against a stale copy")
+                    .await?;
+                Ok(None)
             }
         }
-        Ok(run.rollout)
+    }
+
+    /// Writes the transition (or the confirmations of this run), conditional on the `seq`
+    /// it started from. `false`: the race was lost and the event re-queued.
+    async fn write(
+        &self,
+        run: &mut Run,
+        step: &Transition,
+        event: &Event,
+    ) -> Result<bool, RunError> {
+        if !step.changed && !run.dirty {
+            return Ok(true);
+        }
+        let name = step.changed.then(|| event.name());
+        match self
+            .ports
+            .store()
+            .save(run.rollout.seq, &step.rollout, name)
+            .await
+        {
+            Ok(()) => run.dirty = false,
+            Err(PortError::Conflict(reason)) => {
+                self.lost_race(run, event.clone(), &reason).await?;
+                return Ok(false);
+            }
+            Err(error) => return Err(error.into()),
+        }
+        if step.changed {
+            info!(
+                rollout_id = %step.rollout.id, seq = step.rollout.seq, event = event.name(),
+                status = %step.rollout.status, weight = step.rollout.weight, "transition"
+            );
+        }
+        Ok(true)
+    }
+
+    /// Passes the rollout to the function that owns its work. `true`: handed off, this run
+    /// is over. `false`: a rollback could not be handed off and is done here instead. The
+    /// receiver publishes the state change (it finds it owed): one write fewer here.
+    async fn hand_off(&self, run: &mut Run, work: HandOff) -> Result<bool, RunError> {
+        match self
+            .ports
+            .dispatcher()
+            .hand_off(work, &run.rollout.id)
+            .await
+        {
+            Ok(()) => {
+                info!(rollout_id = %run.rollout.id, ?work, "handed off");
+                Ok(true)
+            }
+            Err(error) if work == HandOff::Rollback => {
+                // Never leave a rollback waiting on a failed invoke.
+                warn!(rollout_id = %run.rollout.id, error = %error, "handing off the rollback failed; rolling back here");
+                run.rollback_inline = true;
+                run.pending.clear();
+                run.pending.push_back(Event::Redrive);
+                Ok(false)
+            }
+            Err(source) => Err(RunError::HandOff {
+                id: run.rollout.id.clone(),
+                status: run.rollout.status,
+                work,
+                source,
+            }),
+        }
+    }
+
+    /// The owed effects, in order: the alias (fenced, or a take-over), then the tick.
+    async fn carry_out(
+        &self,
+        run: &mut Run,
+        commands: &[Command],
+        now: UnixSeconds,
+    ) -> Result<Carried, RunError> {
+        let mut alias_applied = false;
+        for command in commands {
+            match *command {
+                Command::SetWeight { weight, take_over } => {
+                    let fence = run.rollout.alias_revision.clone().filter(|_| !take_over);
+                    match self
+                        .ports
+                        .router()
+                        .set_weight(&run.rollout.spec, weight, fence.as_deref())
+                        .await
+                    {
+                        Ok(revision) => {
+                            run.rollout.alias_revision = Some(revision);
+                            alias_applied = true;
+                        }
+                        Err(PortError::Drift(detail)) => return Ok(Carried::Drift(detail)),
+                        Err(error) => return Err(error.into()),
+                    }
+                }
+                Command::ScheduleTick { seq, at } if at > now => {
+                    self.ports
+                        .ticker()
+                        .schedule(&run.rollout.id, seq, at)
+                        .await?;
+                }
+                _ => {}
+            }
+        }
+        Ok(Carried::Done { alias_applied })
+    }
+
+    /// After the effects: cancel ticks, publish, check health, run hooks, run a tick that
+    /// is due now; what they report is applied next, before anything else queued.
+    async fn follow_up(
+        &self,
+        run: &mut Run,
+        commands: Vec<Command>,
+        event: &Event,
+        now: UnixSeconds,
+        alias_applied: bool,
+    ) -> Result<(), RunError> {
+        let mut follow_ups = Vec::new();
+        if alias_applied {
+            follow_ups.push(Event::AliasApplied {
+                seq: run.rollout.seq,
+            });
+        }
+        for command in commands {
+            match command {
+                Command::CancelTicks => {
+                    if let Err(error) = self.ports.ticker().cancel(&run.rollout.id).await {
+                        // Harmless: stale ticks are no-ops and schedules delete themselves.
+                        warn!(rollout_id = %run.rollout.id, error = %error, "could not cancel pending ticks");
+                    }
+                }
+                Command::Notify(_) => {
+                    let change = HistoryEntry::latest(&run.rollout, event.name());
+                    if self.publish(&run.rollout, &change).await {
+                        run.rollout.notified_seq = run.rollout.seq;
+                        run.dirty = true;
+                    }
+                }
+                Command::CheckHealth { seq } => {
+                    let verdict = self
+                        .ports
+                        .health()
+                        .check(&run.rollout.spec.alarms, run.rollout.spec.insufficient_data)
+                        .await?;
+                    follow_ups.push(Event::Health { seq, verdict });
+                }
+                Command::RunHook { phase, function } => {
+                    let request = HookRequest::new(&run.rollout, phase);
+                    let outcome = self.run_hook(&function, &request).await?;
+                    follow_ups.push(Event::HookCompleted { phase, outcome });
+                }
+                // A tick due now (a step with no wait) runs in this invocation.
+                Command::ScheduleTick { seq, at } if at <= now => {
+                    follow_ups.push(Event::Tick { seq });
+                }
+                // SetWeight and later ticks ran before; ReleaseLock is part of the write.
+                _ => {}
+            }
+        }
+        for event in follow_ups.into_iter().rev() {
+            run.pending.push_front(event);
+        }
+        Ok(())
+    }
+
+    /// Records what this run did that the stored record does not say yet.
+    async fn finish(&self, run: Run) -> Result<Rollout, RunError> {
+        if !run.dirty {
+            return Ok(run.rollout);
+        }
+        match self
+            .ports
+            .store()
+            .save(run.rollout.seq, &run.rollout, None)
+            .await
+        {
+            Ok(()) => Ok(run.rollout),
+            // A newer writer took over: its record is the truth now.
+            Err(PortError::Conflict(_)) => self.reload(&run.rollout.id).await,
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// Runs a hook within the invocation's deadline, if one is known.
