@@ -19,14 +19,16 @@
 
 use crate::error::{ErrorType, PortError};
 use crate::ports::{
-    AliasRouter, Dispatcher, HandOff, HealthCheck, HistoryEntry, HookRequest, HookRunner, Notifier,
-    Ports, RolloutStore, Ticker,
+    AliasRouter, Dispatcher, HandOff, HealthCheck, HistoryEntry, HookRequest, Ports, RolloutStore,
+    Ticker,
 };
 use glidepath_core::{
-    Command, Event, HookOutcome, Owed, Rollout, Status, Transition, TransitionError, UnixSeconds,
-    transition,
+    Command, Event, Owed, Rollout, Status, Transition, TransitionError, UnixSeconds, transition,
 };
 use std::collections::VecDeque;
+
+mod hooks;
+mod publish;
 use std::time::{Duration, SystemTime};
 use tracing::{info, warn};
 
@@ -442,43 +444,6 @@ impl<'a, P: Ports> Runner<'a, P> {
         }
     }
 
-    /// Runs a hook within the invocation's deadline, if one is known.
-    async fn run_hook(
-        &self,
-        function: &str,
-        request: &HookRequest,
-    ) -> Result<HookOutcome, RunError> {
-        let Some(deadline) = self.deadline else {
-            return Ok(self.ports.hooks().run(function, request).await?);
-        };
-        let budget = deadline
-            .duration_since(SystemTime::now())
-            .unwrap_or_default()
-            .saturating_sub(HOOK_DEADLINE_MARGIN);
-        if budget < MIN_HOOK_BUDGET {
-            return Err(RunError::Port(PortError::Aws {
-                operation: "running a hook",
-                message: format!(
-                    "only {}s left in this invocation for hook {function}; the stage is re-driven",
-                    budget.as_secs()
-                ),
-                source: None,
-            }));
-        }
-        match tokio::time::timeout(budget, self.ports.hooks().run(function, request)).await {
-            Ok(outcome) => Ok(outcome?),
-            Err(_) => {
-                warn!(rollout_id = %request.rollout_id, hook = %function, budget_seconds = budget.as_secs(), "hook timed out");
-                Ok(HookOutcome::Failed {
-                    reason: format!(
-                        "hook {function} did not answer within {}s, the time this invocation had",
-                        budget.as_secs()
-                    ),
-                })
-            }
-        }
-    }
-
     /// Which function the rollout goes to next, if not this one. A rollout found in a
     /// handed-off status is handed off again every time: the receiving functions are
     /// idempotent, and a retried event must not strand it.
@@ -520,40 +485,6 @@ impl<'a, P: Ports> Runner<'a, P> {
         }
         warn!(rollout_id = %stored.id, detail = %detail, "alias drift");
         Box::pin(self.run_on(stored, Event::Drift { detail })).await
-    }
-
-    /// Publishes one state change; a failure is logged and leaves it owed.
-    async fn publish(&self, rollout: &Rollout, change: &HistoryEntry) -> bool {
-        match self.ports.notifier().notify(rollout, change).await {
-            Ok(()) => true,
-            Err(error) => {
-                warn!(rollout_id = %rollout.id, seq = change.seq, error = %error, "could not publish the state change; it stays owed");
-                false
-            }
-        }
-    }
-
-    /// Publishes, in order and from the history, the state changes the record has not
-    /// published yet (a failed publish, a hand-off, an invocation that died).
-    async fn publish_owed(&self, run: &mut Run) {
-        if run.rollout.notified_seq >= run.rollout.seq {
-            return;
-        }
-        let history = match self.ports.store().history(&run.rollout.id).await {
-            Ok(history) => history,
-            Err(error) => {
-                warn!(rollout_id = %run.rollout.id, error = %error, "could not read the history to publish owed state changes");
-                return;
-            }
-        };
-        let (from, to) = (run.rollout.notified_seq, run.rollout.seq);
-        for change in history.iter().filter(|h| h.seq > from && h.seq <= to) {
-            if !self.publish(&run.rollout, change).await {
-                return;
-            }
-            run.rollout.notified_seq = change.seq;
-            run.dirty = true;
-        }
     }
 
     async fn reload(&self, id: &str) -> Result<Rollout, RunError> {

@@ -1,0 +1,43 @@
+//! Publishing state changes at least once: the record keeps the last `seq` published
+//! (`notified_seq`); what is owed is published from the history, in order.
+
+use super::{Run, Runner};
+use crate::ports::{HistoryEntry, Notifier, Ports, RolloutStore};
+use glidepath_core::Rollout;
+use tracing::warn;
+
+impl<P: Ports> Runner<'_, P> {
+    /// Publishes one state change; a failure is logged and leaves it owed.
+    pub(super) async fn publish(&self, rollout: &Rollout, change: &HistoryEntry) -> bool {
+        match self.ports.notifier().notify(rollout, change).await {
+            Ok(()) => true,
+            Err(error) => {
+                warn!(rollout_id = %rollout.id, seq = change.seq, error = %error, "could not publish the state change; it stays owed");
+                false
+            }
+        }
+    }
+
+    /// Publishes, in order and from the history, the state changes the record has not
+    /// published yet (a failed publish, a hand-off, an invocation that died).
+    pub(super) async fn publish_owed(&self, run: &mut Run) {
+        if run.rollout.notified_seq >= run.rollout.seq {
+            return;
+        }
+        let history = match self.ports.store().history(&run.rollout.id).await {
+            Ok(history) => history,
+            Err(error) => {
+                warn!(rollout_id = %run.rollout.id, error = %error, "could not read the history to publish owed state changes");
+                return;
+            }
+        };
+        let (from, to) = (run.rollout.notified_seq, run.rollout.seq);
+        for change in history.iter().filter(|h| h.seq > from && h.seq <= to) {
+            if !self.publish(&run.rollout, change).await {
+                return;
+            }
+            run.rollout.notified_seq = change.seq;
+            run.dirty = true;
+        }
+    }
+}
