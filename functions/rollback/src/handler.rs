@@ -14,12 +14,19 @@ use glidepath_core::Event;
 use serde::Deserialize;
 use serde_json::Value;
 
+/// The one operator command `rollback` takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum RollbackCommand {
+    Abort,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct RollbackInput {
     rollout_id: String,
     #[serde(default)]
-    command: Option<String>,
+    command: Option<RollbackCommand>,
     #[serde(default)]
     reason: Option<String>,
 }
@@ -27,20 +34,15 @@ struct RollbackInput {
 pub async fn handle<P: Ports>(ports: &P, event: Value) -> Result<RolloutView, FunctionError> {
     let input: RollbackInput = parse_input(event)?;
     let runner = Runner::new(ports, Role::Rollback);
-    let rollout = match input.command.as_deref() {
+    let rollout = match input.command {
         None => runner.redrive(&input.rollout_id).await?,
-        Some("abort") => {
+        Some(RollbackCommand::Abort) => {
             let reason = input
                 .reason
                 .unwrap_or_else(|| "no reason given".to_string());
             runner
                 .run(&input.rollout_id, Event::Abort { reason })
                 .await?
-        }
-        Some(other) => {
-            return Err(FunctionError::invalid(format!(
-                "`command`: `{other}` is not `abort`"
-            )));
         }
     };
     Ok(RolloutView::new(&rollout, ports.take_call_counts()))

@@ -105,3 +105,17 @@ fn fuzzed_inputs_never_panic() {
     );
     assert!(ran > 0);
 }
+
+#[tokio::test]
+async fn an_unknown_command_is_refused_by_name() {
+    let fake = FakeAws::new(1_000);
+    let error = handle(&fake, json!({"rolloutId": "r-1", "command": "promote"}))
+        .await
+        .unwrap_err();
+    assert_eq!(error.error_type, "InvalidRequest");
+    assert!(
+        error.message.contains("promote") && error.message.contains("abort"),
+        "{}",
+        error.message
+    );
+}
