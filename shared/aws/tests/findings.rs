@@ -480,3 +480,127 @@ async fn a_hook_with_no_time_left_is_left_to_a_fresh_invocation() {
     assert_eq!(stored.status, Status::PreTraffic);
     assert!(fake.world().hook_calls.is_empty());
 }
+
+/// Review finding: a take-over delayed past a rollback. An operator resumes after drift; its
+/// write is slow to land; meanwhile an abort rolls back and finishes. The late take-over
+/// finds the record moved on and writes nothing.
+#[tokio::test]
+async fn a_take_over_delayed_past_a_rollback_writes_nothing() {
+    let fake = world();
+    let rollout = started(&fake, linear(), "r-1").await;
+    fake.move_alias_externally("orders", "live", "3");
+    let seq = due_tick(&fake, &rollout);
+    Runner::new(&fake, Role::Step)
+        .run("r-1", Event::Tick { seq })
+        .await
+        .unwrap();
+    let paused = fake.rollout("r-1").unwrap();
+    assert_eq!(paused.status, Status::Paused);
+    // `step` saved the resume (its take-over owed) and is about to write...
+    let resume = glidepath_core::transition(&paused, Event::Resume, T0 + 100).unwrap();
+    fake.save(paused.seq, &resume.rollout, Some("resume"))
+        .await
+        .unwrap();
+    // ...when an abort runs to the end.
+    let aborted = Runner::new(&fake, Role::Rollback)
+        .run(
+            "r-1",
+            Event::Abort {
+                reason: "bad".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(aborted.status, Status::RolledBack);
+    // The resume's write lands now (its invocation carries on with its copy).
+    let late = Runner::new(&fake, Role::Step)
+        .run_on(resume.rollout.clone(), Event::Redrive)
+        .await
+        .unwrap();
+    assert_eq!(late.status, Status::RolledBack);
+    let alias = fake.alias("orders", "live").unwrap();
+    assert_eq!((alias.version.as_str(), alias.routing), ("1", None));
+    check_invariants(&fake, "r-1");
+}
+
+/// Review finding: an abort whose restore failed is finished by the retried abort.
+#[tokio::test]
+async fn a_retried_abort_finishes_the_rollback() {
+    let fake = world();
+    started(&fake, linear(), "r-1").await;
+    fake.world().failures.insert("lambda:UpdateAlias", 1);
+    let abort = || Event::Abort {
+        reason: "bad".into(),
+    };
+    let error = Runner::new(&fake, Role::Rollback)
+        .run("r-1", abort())
+        .await
+        .unwrap_err();
+    assert_eq!(error.error_type().as_str(), "Retryable");
+    assert_eq!(fake.rollout("r-1").unwrap().status, Status::RollingBack);
+    let retried = Runner::new(&fake, Role::Rollback)
+        .run("r-1", abort())
+        .await
+        .unwrap();
+    assert_eq!(retried.status, Status::RolledBack);
+    check_invariants(&fake, "r-1");
+}
+
+/// Review finding: a later publish must not mark an earlier, failed one as published.
+#[tokio::test]
+async fn a_failed_publish_is_not_skipped_by_a_later_one() {
+    let fake = world();
+    let created = create(&fake, with_pre_hook(), "r-1").await;
+    // PreTraffic's publish fails; Shifting's (after the hook) succeeds.
+    fake.world().failures.insert("events:PutEvents", 1);
+    Runner::new(&fake, Role::Start)
+        .run_on(created, Event::Start)
+        .await
+        .unwrap();
+    let stored = fake.rollout("r-1").unwrap();
+    assert_eq!(stored.status, Status::Shifting);
+    assert_eq!(stored.notified_seq, 0, "seq 1 was never published");
+    Runner::new(&fake, Role::Step).redrive("r-1").await.unwrap();
+    let stored = fake.rollout("r-1").unwrap();
+    assert_eq!(stored.notified_seq, stored.seq);
+    let seqs: Vec<u64> = fake
+        .world()
+        .notified_seqs
+        .iter()
+        .map(|(_, seq)| *seq)
+        .collect();
+    assert_eq!(
+        seqs,
+        vec![2, 1, 2],
+        "seq 2 twice (at least once), seq 1 not lost"
+    );
+}
+
+/// Review finding: while a hook runs, the record owes only the hook stage, so the watchdog
+/// gives it the hook's grace instead of re-running it after a minute.
+#[tokio::test(start_paused = true)]
+async fn a_running_hook_owes_only_its_stage() {
+    let fake = world();
+    fake.world()
+        .hook_delays
+        .insert("smoke".into(), std::time::Duration::from_secs(300));
+    let created = create(&fake, with_pre_hook(), "r-1").await;
+    let running = {
+        let fake = fake.clone();
+        tokio::spawn(async move {
+            Runner::new(&fake, Role::Start)
+                .run_on(created, Event::Start)
+                .await
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_secs(120)).await;
+    let during = fake.rollout("r-1").unwrap();
+    assert_eq!(during.status, Status::PreTraffic);
+    assert_eq!(
+        during.owed_work().map(|w| w.kind),
+        Some(glidepath_core::OwedKind::Hook),
+        "{during:?}"
+    );
+    let after = running.await.unwrap().unwrap();
+    assert_eq!(after.status, Status::Shifting);
+}

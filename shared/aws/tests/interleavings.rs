@@ -391,3 +391,63 @@ async fn create_or_conflict(
     rollout.alias_revision = Some(alias.revision);
     fake.create(&rollout).await.ok().map(|_| rollout)
 }
+
+/// A rollout paused for drift, an operator taking the alias back (`resume` or `promote`),
+/// against a rollback (`abort`, or a breach through `check-alarms`): no take-over lands after
+/// the rollback, and the invariants hold whichever finished first.
+fn take_over_vs_rollback(
+    operator: Event,
+    rollback: (Role, Event),
+    name: &str,
+    check: fn(&FakeAws),
+) {
+    explore(
+        name,
+        || {
+            let fake = world();
+            let rollout = block_on_plain(started(&fake, linear(), "r-1"));
+            fake.move_alias_externally("orders", "live", "3");
+            let seq = due_tick(&fake, &rollout);
+            block_on_plain(Runner::new(&fake, Role::Step).run("r-1", Event::Tick { seq }))
+                .expect("tick");
+            assert_eq!(fake.rollout("r-1").expect("rollout").status, Status::Paused);
+            (fake, rollout.id)
+        },
+        move |fake, id| {
+            vec![
+                run(&fake, Role::Step, &id, operator.clone()),
+                run(&fake, rollback.0, &id, rollback.1.clone()),
+            ]
+        },
+        check,
+    );
+}
+
+#[test]
+fn resume_after_drift_vs_abort() {
+    take_over_vs_rollback(
+        Event::Resume,
+        (Role::Rollback, abort()),
+        "resume after drift vs abort",
+        // An abort applies whether or not the resume went first.
+        |fake| assert_eq!(fake.rollout("r-1").unwrap().status, Status::RolledBack),
+    );
+}
+
+#[test]
+fn promote_after_drift_vs_breach() {
+    take_over_vs_rollback(
+        Event::Promote,
+        (Role::CheckAlarms, breach()),
+        "promote after drift vs breach",
+        // A promote that finished (no post-traffic hook) before the breach arrived succeeded;
+        // otherwise the breach rolled back. Never anything in between.
+        |fake| {
+            let status = fake.rollout("r-1").unwrap().status;
+            assert!(
+                matches!(status, Status::RolledBack | Status::Succeeded),
+                "{status}"
+            );
+        },
+    );
+}

@@ -308,6 +308,35 @@ impl<'a> Step<'a> {
         if let Some(reason) = &mut self.next.reason {
             cap_reason(reason);
         }
+        // One alias write per transition, to the record's weight: a take-over (resuming
+        // after drift) that also passes a gate writes the next step's weight directly, so
+        // the record always says the one write it owes.
+        let writes: Vec<bool> = self
+            .commands
+            .iter()
+            .filter_map(|c| match c {
+                Command::SetWeight { take_over, .. } => Some(*take_over),
+                _ => None,
+            })
+            .collect();
+        if writes.len() > 1 {
+            let take_over = writes.iter().any(|t| *t);
+            let weight = self.next.weight;
+            let mut kept = false;
+            self.commands.retain_mut(|c| match c {
+                Command::SetWeight { .. } if kept => false,
+                Command::SetWeight {
+                    weight: w,
+                    take_over: t,
+                } => {
+                    *w = weight;
+                    *t = take_over;
+                    kept = true;
+                    true
+                }
+                _ => true,
+            });
+        }
         // Alias writes and ticks are persisted as owed before they run (write-ahead): only
         // the writer that won this `seq` carries them out, and a re-drive can finish them.
         for command in &self.commands {

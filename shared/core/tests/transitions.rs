@@ -698,3 +698,37 @@ fn a_hook_stage_that_never_answers_fails_safely_at_its_limit() {
     assert!(set_weights(&failed).is_empty());
     assert!(failed.rollout.reason.unwrap().contains("did not answer"));
 }
+
+#[test]
+fn resuming_after_drift_at_a_gate_owes_one_write() {
+    let r = rollout(
+        r#"{"type":"steps","steps":[{"weight":10,"bake":"1m"},{"pause":true},{"weight":50,"bake":"1m"}]}"#,
+        0,
+        false,
+        false,
+    );
+    let shifting = confirm(&apply(&r, Event::Start, T0).rollout);
+    let gate = confirm(&healthy_tick(&shifting).rollout);
+    assert_eq!(gate.status, Status::Paused);
+    let drifted = apply(
+        &gate,
+        Event::Drift {
+            detail: "moved".into(),
+        },
+        T0 + 70,
+    )
+    .rollout;
+    let resumed = apply(&drifted, Event::Resume, T0 + 80);
+    assert_eq!(
+        resumed
+            .commands
+            .iter()
+            .filter(|c| matches!(c, Command::SetWeight { .. }))
+            .collect::<Vec<_>>(),
+        vec![&Command::SetWeight {
+            weight: 50,
+            take_over: true
+        }]
+    );
+    assert_eq!(resumed.rollout.owed.alias, Some(AliasWrite::TakeOver));
+}

@@ -114,11 +114,14 @@ struct Run {
 }
 
 impl Run {
-    /// Queues `event` first, preceded by a re-drive of owed effects unless `event` takes the
-    /// alias over anyway.
+    /// Queues `event` first, preceded by a re-drive of what the record owes: always for a
+    /// rollback (a retried abort or breach finishes it), and for owed effects unless `event`
+    /// takes the alias over anyway.
     fn queue_first(&mut self, event: Event) {
         let owes = !self.rollout.owed.is_empty();
-        let redrive_first = owes && event != Event::Redrive && !takes_alias_over(&event);
+        let rolling_back = self.rollout.status == Status::RollingBack;
+        let redrive_first =
+            event != Event::Redrive && (rolling_back || (owes && !takes_alias_over(&event)));
         self.pending.push_front(event);
         if redrive_first {
             self.pending.push_front(Event::Redrive);
@@ -133,7 +136,13 @@ enum Carried {
     },
     /// A fenced write found someone else's change.
     Drift(String),
+    /// A take-over found that the record moved on: the newer writer owns the alias.
+    Superseded(Box<Rollout>),
 }
+
+/// How many times a take-over reads the alias and tries to write it before giving up
+/// (`Retryable`): each try fails only if the alias changed between the read and the write.
+pub const TAKE_OVER_ATTEMPTS: u32 = 5;
 
 /// Events after which the alias is restored or left to an operator whatever an owed write
 /// would have done: carrying that write out first would only raise traffic on a version
@@ -230,6 +239,10 @@ impl<'a, P: Ports> Runner<'a, P> {
             let alias_applied = match self.carry_out(&mut run, &commands, now).await? {
                 Carried::Done { alias_applied } => alias_applied,
                 Carried::Drift(detail) => return self.drifted(run, detail).await,
+                Carried::Superseded(newer) => {
+                    info!(rollout_id = %newer.id, "the record moved on before this take-over; leaving the alias to the newer writer");
+                    return Ok(*newer);
+                }
             };
             if (changed || event == Event::Redrive) && !run.rollout.owed.is_empty() {
                 run.rollout.owed = Owed::default();
@@ -340,8 +353,21 @@ impl<'a, P: Ports> Runner<'a, P> {
         let mut alias_applied = false;
         for command in commands {
             match *command {
-                Command::SetWeight { weight, take_over } => {
-                    let fence = run.rollout.alias_revision.clone().filter(|_| !take_over);
+                Command::SetWeight {
+                    weight,
+                    take_over: true,
+                } => match self.take_over(run, weight).await? {
+                    Ok(revision) => {
+                        run.rollout.alias_revision = Some(revision);
+                        alias_applied = true;
+                    }
+                    Err(newer) => return Ok(Carried::Superseded(Box::new(newer))),
+                },
+                Command::SetWeight {
+                    weight,
+                    take_over: false,
+                } => {
+                    let fence = run.rollout.alias_revision.clone();
                     match self
                         .ports
                         .router()
@@ -368,6 +394,49 @@ impl<'a, P: Ports> Runner<'a, P> {
         Ok(Carried::Done { alias_applied })
     }
 
+    /// A take-over (a rollback, or taking the alias back after drift) writes whatever the
+    /// alias holds, but never blindly: it reads the alias, checks that the record it carries
+    /// out is still the stored one, and writes conditionally on the revision it read. A
+    /// take-over that was delayed past a newer writer (a rollback after a resume, a new
+    /// rollout after a rollback) therefore finds the record moved on, or its write refused,
+    /// and leaves the alias to that writer. `Err(newer)`: superseded by `newer`.
+    async fn take_over(&self, run: &Run, weight: u8) -> Result<Result<String, Rollout>, RunError> {
+        let spec = &run.rollout.spec;
+        for _ in 0..TAKE_OVER_ATTEMPTS {
+            let found = self
+                .ports
+                .router()
+                .read_alias(&spec.function, &spec.alias)
+                .await?;
+            // Written even when the alias already holds `weight`: the new revision is what
+            // fences out a fenced writer still in flight with the old one (the explored
+            // interleavings found a rollback that skipped its write, then a raise landing).
+            let stored = self.reload(&run.rollout.id).await?;
+            if stored.seq != run.rollout.seq {
+                return Ok(Err(stored));
+            }
+            match self
+                .ports
+                .router()
+                .set_weight(spec, weight, Some(&found.revision))
+                .await
+            {
+                Ok(revision) => return Ok(Ok(revision)),
+                // The alias changed between the read and the write: look again.
+                Err(PortError::Drift(_)) => continue,
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(RunError::Port(PortError::Aws {
+            operation: "taking the alias over",
+            message: format!(
+                "alias {}:{} kept changing under {TAKE_OVER_ATTEMPTS} attempts",
+                spec.function, spec.alias
+            ),
+            source: None,
+        }))
+    }
+
     /// After the effects: cancel ticks, publish, check health, run hooks, run a tick that
     /// is due now; what they report is applied next, before anything else queued.
     async fn follow_up(
@@ -384,7 +453,8 @@ impl<'a, P: Ports> Runner<'a, P> {
                 seq: run.rollout.seq,
             });
         }
-        for command in commands {
+        // First what is quick: cancel ticks, publish.
+        for command in &commands {
             match command {
                 Command::CancelTicks => {
                     if let Err(error) = self.ports.ticker().cancel(&run.rollout.id).await {
@@ -394,11 +464,29 @@ impl<'a, P: Ports> Runner<'a, P> {
                 }
                 Command::Notify(_) => {
                     let change = HistoryEntry::latest(&run.rollout, event.name());
-                    if self.publish(&run.rollout, &change).await {
+                    // Marked only when nothing before it is unpublished: a gap is published
+                    // later from the history (at least once, never skipped).
+                    if self.publish(&run.rollout, &change).await
+                        && run.rollout.notified_seq + 1 == run.rollout.seq
+                    {
                         run.rollout.notified_seq = run.rollout.seq;
                         run.dirty = true;
                     }
                 }
+                _ => {}
+            }
+        }
+        // A hook may run for minutes: record first what this run has done (confirmed
+        // effects, published changes), so that the record owes nothing but the hook stage
+        // meanwhile and the watchdog leaves it the hook's grace.
+        let runs_hook = commands
+            .iter()
+            .any(|c| matches!(c, Command::RunHook { .. }));
+        if runs_hook && run.dirty && !self.checkpoint(run).await? {
+            return Ok(());
+        }
+        for command in commands {
+            match command {
                 Command::CheckHealth { seq } => {
                     let verdict = self
                         .ports
@@ -416,7 +504,8 @@ impl<'a, P: Ports> Runner<'a, P> {
                 Command::ScheduleTick { seq, at } if at <= now => {
                     follow_ups.push(Event::Tick { seq });
                 }
-                // SetWeight and later ticks ran before; ReleaseLock is part of the write.
+                // SetWeight and later ticks ran before, CancelTicks and Notify above;
+                // ReleaseLock is part of the write.
                 _ => {}
             }
         }
@@ -424,6 +513,30 @@ impl<'a, P: Ports> Runner<'a, P> {
             run.pending.push_front(event);
         }
         Ok(())
+    }
+
+    /// Writes what this run did that the stored record does not say yet, before something
+    /// long. `false`: a newer writer changed the record; this run stops (its pending events
+    /// dropped, the newer record taken as the truth).
+    async fn checkpoint(&self, run: &mut Run) -> Result<bool, RunError> {
+        match self
+            .ports
+            .store()
+            .save(run.rollout.seq, &run.rollout, None)
+            .await
+        {
+            Ok(()) => {
+                run.dirty = false;
+                Ok(true)
+            }
+            Err(PortError::Conflict(_)) => {
+                run.rollout = self.reload(&run.rollout.id).await?;
+                run.dirty = false;
+                run.pending.clear();
+                Ok(false)
+            }
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// Records what this run did that the stored record does not say yet.
