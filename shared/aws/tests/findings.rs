@@ -496,8 +496,10 @@ async fn a_take_over_delayed_past_a_rollback_writes_nothing() {
         .unwrap();
     let paused = fake.rollout("r-1").unwrap();
     assert_eq!(paused.status, Status::Paused);
-    // `step` saved the resume (its take-over owed) and is about to write...
-    let resume = glidepath_core::transition(&paused, Event::Resume, T0 + 100).unwrap();
+    // `step` saved the resume (its take-over owed, its change published) and is about to
+    // write...
+    let mut resume = glidepath_core::transition(&paused, Event::Resume, T0 + 100).unwrap();
+    resume.rollout.notified_seq = resume.rollout.seq;
     fake.save(paused.seq, &resume.rollout, Some("resume"))
         .await
         .unwrap();
