@@ -76,8 +76,8 @@ pub trait RolloutStore: Send + Sync {
         &self,
         id: &str,
     ) -> impl Future<Output = Result<Vec<HistoryEntry>, PortError>> + Send;
-    /// Ids of unfinished rollouts whose [`Rollout::owed_work`] is overdue at `now` by
-    /// `grace` ([`Grace::is_overdue`]).
+    /// Ids of the rollouts (finished ones with an unpublished change included) whose
+    /// [`Rollout::owed_work`] is overdue at `now` by `grace` ([`Grace::is_overdue`]).
     fn overdue(
         &self,
         now: UnixSeconds,
