@@ -14,6 +14,7 @@ use crate::duration::parse_duration;
 use crate::plan::Plan;
 use crate::rollout::{Hooks, InsufficientData, RolloutSpec};
 use crate::strategy::Strategy;
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 /// Most alarms one rollout may watch (all are read in one `DescribeAlarms` call, and removed
@@ -59,6 +60,25 @@ pub struct RolloutRequest {
     pub idempotency_key: Option<String>,
 }
 
+/// The request as it arrives: every known field as raw JSON, so that each is checked, and
+/// refused by name, by its own validator below; anything else lands in `unknown`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawRequest {
+    function: Option<Value>,
+    alias: Option<Value>,
+    target_version: Option<Value>,
+    publish: Option<Value>,
+    strategy: Option<Value>,
+    bake: Option<Value>,
+    alarms: Option<Value>,
+    insufficient_data: Option<Value>,
+    hooks: Option<Value>,
+    idempotency_key: Option<Value>,
+    #[serde(flatten)]
+    unknown: Map<String, Value>,
+}
+
 const FIELDS: &[&str] = &[
     "function",
     "alias",
@@ -73,173 +93,28 @@ const FIELDS: &[&str] = &[
 ];
 
 impl RolloutRequest {
-    /// Parses and checks every field; the first bad one is reported by name.
+    /// Parses and checks every field, in the order of [`FIELDS`]; the first bad one is
+    /// reported by name.
     pub fn from_json(value: &Value) -> Result<RolloutRequest, RequestError> {
-        let object = value
-            .as_object()
-            .ok_or_else(|| bad("(request)", "expected a JSON object"))?;
-        if let Some(unknown) = object.keys().find(|key| !FIELDS.contains(&key.as_str())) {
+        if !value.is_object() {
+            return Err(bad("(request)", "expected a JSON object"));
+        }
+        let raw = RawRequest::deserialize(value)
+            .map_err(|e| bad("(request)", format!("unreadable: {e}")))?;
+        if let Some(unknown) = raw.unknown.keys().next() {
             return Err(bad(
                 unknown,
                 format!("is not a known field; known fields: {}", FIELDS.join(", ")),
             ));
         }
-        let function = required_string(object, "function")?;
-        check_function_name(&function)?;
-        let alias = required_string(object, "alias")?;
-        check_alias_name(&alias)?;
-
-        let publish = match object.get("publish") {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(flag)) => *flag,
-            Some(other) => return Err(bad("publish", format!("{other} is not true or false"))),
-        };
-        let target = match (optional_string(object, "targetVersion")?, publish) {
-            (Some(_), true) => {
-                return Err(bad(
-                    "targetVersion",
-                    "give either `targetVersion` or `\"publish\": true`, not both",
-                ));
-            }
-            (None, false) => {
-                return Err(bad(
-                    "targetVersion",
-                    "missing: give a published version number, or `\"publish\": true` to publish $LATEST",
-                ));
-            }
-            (None, true) => Target::PublishLatest,
-            (Some(version), false) => {
-                if version == "$LATEST" {
-                    return Err(bad(
-                        "targetVersion",
-                        "$LATEST is mutable and an alias cannot route to it: give a published version, or `\"publish\": true`",
-                    ));
-                }
-                if version.is_empty() || !version.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err(bad(
-                        "targetVersion",
-                        format!("`{version}` is not a published version number such as \"7\""),
-                    ));
-                }
-                Target::Version(version)
-            }
-        };
-
-        let strategy = match object.get("strategy") {
-            None | Some(Value::Null) => {
-                return Err(bad("strategy", "missing, e.g. \"Canary10Percent5Minutes\""));
-            }
-            Some(Value::String(text)) => text.clone(),
-            Some(Value::Object(_)) => object["strategy"].to_string(),
-            Some(other) => {
-                return Err(bad(
-                    "strategy",
-                    format!("{other} is not a name or a JSON strategy object"),
-                ));
-            }
-        };
-        let plan = Strategy::parse(&strategy)
-            .map_err(|e| bad("strategy", e.to_string()))?
-            .plan();
-
-        let bake_seconds = match optional_string(object, "bake")? {
+        let function = function_field(&raw.function)?;
+        let alias = alias_field(&raw.alias)?;
+        let target = target_field(&raw.target_version, &raw.publish)?;
+        let (strategy, plan) = strategy_field(&raw.strategy)?;
+        let bake_seconds = match text(&raw.bake, "bake")? {
             None => 0,
             Some(text) => parse_duration(&text).map_err(|e| bad("bake", e.to_string()))?,
         };
-
-        let alarms = match object.get("alarms") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(items)) => {
-                let mut alarms = Vec::with_capacity(items.len());
-                for (index, item) in items.iter().enumerate() {
-                    let field = format!("alarms[{index}]");
-                    let name = item
-                        .as_str()
-                        .ok_or_else(|| bad(&field, format!("{item} is not an alarm name")))?;
-                    if name.is_empty() || name.len() > 255 {
-                        return Err(bad(&field, "an alarm name has 1 to 255 characters"));
-                    }
-                    if alarms.iter().any(|known: &String| known == name) {
-                        return Err(bad(&field, format!("`{name}` is listed twice")));
-                    }
-                    alarms.push(name.to_string());
-                }
-                if alarms.len() > MAX_ALARMS {
-                    return Err(bad(
-                        "alarms",
-                        format!(
-                            "has {} alarms; at most {MAX_ALARMS} are allowed",
-                            alarms.len()
-                        ),
-                    ));
-                }
-                alarms
-            }
-            Some(other) => {
-                return Err(bad(
-                    "alarms",
-                    format!("{other} is not a list of alarm names"),
-                ));
-            }
-        };
-
-        let insufficient_data = match optional_string(object, "insufficientData")?.as_deref() {
-            None | Some("ignore") => InsufficientData::Ignore,
-            Some("breach") => InsufficientData::Breach,
-            Some(other) => {
-                return Err(bad(
-                    "insufficientData",
-                    format!("`{other}` is not \"ignore\" or \"breach\""),
-                ));
-            }
-        };
-
-        let hooks = match object.get("hooks") {
-            None | Some(Value::Null) => Hooks::default(),
-            Some(Value::Object(hooks)) => {
-                if let Some(unknown) = hooks
-                    .keys()
-                    .find(|k| *k != "preTraffic" && *k != "postTraffic")
-                {
-                    return Err(bad(
-                        &format!("hooks.{unknown}"),
-                        "is not a known hook; known hooks: preTraffic, postTraffic",
-                    ));
-                }
-                let hook = |key: &str| -> Result<Option<String>, RequestError> {
-                    let field = format!("hooks.{key}");
-                    let name = optional_string(hooks, key).map_err(|e| bad(&field, e.problem))?;
-                    if let Some(name) = &name {
-                        check_function_name(name).map_err(|e| bad(&field, e.problem))?;
-                    }
-                    Ok(name)
-                };
-                Hooks {
-                    pre_traffic: hook("preTraffic")?,
-                    post_traffic: hook("postTraffic")?,
-                }
-            }
-            Some(other) => {
-                return Err(bad(
-                    "hooks",
-                    format!(
-                        "{other} is not an object such as {{\"preTraffic\": \"my-smoke-test\"}}"
-                    ),
-                ));
-            }
-        };
-
-        let idempotency_key = optional_string(object, "idempotencyKey")?;
-        if let Some(key) = &idempotency_key {
-            let allowed = |c: char| c.is_ascii_alphanumeric() || "-_.:/#".contains(c);
-            if key.is_empty() || key.len() > 128 || !key.chars().all(allowed) {
-                return Err(bad(
-                    "idempotencyKey",
-                    "has 1 to 128 characters among letters, digits and - _ . : / #",
-                ));
-            }
-        }
-
         Ok(RolloutRequest {
             function,
             alias,
@@ -247,12 +122,184 @@ impl RolloutRequest {
             strategy,
             plan,
             bake_seconds,
-            alarms,
-            insufficient_data,
-            hooks,
-            idempotency_key,
+            alarms: alarms_field(&raw.alarms)?,
+            insufficient_data: insufficient_data_field(&raw.insufficient_data)?,
+            hooks: hooks_field(&raw.hooks)?,
+            idempotency_key: idempotency_key_field(&raw.idempotency_key)?,
         })
     }
+}
+
+/// A string field (trimmed); `None` when absent or null.
+fn text(value: &Option<Value>, field: &str) -> Result<Option<String>, RequestError> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text.trim().to_string())),
+        Some(other) => Err(bad(field, format!("{other} is not a string"))),
+    }
+}
+
+fn function_field(value: &Option<Value>) -> Result<String, RequestError> {
+    let function = text(value, "function")?.ok_or_else(|| bad("function", "missing"))?;
+    check_function_name(&function)?;
+    Ok(function)
+}
+
+fn alias_field(value: &Option<Value>) -> Result<String, RequestError> {
+    let alias = text(value, "alias")?.ok_or_else(|| bad("alias", "missing"))?;
+    check_alias_name(&alias)?;
+    Ok(alias)
+}
+
+fn target_field(version: &Option<Value>, publish: &Option<Value>) -> Result<Target, RequestError> {
+    let publish = match publish {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(flag)) => *flag,
+        Some(other) => return Err(bad("publish", format!("{other} is not true or false"))),
+    };
+    match (text(version, "targetVersion")?, publish) {
+        (Some(_), true) => Err(bad(
+            "targetVersion",
+            "give either `targetVersion` or `\"publish\": true`, not both",
+        )),
+        (None, false) => Err(bad(
+            "targetVersion",
+            "missing: give a published version number, or `\"publish\": true` to publish $LATEST",
+        )),
+        (None, true) => Ok(Target::PublishLatest),
+        (Some(version), false) => {
+            if version == "$LATEST" {
+                return Err(bad(
+                    "targetVersion",
+                    "$LATEST is mutable and an alias cannot route to it: give a published version, or `\"publish\": true`",
+                ));
+            }
+            if version.is_empty() || !version.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(bad(
+                    "targetVersion",
+                    format!("`{version}` is not a published version number such as \"7\""),
+                ));
+            }
+            Ok(Target::Version(version))
+        }
+    }
+}
+
+/// The strategy as given (a name, or JSON text) and its plan.
+fn strategy_field(value: &Option<Value>) -> Result<(String, Plan), RequestError> {
+    let strategy = match value {
+        None | Some(Value::Null) => {
+            return Err(bad("strategy", "missing, e.g. \"Canary10Percent5Minutes\""));
+        }
+        Some(Value::String(text)) => text.clone(),
+        Some(object @ Value::Object(_)) => object.to_string(),
+        Some(other) => {
+            return Err(bad(
+                "strategy",
+                format!("{other} is not a name or a JSON strategy object"),
+            ));
+        }
+    };
+    let plan = Strategy::parse(&strategy)
+        .map_err(|e| bad("strategy", e.to_string()))?
+        .plan();
+    Ok((strategy, plan))
+}
+
+fn alarms_field(value: &Option<Value>) -> Result<Vec<String>, RequestError> {
+    let items = match value {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(items)) => items,
+        Some(other) => {
+            return Err(bad(
+                "alarms",
+                format!("{other} is not a list of alarm names"),
+            ));
+        }
+    };
+    let mut alarms = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        let field = format!("alarms[{index}]");
+        let name = item
+            .as_str()
+            .ok_or_else(|| bad(&field, format!("{item} is not an alarm name")))?;
+        if name.is_empty() || name.len() > 255 {
+            return Err(bad(&field, "an alarm name has 1 to 255 characters"));
+        }
+        if alarms.iter().any(|known: &String| known == name) {
+            return Err(bad(&field, format!("`{name}` is listed twice")));
+        }
+        alarms.push(name.to_string());
+    }
+    if alarms.len() > MAX_ALARMS {
+        return Err(bad(
+            "alarms",
+            format!(
+                "has {} alarms; at most {MAX_ALARMS} are allowed",
+                alarms.len()
+            ),
+        ));
+    }
+    Ok(alarms)
+}
+
+fn insufficient_data_field(value: &Option<Value>) -> Result<InsufficientData, RequestError> {
+    match text(value, "insufficientData")?.as_deref() {
+        None | Some("ignore") => Ok(InsufficientData::Ignore),
+        Some("breach") => Ok(InsufficientData::Breach),
+        Some(other) => Err(bad(
+            "insufficientData",
+            format!("`{other}` is not \"ignore\" or \"breach\""),
+        )),
+    }
+}
+
+fn hooks_field(value: &Option<Value>) -> Result<Hooks, RequestError> {
+    let hooks = match value {
+        None | Some(Value::Null) => return Ok(Hooks::default()),
+        Some(Value::Object(hooks)) => hooks,
+        Some(other) => {
+            return Err(bad(
+                "hooks",
+                format!("{other} is not an object such as {{\"preTraffic\": \"my-smoke-test\"}}"),
+            ));
+        }
+    };
+    if let Some(unknown) = hooks
+        .keys()
+        .find(|k| *k != "preTraffic" && *k != "postTraffic")
+    {
+        return Err(bad(
+            &format!("hooks.{unknown}"),
+            "is not a known hook; known hooks: preTraffic, postTraffic",
+        ));
+    }
+    let hook = |key: &str| -> Result<Option<String>, RequestError> {
+        let field = format!("hooks.{key}");
+        let name = text(&hooks.get(key).cloned(), &field)?;
+        if let Some(name) = &name {
+            check_function_name(name).map_err(|e| bad(&field, e.problem))?;
+        }
+        Ok(name)
+    };
+    Ok(Hooks {
+        pre_traffic: hook("preTraffic")?,
+        post_traffic: hook("postTraffic")?,
+    })
+}
+
+fn idempotency_key_field(value: &Option<Value>) -> Result<Option<String>, RequestError> {
+    let key = text(value, "idempotencyKey")?;
+    if let Some(key) = &key {
+        let allowed = |c: char| c.is_ascii_alphanumeric() || "-_.:/#".contains(c);
+        if key.is_empty() || key.len() > 128 || !key.chars().all(allowed) {
+            return Err(bad(
+                "idempotencyKey",
+                "has 1 to 128 characters among letters, digits and - _ . : / #",
+            ));
+        }
+    }
+    Ok(key)
 }
 
 impl RolloutRequest {
@@ -271,18 +318,6 @@ impl RolloutRequest {
             idempotency_key: self.idempotency_key.clone(),
             function_arn: None,
         }
-    }
-}
-
-fn required_string(object: &Map<String, Value>, key: &str) -> Result<String, RequestError> {
-    optional_string(object, key)?.ok_or_else(|| bad(key, "missing"))
-}
-
-fn optional_string(object: &Map<String, Value>, key: &str) -> Result<Option<String>, RequestError> {
-    match object.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(text)) => Ok(Some(text.trim().to_string())),
-        Some(other) => Err(bad(key, format!("{other} is not a string"))),
     }
 }
 
