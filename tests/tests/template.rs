@@ -265,9 +265,16 @@ fn managed_aliases_need_the_pattern_and_the_tag() {
                 .iter()
                 .any(|a| a == "lambda:UpdateAlias");
             if touches_aliases {
+                // The parameter when set, else every function of the stack's own account and
+                // region (never every account's).
                 assert_eq!(
                     strings(&statement["Resource"]),
-                    vec!["ManagedFunctionArnPattern".to_string()],
+                    vec![
+                        "HasManagedPattern".to_string(),
+                        "ManagedFunctionArnPattern".to_string(),
+                        "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:*"
+                            .to_string()
+                    ],
                     "{function}"
                 );
                 let condition =
@@ -366,4 +373,96 @@ fn async_work_that_fails_for_good_lands_in_the_dead_letter_queue() {
         vec!["lambda:InvokeFunction".to_string()]
     );
     assert!(strings(&scheduler[0]["Resource"])[0].ends_with("-step"));
+}
+
+/// Issue 8: the managed-function and deployment-group patterns default to the stack's own
+/// account and region.
+#[test]
+fn patterns_default_to_the_stacks_own_account_and_region() {
+    let template = template();
+    for parameter in [
+        "ManagedFunctionArnPattern",
+        "CodeDeployDeploymentGroupArnPattern",
+    ] {
+        assert_eq!(
+            template["Parameters"][parameter]["Default"],
+            Value::from(""),
+            "{parameter}"
+        );
+    }
+}
+
+/// Issue 8: EventBridge can write to the dead-letter queue (its rules' `DeadLetterConfig`
+/// needs the queue's policy), and only this stack's rules can.
+#[test]
+fn the_dead_letter_queue_lets_this_stacks_rules_write() {
+    let template = template();
+    let policy = &resources(&template)["DeadLetterQueuePolicy"];
+    assert_eq!(policy["Type"], Value::from("AWS::SQS::QueuePolicy"));
+    assert_eq!(
+        strings(&policy["Properties"]["Queues"]),
+        vec!["DeadLetterQueue".to_string()]
+    );
+    let statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        .as_sequence()
+        .expect("statements");
+    assert_eq!(statements.len(), 1);
+    let statement = &statements[0];
+    assert_eq!(
+        statement["Principal"]["Service"],
+        Value::from("events.amazonaws.com")
+    );
+    assert_eq!(
+        strings(&statement["Action"]),
+        vec!["sqs:SendMessage".to_string()]
+    );
+    let sources = strings(&statement["Condition"]["ArnLike"]["aws:SourceArn"]);
+    assert!(!sources.is_empty());
+    for source in &sources {
+        assert!(source.contains("${AWS::StackName}-*"), "{source}");
+    }
+    // Every rule that dead-letters there is named so that the policy covers it.
+    let mut rules = 0;
+    for (id, resource) in resources(&template) {
+        let Some(events) = resource["Properties"]["Events"].as_mapping() else {
+            continue;
+        };
+        for (name, event) in events {
+            if event["Type"] != "EventBridgeRule" {
+                continue;
+            }
+            let properties = &event["Properties"];
+            if strings(&properties["DeadLetterConfig"]["Arn"]).join("") != "DeadLetterQueue.Arn" {
+                continue;
+            }
+            rules += 1;
+            let rule_name = strings(&properties["RuleName"]).join("");
+            assert!(
+                rule_name.starts_with("${AWS::StackName}-"),
+                "{id:?} {name:?}: RuleName {rule_name:?}"
+            );
+        }
+    }
+    assert_eq!(rules, 2, "the rollout-request and alarm rules");
+}
+
+/// Issue 8: Scheduler may assume its role only for this stack's tick schedules, and the
+/// functions' log level is pinned (the runtime logs whole events at TRACE).
+#[test]
+fn scheduler_trust_and_log_level_are_pinned() {
+    let template = template();
+    let trust = &resources(&template)["SchedulerRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        [0]["Condition"];
+    let source = strings(&trust["ArnLike"]["aws:SourceArn"]).join("");
+    assert!(
+        source.ends_with(":schedule/${AWS::StackName}-ticks/*"),
+        "{source}"
+    );
+    assert_eq!(
+        strings(&trust["StringEquals"]["aws:SourceAccount"]),
+        vec!["AWS::AccountId".to_string()]
+    );
+    let logging = &template["Globals"]["Function"]["LoggingConfig"];
+    assert_eq!(logging["ApplicationLogLevel"], Value::from("INFO"));
+    assert_eq!(logging["LogFormat"], Value::from("JSON"));
 }

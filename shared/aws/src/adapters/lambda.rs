@@ -193,7 +193,9 @@ impl LambdaHooks {
     }
 }
 
-/// A hook's verdict from its response: a function error or `{"status": "Failed"}` fails.
+/// A hook's verdict from its response. Fails closed: only an explicit
+/// `{"status": "Succeeded"}` passes; a function error, `{"status": "Failed"}`, and anything
+/// else (`null`, `"FAILED"`, no status) fail the stage.
 pub fn hook_verdict(function_error: Option<&str>, payload: &[u8]) -> HookOutcome {
     let body: serde_json::Value =
         serde_json::from_slice(payload).unwrap_or(serde_json::Value::Null);
@@ -207,12 +209,21 @@ pub fn hook_verdict(function_error: Option<&str>, payload: &[u8]) -> HookOutcome
             reason: format!("{kind}: {detail}"),
         };
     }
-    if body.get("status").and_then(|s| s.as_str()) == Some("Failed") {
-        return HookOutcome::Failed {
+    match body.get("status").and_then(|s| s.as_str()) {
+        Some("Succeeded") => HookOutcome::Succeeded,
+        Some("Failed") => HookOutcome::Failed {
             reason: message(&body, "reason").unwrap_or_else(|| "the hook reported Failed".into()),
-        };
+        },
+        _ => {
+            let answer = String::from_utf8_lossy(payload);
+            let shown: String = answer.chars().take(200).collect();
+            HookOutcome::Failed {
+                reason: format!(
+                    "the hook answered {shown}, not {{\"status\": \"Succeeded\"}}: only an explicit success passes"
+                ),
+            }
+        }
     }
-    HookOutcome::Succeeded
 }
 
 impl HookRunner for LambdaHooks {
@@ -319,7 +330,20 @@ mod tests {
             hook_verdict(None, br#"{"status":"Succeeded"}"#),
             HookOutcome::Succeeded
         );
-        assert_eq!(hook_verdict(None, b"null"), HookOutcome::Succeeded);
+        // Fails closed: anything but an explicit success is a failure.
+        for answer in [
+            &b"null"[..],
+            b"{}",
+            br#"{"status":"FAILED"}"#,
+            br#"{"status":"succeeded"}"#,
+            b"",
+        ] {
+            assert!(
+                matches!(hook_verdict(None, answer), HookOutcome::Failed { .. }),
+                "{}",
+                String::from_utf8_lossy(answer)
+            );
+        }
         assert_eq!(
             hook_verdict(
                 None,
