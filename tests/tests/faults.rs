@@ -14,7 +14,7 @@ use glidepath_core::Status;
 use glidepath_e2e::clients::Clients;
 use glidepath_e2e::faults::FaultProxy;
 use glidepath_e2e::stack::{Orchestrator, deploy};
-use glidepath_e2e::target::Target;
+use glidepath_e2e::target::{ALIAS, Target};
 use glidepath_e2e::{run, wait_for};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -86,10 +86,41 @@ fn orchestrator_functions(glidepath: &Orchestrator) -> [&str; 6] {
 }
 
 /// Starts a rollout as a CI job would: retried with the same idempotency key until accepted.
-async fn start(clients: &Clients, glidepath: &Orchestrator, request: &Value) -> String {
+/// `on_created` runs once, as soon as the rollout exists (a start can be created and still
+/// answer `Retryable`, and then goes on by itself while the job retries).
+async fn start<F, Fut>(
+    clients: &Clients,
+    glidepath: &Orchestrator,
+    request: &Value,
+    target: &Target,
+    on_created: F,
+) -> String
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let store = glidepath.store(clients);
+    let function_key = target
+        .function_key(clients)
+        .await
+        .expect("the target's ARN");
+    let key = request["idempotencyKey"].as_str().unwrap_or_default();
+    let mut created = false;
     let clock = Instant::now();
     loop {
-        match clients.invoke(&glidepath.start, request).await {
+        let answer = clients.invoke(&glidepath.start, request).await;
+        if !created
+            && store
+                .find_by_idempotency_key(&function_key, ALIAS, key)
+                .await
+                .ok()
+                .flatten()
+                .is_some()
+        {
+            created = true;
+            on_created().await;
+        }
+        match answer {
             Ok(Ok(answer)) => {
                 return answer["rolloutId"]
                     .as_str()
@@ -164,15 +195,12 @@ fn rollouts_converge_safely_under_injected_aws_faults() {
         let lost = Target::create(&clients, &format!("lost-{run_id}"))
             .await
             .expect("a target");
-        let id = start(
-            &clients,
-            &glidepath,
-            &lost.request(
-                "3",
-                json!({"type": "linear", "percent": 50, "interval": "3s"}),
-            ),
-        )
-        .await;
+        let mut request = lost.request(
+            "3",
+            json!({"type": "linear", "percent": 50, "interval": "3s"}),
+        );
+        request["idempotencyKey"] = json!(format!("lost-{run_id}"));
+        let id = start(&clients, &glidepath, &request, &lost, || async {}).await;
         let rollout = store.load(&id).await.unwrap().unwrap();
         clients
             .scheduler
@@ -221,9 +249,10 @@ fn rollouts_converge_safely_under_injected_aws_faults() {
                 let good = (i + round) % 2 == 0;
                 let from = if round == 1 && i % 2 == 0 { "3" } else { "1" };
                 let to = if good { "3" } else { "2" };
+                let interval = if good { "3s" } else { "20s" };
                 let mut request = target.request(
                     to,
-                    json!({"type": "linear", "percent": 50, "interval": "3s"}),
+                    json!({"type": "linear", "percent": 50, "interval": interval}),
                 );
                 request["idempotencyKey"] = json!(format!("f{run_id}-{i}-{round}"));
                 let with_hook = i % 3 == 0;
@@ -231,14 +260,18 @@ fn rollouts_converge_safely_under_injected_aws_faults() {
                     request["hooks"] = json!({"preTraffic": glidepath.pre_traffic_hook,
                         "postTraffic": glidepath.post_traffic_hook});
                 }
-                let id = start(&clients, &glidepath, &request).await;
-                if !good {
-                    // The bad version's alarm fires; the next health check rolls back.
-                    target
-                        .set_alarm(&clients, StateValue::Alarm)
-                        .await
-                        .expect("alarm set");
-                }
+                // The bad version's alarm fires as soon as its rollout exists; its first
+                // step waits long enough (20 s) that the alarm is set before the first health
+                // check, however many times the job must retry `start` under the faults.
+                let id = start(&clients, &glidepath, &request, target, || async {
+                    if !good {
+                        target
+                            .set_alarm(&clients, StateValue::Alarm)
+                            .await
+                            .expect("alarm set");
+                    }
+                })
+                .await;
                 this_round.push(Planned {
                     target: target.clone(),
                     id,
