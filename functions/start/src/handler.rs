@@ -10,7 +10,7 @@
 //! idempotency key with a different request is refused with `Conflict` naming what differs;
 //! keys are scoped to the alias.
 
-use glidepath_aws::function::{FunctionError, RolloutView};
+use glidepath_aws::function::{FunctionError, Invocation, RolloutView};
 use glidepath_aws::ports::{AliasRouter, Created, HealthCheck, Ports, RolloutStore};
 use glidepath_aws::{ErrorType, PortError, Role, Runner, clock::new_rollout_id};
 use glidepath_core::{Event, HealthVerdict, OwedKind, Rollout, RolloutRequest, Status, Target};
@@ -30,7 +30,13 @@ pub struct Started {
 }
 
 /// The request inside an EventBridge envelope, or the event itself.
-fn request_body(event: Value) -> Result<Value, FunctionError> {
+/// The EventBridge `source` of rollout requests.
+pub const ROLLOUT_SOURCE: &str = "glidepath";
+
+/// The request inside an EventBridge envelope, or the event itself. An envelope must say
+/// `source: glidepath` and come from this Glidepath's own account (`our_account`, when
+/// known): an event forwarded from elsewhere is refused.
+fn request_body(event: Value, our_account: Option<&str>) -> Result<Value, FunctionError> {
     if event.get("detail-type").is_none() {
         return Ok(event);
     }
@@ -42,6 +48,19 @@ fn request_body(event: Value) -> Result<Value, FunctionError> {
             "`detail-type`: `{}` is not `{ROLLOUT_REQUESTED}`",
             envelope.detail_type
         )));
+    }
+    if envelope.source != ROLLOUT_SOURCE {
+        return Err(FunctionError::invalid(format!(
+            "`source`: `{}` is not `{ROLLOUT_SOURCE}`",
+            envelope.source
+        )));
+    }
+    if let (Some(ours), Some(theirs)) = (our_account, envelope.account.as_deref()) {
+        if ours != theirs {
+            return Err(FunctionError::invalid(format!(
+                "`account`: the request comes from account {theirs}; this Glidepath takes requests from its own account ({ours}) only"
+            )));
+        }
     }
     Ok(envelope.detail)
 }
@@ -76,16 +95,17 @@ fn differences(request: &RolloutRequest, existing: &Rollout) -> Vec<&'static str
 /// Handles one event without a deadline (tests).
 #[cfg(test)]
 pub async fn handle<P: Ports>(ports: &P, event: Value) -> Result<Started, FunctionError> {
-    handle_until(ports, event, None).await
+    handle_until(ports, event, &Invocation::default()).await
 }
 
 /// Handles one event; hooks are bounded by `deadline` (the invocation's).
 pub async fn handle_until<P: Ports>(
     ports: &P,
     event: Value,
-    deadline: Option<std::time::SystemTime>,
+    invocation: &Invocation,
 ) -> Result<Started, FunctionError> {
-    let request = RolloutRequest::from_json(&request_body(event)?)?;
+    let deadline = invocation.deadline;
+    let request = RolloutRequest::from_json(&request_body(event, invocation.account.as_deref())?)?;
     let store = ports.store();
     let router = ports.router();
     let (function, alias_name) = (&request.function, &request.alias);
@@ -131,6 +151,17 @@ pub async fn handle_until<P: Ports>(
     }
     let current_info = router.version_info(function, &alias.version).await?;
     let target_info = router.version_info(function, &target).await?;
+    if let Some(expected) = &request.expect_code_sha256 {
+        if target_info.code_sha256.as_deref() != Some(expected.as_str()) {
+            return Err(FunctionError::invalid(format!(
+                "`expectCodeSha256`: version {target} of {function} holds code {}, not {expected}; refusing to roll out other code than the build's",
+                target_info
+                    .code_sha256
+                    .as_deref()
+                    .unwrap_or("of unknown SHA-256")
+            )));
+        }
+    }
     if current_info.role != target_info.role {
         return Err(FunctionError::invalid(format!(
             "`targetVersion`: version {target} runs as {} but version {} as {}; an alias can only split traffic between versions with the same execution role",

@@ -333,3 +333,52 @@ fn fuzzed_inputs_never_panic() {
     );
     assert!(ran > 0);
 }
+
+#[tokio::test]
+async fn a_rollout_request_from_another_source_or_account_is_refused() {
+    // Issue 8: `start` checks the event's source and account, not only its detail-type.
+    let fake = world();
+    let envelope = |source: &str, account: &str| {
+        json!({"version": "0", "id": "e-1", "detail-type": "Rollout Requested", "source": source,
+               "account": account, "time": "2026-11-21T12:00:00Z", "region": "us-east-1",
+               "resources": [], "detail": request()})
+    };
+    let ours = glidepath_aws::function::Invocation {
+        deadline: None,
+        account: Some("123456789012".into()),
+    };
+    let error = super::handle_until(&fake, envelope("my.app", "123456789012"), &ours)
+        .await
+        .unwrap_err();
+    assert!(error.message.contains("`source`"), "{}", error.message);
+    let error = super::handle_until(&fake, envelope("glidepath", "999999999999"), &ours)
+        .await
+        .unwrap_err();
+    assert!(error.message.contains("`account`"), "{}", error.message);
+    assert!(fake.world().rollouts.is_empty());
+    let accepted = super::handle_until(&fake, envelope("glidepath", "123456789012"), &ours)
+        .await
+        .unwrap();
+    assert_eq!(accepted.rollout.status, Status::Shifting);
+}
+
+#[tokio::test]
+async fn expect_code_sha256_pins_the_artifact() {
+    // Issue 8: a rollout can pin the build's artifact; other code is refused.
+    let fake = world();
+    let mut pinned = request();
+    pinned["expectCodeSha256"] = json!(glidepath_aws::fakes::fake_code_sha256("orders", 3));
+    let error = handle(&fake, pinned.clone()).await.unwrap_err();
+    assert_eq!(error.error_type, "InvalidRequest");
+    assert!(
+        error.message.contains("`expectCodeSha256`"),
+        "{}",
+        error.message
+    );
+    assert!(fake.world().rollouts.is_empty());
+    pinned["expectCodeSha256"] = json!(glidepath_aws::fakes::fake_code_sha256("orders", 2));
+    assert_eq!(
+        handle(&fake, pinned).await.unwrap().rollout.status,
+        Status::Shifting
+    );
+}

@@ -15,8 +15,9 @@ async fn main() -> Result<(), Error> {
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let ports = AwsPorts::new(&sdk, &config);
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        let deadline = glidepath_aws::function::deadline(&event.context);
-        handler::handle_until(&ports, event.payload, deadline)
+        let invocation = glidepath_aws::function::Invocation::from_context(&event.context);
+        let ports = &ports;
+        async move { handler::handle_until(ports, event.payload, &invocation).await }
     }))
     .await
 }

@@ -37,6 +37,18 @@ pub fn function_name(function: &str) -> String {
     }
 }
 
+/// The `CodeSha256` the fake gives a version: 44 base64 characters, one per version.
+pub fn fake_code_sha256(function: &str, version: u64) -> String {
+    let seed = format!("{function}{version}");
+    let mut text: String = seed.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    while text.len() < 43 {
+        text.push('A');
+    }
+    text.truncate(43);
+    text.push('=');
+    text
+}
+
 fn alias_key(function: &str, alias: &str) -> (String, String) {
     (function_name(function), alias.to_string())
 }
@@ -178,6 +190,7 @@ impl FakeAws {
                     version: version.to_string(),
                     role: "arn:aws:iam::123456789012:role/app".into(),
                     dead_letter_target: None,
+                    code_sha256: Some(fake_code_sha256(function, version)),
                 },
             );
         }
@@ -483,6 +496,7 @@ impl AliasRouter for FakeAws {
             version: next.to_string(),
             role: "arn:aws:iam::123456789012:role/app".into(),
             dead_letter_target: None,
+            code_sha256: Some(fake_code_sha256(function, next)),
         };
         world
             .versions

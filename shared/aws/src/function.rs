@@ -119,6 +119,29 @@ impl RolloutView {
     }
 }
 
+/// What a function knows about the invocation it is handling, from Lambda's context.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Invocation {
+    /// When Lambda stops the invocation.
+    pub deadline: Option<std::time::SystemTime>,
+    /// The account of the invoked function's ARN: this Glidepath's own account.
+    pub account: Option<String>,
+}
+
+impl Invocation {
+    pub fn from_context(context: &lambda_runtime::Context) -> Invocation {
+        Invocation {
+            deadline: deadline(context),
+            account: context
+                .invoked_function_arn
+                .split(':')
+                .nth(4)
+                .filter(|account| !account.is_empty())
+                .map(str::to_string),
+        }
+    }
+}
+
 /// The invocation's deadline, from Lambda's context (milliseconds since the epoch).
 pub fn deadline(context: &lambda_runtime::Context) -> Option<std::time::SystemTime> {
     (context.deadline > 0)

@@ -108,6 +108,8 @@ pub struct VersionInfo {
     pub version: String,
     pub role: String,
     pub dead_letter_target: Option<String>,
+    /// The version's `CodeSha256` (base64), as Lambda reports it.
+    pub code_sha256: Option<String>,
 }
 
 /// The alias (Lambda).

@@ -58,6 +58,9 @@ pub struct RolloutRequest {
     pub insufficient_data: InsufficientData,
     pub hooks: Hooks,
     pub idempotency_key: Option<String>,
+    /// The target version's expected `CodeSha256` (base64): the rollout is refused if the
+    /// version holds other code.
+    pub expect_code_sha256: Option<String>,
 }
 
 /// The request as it arrives: every known field as raw JSON, so that each is checked, and
@@ -75,6 +78,7 @@ struct RawRequest {
     insufficient_data: Option<Value>,
     hooks: Option<Value>,
     idempotency_key: Option<Value>,
+    expect_code_sha256: Option<Value>,
     #[serde(flatten)]
     unknown: Map<String, Value>,
 }
@@ -90,6 +94,7 @@ const FIELDS: &[&str] = &[
     "insufficientData",
     "hooks",
     "idempotencyKey",
+    "expectCodeSha256",
 ];
 
 impl RolloutRequest {
@@ -126,6 +131,7 @@ impl RolloutRequest {
             insufficient_data: insufficient_data_field(&raw.insufficient_data)?,
             hooks: hooks_field(&raw.hooks)?,
             idempotency_key: idempotency_key_field(&raw.idempotency_key)?,
+            expect_code_sha256: code_sha256_field(&raw.expect_code_sha256)?,
         })
     }
 }
@@ -286,6 +292,24 @@ fn hooks_field(value: &Option<Value>) -> Result<Hooks, RequestError> {
         pre_traffic: hook("preTraffic")?,
         post_traffic: hook("postTraffic")?,
     })
+}
+
+/// A SHA-256 in base64, as Lambda's `CodeSha256` gives it (44 characters ending in `=`).
+fn code_sha256_field(value: &Option<Value>) -> Result<Option<String>, RequestError> {
+    let sha = text(value, "expectCodeSha256")?;
+    if let Some(sha) = &sha {
+        let base64 = |c: char| c.is_ascii_alphanumeric() || "+/".contains(c);
+        let (body, pad) = sha.split_at(sha.len().min(43));
+        if sha.len() != 44 || pad != "=" || !body.chars().all(base64) {
+            return Err(bad(
+                "expectCodeSha256",
+                format!(
+                    "`{sha}` is not a base64 SHA-256 such as Lambda's CodeSha256 (44 characters ending in =)"
+                ),
+            ));
+        }
+    }
+    Ok(sha)
 }
 
 fn idempotency_key_field(value: &Option<Value>) -> Result<Option<String>, RequestError> {

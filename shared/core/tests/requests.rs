@@ -103,6 +103,7 @@ fn each_bad_field_is_named() {
             with("idempotencyKey", json!("has space")),
             "`idempotencyKey`",
         ),
+        (with("expectCodeSha256", json!("abc")), "`expectCodeSha256`"),
         (
             with("colour", json!("blue")),
             "`colour`: is not a known field",

@@ -70,6 +70,7 @@ impl AliasRouter for LambdaRouter {
                 _ => PortError::aws("Lambda GetFunctionConfiguration", error),
             })?;
         Ok(VersionInfo {
+            code_sha256: output.code_sha256,
             version: output.version.unwrap_or_else(|| version.to_string()),
             role: output.role.unwrap_or_default(),
             dead_letter_target: output
