@@ -354,14 +354,7 @@ impl RolloutStore for FakeAws {
                 .history
                 .entry(rollout.id.clone())
                 .or_default()
-                .push(HistoryEntry {
-                    seq: rollout.seq,
-                    event: event.to_string(),
-                    status: rollout.status,
-                    weight: rollout.weight,
-                    at: rollout.updated_at,
-                    reason: rollout.reason.clone(),
-                });
+                .push(HistoryEntry::latest(rollout, event));
         }
         if releases {
             world.locks.remove(&lock);
