@@ -1,6 +1,7 @@
 //! A local HTTP endpoint that answers and records AWS JSON-protocol calls, standing in for
 //! CodeDeploy (which the emulator lacks). Functions point at it with
-//! `AWS_ENDPOINT_URL_CODEDEPLOY`.
+//! `AWS_ENDPOINT_URL_CODEDEPLOY`. It answers a target given an answer with [`Recorder::answer`]
+//! with that answer, and every other call with `{}` (echoing a lifecycle hook execution id).
 
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
@@ -18,7 +19,10 @@ pub struct Call {
 pub struct Recorder {
     pub url: String,
     calls: Arc<Mutex<Vec<Call>>>,
+    answers: Answers,
 }
+
+type Answers = Arc<Mutex<Vec<(String, Value)>>>;
 
 impl Recorder {
     /// Listens on a free loopback port until the process ends.
@@ -26,16 +30,30 @@ impl Recorder {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);
         let calls = Arc::new(Mutex::new(Vec::new()));
-        let recorded = calls.clone();
+        let answers: Answers = Arc::default();
+        let (recorded, answering) = (calls.clone(), answers.clone());
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let recorded = recorded.clone();
+                let (recorded, answering) = (recorded.clone(), answering.clone());
                 tokio::spawn(async move {
-                    let _ = serve(stream, recorded).await;
+                    let _ = serve(stream, recorded, answering).await;
                 });
             }
         });
-        Ok(Recorder { url, calls })
+        Ok(Recorder {
+            url,
+            calls,
+            answers,
+        })
+    }
+
+    /// From now on, answers calls to `target` (e.g. `CodeDeploy_20141006.GetDeployment`)
+    /// with `answer`.
+    pub fn answer(&self, target: &str, answer: Value) {
+        if let Ok(mut answers) = self.answers.lock() {
+            answers.retain(|(t, _)| t != target);
+            answers.push((target.to_string(), answer));
+        }
     }
 
     pub fn calls(&self) -> Vec<Call> {
@@ -43,7 +61,11 @@ impl Recorder {
     }
 }
 
-async fn serve(stream: tokio::net::TcpStream, calls: Arc<Mutex<Vec<Call>>>) -> anyhow::Result<()> {
+async fn serve(
+    stream: tokio::net::TcpStream,
+    calls: Arc<Mutex<Vec<Call>>>,
+    answers: Answers,
+) -> anyhow::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read);
     loop {
@@ -71,9 +93,18 @@ async fn serve(stream: tokio::net::TcpStream, calls: Arc<Mutex<Vec<Call>>>) -> a
         let mut body = vec![0u8; length];
         reader.read_exact(&mut body).await?;
         let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        let answer = match body.get("lifecycleEventHookExecutionId") {
-            Some(id) => serde_json::json!({ "lifecycleEventHookExecutionId": id }).to_string(),
-            None => "{}".to_string(),
+        let canned = answers.lock().ok().and_then(|answers| {
+            answers
+                .iter()
+                .find(|(t, _)| *t == target)
+                .map(|(_, answer)| answer.to_string())
+        });
+        let answer = match (canned, body.get("lifecycleEventHookExecutionId")) {
+            (Some(answer), _) => answer,
+            (None, Some(id)) => {
+                serde_json::json!({ "lifecycleEventHookExecutionId": id }).to_string()
+            }
+            (None, None) => "{}".to_string(),
         };
         if let Ok(mut calls) = calls.lock() {
             calls.push(Call { target, body });

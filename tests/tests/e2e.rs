@@ -727,37 +727,45 @@ fn e10_codedeploy_hooks_report_every_outcome() {
         let event: Value =
             serde_json::from_str(include_str!("../fixtures/codedeploy-lifecycle-hook.json"))
                 .unwrap();
+        let hook = format!("cd-hook-{}", world.run_id);
+        let environment = Environment::builder()
+            .variables(
+                "GLIDEPATH_SMOKE_TESTS",
+                r#"[{"name":"ping","event":{"ping":true},"expect":{"ok":true}}]"#,
+            )
+            .variables("AWS_ENDPOINT_URL_CODEDEPLOY", &recorder.url)
+            .build();
+        world
+            .clients
+            .lambda
+            .create_function()
+            .function_name(&hook)
+            .runtime(Runtime::Providedal2023)
+            .handler("bootstrap")
+            .role(glidepath_e2e::target::ROLE)
+            .timeout(60)
+            .code(
+                FunctionCode::builder()
+                    .zip_file(bootstrap_zip("pre-traffic-hook").unwrap().into())
+                    .build(),
+            )
+            .environment(environment)
+            .send()
+            .await
+            .unwrap();
+        // One hook, configured with nothing about versions: each deployment's AppSpec
+        // (GetDeployment, answered by the recorder) names the version it tests.
         for (version, expected) in [("2", "Failed"), ("3", "Succeeded")] {
-            let hook = format!("cd-hook-{version}-{}", world.run_id);
-            let environment = Environment::builder()
-                .variables(
-                    "GLIDEPATH_SMOKE_TESTS",
-                    r#"[{"name":"ping","event":{"ping":true},"expect":{"ok":true}}]"#,
-                )
-                .variables(
-                    "GLIDEPATH_CODEDEPLOY_TARGET",
-                    format!("{}:{version}", target.function),
-                )
-                .variables("AWS_ENDPOINT_URL_CODEDEPLOY", &recorder.url)
-                .build();
-            world
-                .clients
-                .lambda
-                .create_function()
-                .function_name(&hook)
-                .runtime(Runtime::Providedal2023)
-                .handler("bootstrap")
-                .role(glidepath_e2e::target::ROLE)
-                .timeout(60)
-                .code(
-                    FunctionCode::builder()
-                        .zip_file(bootstrap_zip("pre-traffic-hook").unwrap().into())
-                        .build(),
-                )
-                .environment(environment)
-                .send()
-                .await
-                .unwrap();
+            let appspec = json!({"version": 0.0, "Resources": [{"target": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {"Name": target.function, "Alias": "live",
+                    "CurrentVersion": "1", "TargetVersion": version}}}]});
+            recorder.answer(
+                "CodeDeploy_20141006.GetDeployment",
+                json!({"deploymentInfo": {"deploymentId": event["DeploymentId"],
+                    "revision": {"revisionType": "AppSpecContent",
+                        "appSpecContent": {"content": appspec.to_string()}}}}),
+            );
             let answer = world.clients.invoke(&hook, &event).await.unwrap().unwrap();
             assert_eq!(answer["status"], expected, "{answer}");
             let calls = recorder.calls();
@@ -772,6 +780,9 @@ fn e10_codedeploy_hooks_report_every_outcome() {
                 event["LifecycleEventHookExecutionId"]
             );
             assert_eq!(report.body["status"], expected);
+            let read = &calls[calls.len() - 2];
+            assert_eq!(read.target, "CodeDeploy_20141006.GetDeployment");
+            assert_eq!(read.body["deploymentId"], event["DeploymentId"]);
         }
     });
 }

@@ -163,6 +163,7 @@ fn each_function_may_make_exactly_the_calls_its_code_makes() {
             "pre-traffic-hook",
             orchestrator(&[
                 "lambda:InvokeFunction",
+                "codedeploy:GetDeployment",
                 "codedeploy:PutLifecycleEventHookExecutionStatus",
             ]),
         ),
@@ -170,6 +171,7 @@ fn each_function_may_make_exactly_the_calls_its_code_makes() {
             "post-traffic-hook",
             orchestrator(&[
                 "lambda:InvokeFunction",
+                "codedeploy:GetDeployment",
                 "codedeploy:PutLifecycleEventHookExecutionStatus",
             ]),
         ),

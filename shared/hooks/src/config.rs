@@ -3,8 +3,10 @@
 //! - `GLIDEPATH_SMOKE_TESTS` (required): a JSON list of tests,
 //!   `[{"name": "health", "event": {"path": "/health"}, "expect": {"statusCode": 200}}]`;
 //!   `expect` is optional (then only a function error fails the test).
-//! - `GLIDEPATH_CODEDEPLOY_TARGET` (for CodeDeploy hooks): the version to test, as a
-//!   qualified function ARN or `name:version` (SAM: `!Ref MyFunction.Version`).
+//!
+//! CodeDeploy invocations test the version the deployment's AppSpec names. The former
+//! `GLIDEPATH_CODEDEPLOY_TARGET` (a version fixed at deploy time, which a stale value turned
+//! into a test of the wrong code) is refused at start-up if still set.
 
 use glidepath_aws::config::ConfigError;
 use serde::Deserialize;
@@ -24,8 +26,6 @@ pub struct SmokeTest {
 #[derive(Debug, Clone, PartialEq)]
 pub struct HookConfig {
     pub tests: Vec<SmokeTest>,
-    /// (function, version) CodeDeploy invocations test.
-    pub codedeploy_target: Option<(String, String)>,
 }
 
 impl HookConfig {
@@ -48,25 +48,14 @@ impl HookConfig {
                 problem: "is empty: give at least one test".into(),
             });
         }
-        let codedeploy_target = match lookup(TARGET).filter(|t| !t.trim().is_empty()) {
-            None => None,
-            Some(target) => Some(split_qualified(target.trim()).ok_or_else(|| ConfigError::Invalid {
+        if lookup(TARGET).is_some_and(|t| !t.trim().is_empty()) {
+            return Err(ConfigError::Invalid {
                 name: TARGET,
-                problem: format!("`{target}` is not a function qualified with a version, such as my-function:7 or its ARN"),
-            })?),
-        };
-        Ok(HookConfig {
-            tests,
-            codedeploy_target,
-        })
+                problem: "is no longer read: CodeDeploy hooks test the version the deployment's AppSpec names; remove the variable".into(),
+            });
+        }
+        Ok(HookConfig { tests })
     }
-}
-
-/// `name:7` or `arn:aws:lambda:…:function:name:7` into (function, version).
-fn split_qualified(target: &str) -> Option<(String, String)> {
-    let (function, version) = target.rsplit_once(':')?;
-    (!function.is_empty() && !version.is_empty() && version.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| (function.to_string(), version.to_string()))
 }
 
 #[cfg(test)]
@@ -83,26 +72,13 @@ mod tests {
     }
 
     #[test]
-    fn reads_tests_and_target() {
-        let config = HookConfig::from_lookup(lookup(&[
-            (
-                "GLIDEPATH_SMOKE_TESTS",
-                r#"[{"name":"ping","event":{"ping":true},"expect":{"ok":true}}]"#,
-            ),
-            (
-                "GLIDEPATH_CODEDEPLOY_TARGET",
-                "arn:aws:lambda:us-east-1:123456789012:function:orders:7",
-            ),
-        ]))
+    fn reads_tests() {
+        let config = HookConfig::from_lookup(lookup(&[(
+            "GLIDEPATH_SMOKE_TESTS",
+            r#"[{"name":"ping","event":{"ping":true},"expect":{"ok":true}}]"#,
+        )]))
         .unwrap();
         assert_eq!(config.tests[0].name, "ping");
-        assert_eq!(
-            config.codedeploy_target,
-            Some((
-                "arn:aws:lambda:us-east-1:123456789012:function:orders".into(),
-                "7".into()
-            ))
-        );
     }
 
     #[test]
@@ -116,7 +92,7 @@ mod tests {
             &[("GLIDEPATH_SMOKE_TESTS", r#"[{"event":{}}]"#)][..],
             &[
                 ("GLIDEPATH_SMOKE_TESTS", r#"[{"name":"a"}]"#),
-                ("GLIDEPATH_CODEDEPLOY_TARGET", "orders:live"),
+                ("GLIDEPATH_CODEDEPLOY_TARGET", "orders:7"),
             ][..],
         ] {
             let pairs: &'static [(&str, &str)] = Box::leak(bad.to_vec().into_boxed_slice());

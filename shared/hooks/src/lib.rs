@@ -4,13 +4,20 @@
 //!
 //! - Invoked by Glidepath with a [`HookRequest`], they answer `{"status": "Succeeded"}` or
 //!   `{"status": "Failed", "reason"}`.
-//! - Invoked by CodeDeploy (`{"DeploymentId", "LifecycleEventHookExecutionId"}`), they test
-//!   `GLIDEPATH_CODEDEPLOY_TARGET` and report `Succeeded` / `Failed` with
-//!   `PutLifecycleEventHookExecutionStatus` on every path, errors included.
+//! - Invoked by CodeDeploy (`{"DeploymentId", "LifecycleEventHookExecutionId"}`), they read
+//!   the version being deployed from the deployment's AppSpec ([`appspec`]), test it, and
+//!   report `Succeeded` / `Failed` with `PutLifecycleEventHookExecutionStatus` on every
+//!   path, errors included.
 //!
-//! Layout: [`config`] (the tests, from the environment), [`smoke`] (running and judging
-//! them), [`ports`] (invoke and report, with their AWS adapters), and [`handle`] here.
+//! Only an explicit success passes: an answer of a Glidepath hook other than
+//! `{"status": "Succeeded"}` fails the stage (the runner judges it), and here every test
+//! that could not run, or whose answer cannot be read, counts as failed.
+//!
+//! Layout: [`config`] (the tests, from the environment), [`appspec`] (what a CodeDeploy
+//! deployment deploys), [`smoke`] (running and judging the tests), [`ports`] (invoke, read
+//! the deployment, report, with their AWS adapters), and [`handle`] here.
 
+pub mod appspec;
 pub mod config;
 pub mod ports;
 pub mod smoke;
@@ -72,12 +79,18 @@ async fn codedeploy<P: HookPorts>(
     event: CodeDeployLifecycleEvent,
     deadline: Option<SystemTime>,
 ) -> Result<Value, FunctionError> {
-    let outcome = match &config.codedeploy_target {
-        None => HookOutcome::Failed {
-            reason: "GLIDEPATH_CODEDEPLOY_TARGET is not set: the hook does not know which version to test".into(),
-        },
-        Some((function, version)) => {
-            let tests = smoke::run(ports, function, version, &config.tests);
+    let outcome = match codedeploy_target(ports, &event.deployment_id).await {
+        Err(reason) => HookOutcome::Failed { reason },
+        Ok(target) => {
+            info!(deployment_id = %event.deployment_id, function = %target.function,
+                alias = %target.alias, version = %target.target_version, tests = config.tests.len(),
+                "smoke tests of a CodeDeploy deployment");
+            let tests = smoke::run(
+                ports,
+                &target.function,
+                &target.target_version,
+                &config.tests,
+            );
             let result = match deadline {
                 None => Ok(tests.await),
                 Some(deadline) => {
@@ -120,6 +133,18 @@ async fn codedeploy<P: HookPorts>(
         return Err(error.into());
     }
     Ok(answer(&outcome))
+}
+
+/// What the deployment deploys, from its AppSpec; the error is the reason the stage fails.
+async fn codedeploy_target<P: HookPorts>(
+    ports: &P,
+    deployment_id: &str,
+) -> Result<appspec::AppSpecTarget, String> {
+    let content = ports
+        .appspec(deployment_id)
+        .await
+        .map_err(|e| format!("could not read what deployment {deployment_id} deploys: {e}"))?;
+    appspec::parse(&content)
 }
 
 fn answer(outcome: &HookOutcome) -> Value {

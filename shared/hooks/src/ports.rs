@@ -1,4 +1,5 @@
-//! What a hook needs from AWS: invoking the target version, and reporting to CodeDeploy.
+//! What a hook needs from AWS: invoking the target version, and, for CodeDeploy, reading
+//! the deployment's AppSpec and reporting the result.
 
 use glidepath_aws::PortError;
 use std::future::Future;
@@ -19,6 +20,11 @@ pub trait HookPorts: Send + Sync {
         version: &str,
         payload: &[u8],
     ) -> impl Future<Output = Result<Invoked, PortError>> + Send;
+    /// The AppSpec of a CodeDeploy deployment (`GetDeployment` → `revision`), as text.
+    fn appspec(
+        &self,
+        deployment_id: &str,
+    ) -> impl Future<Output = Result<String, PortError>> + Send;
     /// `PutLifecycleEventHookExecutionStatus`.
     fn report(
         &self,
@@ -69,6 +75,37 @@ impl HookPorts for AwsHookPorts {
         Ok(Invoked {
             function_error: output.function_error,
             payload: output.payload.map(|p| p.into_inner()).unwrap_or_default(),
+        })
+    }
+
+    async fn appspec(&self, deployment_id: &str) -> Result<String, PortError> {
+        let output = self
+            .codedeploy
+            .get_deployment()
+            .deployment_id(deployment_id)
+            .send()
+            .await
+            .map_err(|e| PortError::aws("CodeDeploy GetDeployment", e))?;
+        let revision = output
+            .deployment_info
+            .and_then(|info| info.revision)
+            .ok_or_else(|| {
+                PortError::Invalid(format!("deployment {deployment_id} has no revision"))
+            })?;
+        // `string` is the older, deprecated place for the same inline AppSpec.
+        #[allow(deprecated)]
+        let content = revision
+            .app_spec_content
+            .and_then(|c| c.content)
+            .or_else(|| revision.string.and_then(|s| s.content));
+        content.ok_or_else(|| {
+            PortError::Invalid(format!(
+                "deployment {deployment_id} keeps its AppSpec in {} rather than inline: the hook reads only inline AppSpecs (AppSpecContent or String), which Lambda deployments from CloudFormation and SAM use",
+                revision
+                    .revision_type
+                    .map(|t| t.as_str().to_string())
+                    .unwrap_or_else(|| "an unknown place".into())
+            ))
         })
     }
 

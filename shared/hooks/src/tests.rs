@@ -13,6 +13,8 @@ struct Fake {
     invoked: Mutex<Vec<(String, String, Value)>>,
     reports: Mutex<Vec<(String, String, bool)>>,
     report_fails: bool,
+    /// The AppSpec of each deployment id.
+    appspecs: Vec<(String, String)>,
 }
 
 impl HookPorts for Fake {
@@ -45,6 +47,14 @@ impl HookPorts for Fake {
         }
     }
 
+    async fn appspec(&self, deployment_id: &str) -> Result<String, PortError> {
+        self.appspecs
+            .iter()
+            .find(|(id, _)| id == deployment_id)
+            .map(|(_, content)| content.clone())
+            .ok_or_else(|| PortError::NotFound(format!("no deployment {deployment_id}")))
+    }
+
     async fn report(
         &self,
         deployment_id: &str,
@@ -66,7 +76,7 @@ impl HookPorts for Fake {
     }
 }
 
-fn config(target: Option<&str>) -> HookConfig {
+fn config() -> HookConfig {
     HookConfig {
         tests: vec![
             SmokeTest {
@@ -80,10 +90,19 @@ fn config(target: Option<&str>) -> HookConfig {
                 expect: None,
             },
         ],
-        codedeploy_target: target.map(|t| {
-            let (f, v) = t.rsplit_once(':').unwrap();
-            (f.to_string(), v.to_string())
-        }),
+    }
+}
+
+/// A deployment of `orders` to `version`, with the id of the fixture event.
+fn deploying(version: &str, fake: Fake) -> Fake {
+    Fake {
+        appspecs: vec![(
+            "d-deploymentId".into(),
+            format!(
+                r#"{{"version":0.0,"Resources":[{{"orders":{{"Type":"AWS::Lambda::Function","Properties":{{"Name":"orders","Alias":"live","CurrentVersion":"1","TargetVersion":"{version}"}}}}}}]}}"#
+            ),
+        )],
+        ..fake
     }
 }
 
@@ -105,9 +124,7 @@ fn glidepath_request() -> Value {
 #[tokio::test]
 async fn passing_tests_succeed_against_the_target_version() {
     let fake = fake((None, json!({"ok": true, "version": "2"})));
-    let answer = handle(&fake, &config(None), glidepath_request())
-        .await
-        .unwrap();
+    let answer = handle(&fake, &config(), glidepath_request()).await.unwrap();
     assert_eq!(answer, json!({"status": "Succeeded"}));
     let invoked = fake.invoked.lock().unwrap();
     assert_eq!(invoked.len(), 2);
@@ -120,7 +137,7 @@ async fn passing_tests_succeed_against_the_target_version() {
 #[tokio::test]
 async fn a_function_error_or_a_missing_subset_fails() {
     let erroring = fake((Some("Unhandled"), json!({"errorMessage": "boom"})));
-    let answer = handle(&erroring, &config(None), glidepath_request())
+    let answer = handle(&erroring, &config(), glidepath_request())
         .await
         .unwrap();
     assert_eq!(answer["status"], "Failed");
@@ -132,7 +149,7 @@ async fn a_function_error_or_a_missing_subset_fails() {
     );
 
     let wrong = fake((None, json!({"ok": false})));
-    let answer = handle(&wrong, &config(None), glidepath_request())
+    let answer = handle(&wrong, &config(), glidepath_request())
         .await
         .unwrap();
     assert!(
@@ -148,49 +165,58 @@ async fn a_function_error_or_a_missing_subset_fails() {
 async fn codedeploy_gets_a_report_on_every_path() {
     let event: Value =
         serde_json::from_str(include_str!("codedeploy-lifecycle-hook.json")).unwrap();
-    let good = fake((None, json!({"ok": true})));
+    let good = deploying("2", fake((None, json!({"ok": true}))));
     assert_eq!(
-        handle(&good, &config(Some("orders:2")), event.clone())
-            .await
-            .unwrap()["status"],
+        handle(&good, &config(), event.clone()).await.unwrap()["status"],
         "Succeeded"
     );
     assert!(good.reports.lock().unwrap()[0].2);
     assert_eq!(good.reports.lock().unwrap()[0].0, "d-deploymentId");
-
-    let bad = fake((Some("Unhandled"), json!({})));
     assert_eq!(
-        handle(&bad, &config(Some("orders:2")), event.clone())
-            .await
-            .unwrap()["status"],
+        good.invoked.lock().unwrap()[0].1,
+        "2",
+        "the AppSpec's version"
+    );
+
+    let bad = deploying("2", fake((Some("Unhandled"), json!({}))));
+    assert_eq!(
+        handle(&bad, &config(), event.clone()).await.unwrap()["status"],
         "Failed"
     );
     assert!(!bad.reports.lock().unwrap()[0].2);
 
-    let unconfigured = fake((None, json!({"ok": true})));
+    // Issue 8: the version comes from the deployment, so a deployment of an untested
+    // version (9 has no answer here) fails, whatever was configured before.
+    let other_version = deploying("9", fake((None, json!({"ok": true}))));
     assert_eq!(
-        handle(&unconfigured, &config(None), event.clone())
+        handle(&other_version, &config(), event.clone())
             .await
             .unwrap()["status"],
         "Failed"
     );
-    assert!(!unconfigured.reports.lock().unwrap()[0].2);
+    assert_eq!(other_version.invoked.lock().unwrap()[0].1, "9");
+    assert!(!other_version.reports.lock().unwrap()[0].2);
 
-    let missing_version = fake((None, json!({"ok": true})));
-    assert_eq!(
-        handle(&missing_version, &config(Some("orders:9")), event.clone())
-            .await
-            .unwrap()["status"],
-        "Failed"
+    // A deployment whose AppSpec cannot be read fails, and is still reported.
+    let unreadable = fake((None, json!({"ok": true})));
+    let answer = handle(&unreadable, &config(), event.clone()).await.unwrap();
+    assert_eq!(answer["status"], "Failed");
+    assert!(
+        answer["reason"]
+            .as_str()
+            .unwrap()
+            .contains("could not read what deployment d-deploymentId deploys"),
+        "{answer}"
     );
-    assert_eq!(missing_version.reports.lock().unwrap().len(), 1);
+    assert!(unreadable.invoked.lock().unwrap().is_empty());
+    assert!(!unreadable.reports.lock().unwrap()[0].2);
 
     let unreachable = Fake {
         report_fails: true,
-        ..fake((None, json!({"ok": true})))
+        ..deploying("2", fake((None, json!({"ok": true}))))
     };
     assert_eq!(
-        handle(&unreachable, &config(Some("orders:2")), event)
+        handle(&unreachable, &config(), event)
             .await
             .unwrap_err()
             .error_type,
@@ -206,10 +232,10 @@ async fn codedeploy_gets_a_report_before_the_deadline() {
         serde_json::from_str(include_str!("codedeploy-lifecycle-hook.json")).unwrap();
     let slow = Fake {
         delay: Some(std::time::Duration::from_secs(900)),
-        ..fake((None, json!({"ok": true})))
+        ..deploying("2", fake((None, json!({"ok": true}))))
     };
     let deadline = SystemTime::now() + std::time::Duration::from_secs(300);
-    let answer = handle_until(&slow, &config(Some("orders:2")), event, Some(deadline))
+    let answer = handle_until(&slow, &config(), event, Some(deadline))
         .await
         .unwrap();
     assert_eq!(answer["status"], "Failed");
