@@ -37,7 +37,18 @@ pub struct Orchestrator {
     pub post_traffic_hook: String,
     pub table: String,
     pub schedule_group: String,
+    /// The bus `Rollout Requested` events go to.
+    pub request_bus: String,
 }
+
+/// The authorisation policy the suite deploys: anyone may do anything (the tests exercise
+/// rollouts, not guardrails, which the handler tests cover) except principals of the
+/// `intruder` role, which a deny rule refuses everything.
+pub const E2E_POLICY: &str = r#"{"rules": [
+    {"name": "no-intruders", "effect": "deny", "principals": ["arn:aws:sts::*:assumed-role/intruder/*"], "actions": ["*"]},
+    {"name": "e2e", "principals": ["*"], "actions": ["*"], "mayOverride": ["*"]}],
+  "guardrails": {"requireHealthSignal": false, "maxFirstStepPercent": 100,
+                 "allAtOnceNeedsAllow": false, "downgradeNeedsAllow": false}}"#;
 
 impl Orchestrator {
     /// Reads rollout state the way the functions do.
@@ -118,6 +129,12 @@ pub async fn deploy(clients: &Clients, name: &str) -> anyhow::Result<Orchestrato
         .template_body(template)
         .capabilities(Capability::CapabilityIam)
         .capabilities(Capability::CapabilityAutoExpand)
+        .parameters(
+            aws_sdk_cloudformation::types::Parameter::builder()
+                .parameter_key("AuthorizationPolicy")
+                .parameter_value(E2E_POLICY)
+                .build(),
+        )
         .send()
         .await
         .context("CreateStack")?;
@@ -170,5 +187,6 @@ pub async fn deploy(clients: &Clients, name: &str) -> anyhow::Result<Orchestrato
         post_traffic_hook: output("PostTrafficHookFunctionName")?,
         table: output("TableName")?,
         schedule_group: output("ScheduleGroupName")?,
+        request_bus: output("RequestBusName")?,
     })
 }

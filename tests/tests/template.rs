@@ -468,3 +468,60 @@ fn scheduler_trust_and_log_level_are_pinned() {
     assert_eq!(logging["ApplicationLogLevel"], Value::from("INFO"));
     assert_eq!(logging["LogFormat"], Value::from("JSON"));
 }
+
+/// Issue 8: operators reach `start`, `step` and `rollback` through IAM-authenticated URLs;
+/// rollout requests arrive on a dedicated bus whose policy names who may put them; every
+/// orchestrator reads the authorisation policy, which defaults to this account's own.
+#[test]
+fn entry_points_are_authenticated_and_the_policy_is_configured() {
+    let template = template();
+    let resources = resources(&template);
+    for (url, function) in [
+        ("StartUrl", "StartFunction"),
+        ("StepUrl", "StepFunction"),
+        ("RollbackUrl", "RollbackFunction"),
+    ] {
+        let properties = &resources[url]["Properties"];
+        assert_eq!(properties["AuthType"], Value::from("AWS_IAM"), "{url}");
+        assert_eq!(
+            strings(&properties["TargetFunctionArn"]).join(""),
+            format!("{function}.Arn"),
+            "{url}"
+        );
+    }
+    let urls = resources
+        .values()
+        .filter(|r| r["Type"] == "AWS::Lambda::Url")
+        .count();
+    assert_eq!(urls, 3, "no other function has a URL");
+    for resource in resources.values() {
+        assert_ne!(
+            resource["Properties"]["FunctionUrlConfig"]["AuthType"],
+            Value::from("NONE")
+        );
+    }
+
+    let bus = &resources["RequestBus"]["Properties"];
+    let statement = &bus["Policy"]["Statement"][0];
+    assert_eq!(statement["Action"], Value::from("events:PutEvents"));
+    let condition = &statement["Condition"]["StringEquals"];
+    assert_eq!(condition["events:source"], Value::from("glidepath"));
+    assert_eq!(
+        condition["events:detail-type"],
+        Value::from("Rollout Requested")
+    );
+    let requested =
+        &resources["StartFunction"]["Properties"]["Events"]["RolloutRequested"]["Properties"];
+    assert_eq!(
+        strings(&requested["EventBusName"]),
+        vec!["RequestBus".to_string()]
+    );
+
+    let policy = &template["Globals"]["Function"]["Environment"]["Variables"]["GLIDEPATH_POLICY"];
+    let default = strings(policy).join(" ");
+    assert!(default.contains("\"name\": \"this-account\""), "{default}");
+    assert!(
+        default.contains(":lambda:${AWS::Region}:${AWS::AccountId}:function:*"),
+        "the default rule covers this account's functions only: {default}"
+    );
+}

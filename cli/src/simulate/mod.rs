@@ -160,6 +160,9 @@ pub fn simulate(strategy: &str, scenario: &Scenario) -> Result<SimulationResult,
         hooks: Default::default(),
         idempotency_key: None,
         function_arn: None,
+        requested_by: None,
+        authorized_by: None,
+        overridden: Vec::new(),
     };
     let mut sim = Simulation {
         scenario,

@@ -5,12 +5,15 @@
 //!   in any other status is left as it is.
 //! - `{"rolloutId", "command": "abort", "reason"}`: an operator aborts a running rollout.
 //!
-//! Rolling back twice is harmless: a rolled-back rollout stays as it is.
+//! Rolling back twice is harmless: a rolled-back rollout stays as it is. An abort is checked
+//! against the authorisation policy first and recorded with its actor; finishing a rollback
+//! already decided needs no rule.
 
+use glidepath_aws::entry::{authorize_on_rollout, identify};
 use glidepath_aws::function::{FunctionError, RolloutView, parse_input};
 use glidepath_aws::ports::Ports;
 use glidepath_aws::{Role, Runner};
-use glidepath_core::Event;
+use glidepath_core::{Action, Event, Policy};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -31,9 +34,31 @@ struct RollbackInput {
     reason: Option<String>,
 }
 
+/// Handles one event under a policy that allows everything (tests).
+#[cfg(test)]
 pub async fn handle<P: Ports>(ports: &P, event: Value) -> Result<RolloutView, FunctionError> {
+    handle_with(ports, event, &glidepath_aws::fakes::open_policy()).await
+}
+
+/// Handles one event: an abort if `policy` lets its actor, or the end of a rollback.
+pub async fn handle_with<P: Ports>(
+    ports: &P,
+    event: Value,
+    policy: &Policy,
+) -> Result<RolloutView, FunctionError> {
+    let (actor, event) = identify(event)?;
     let input: RollbackInput = parse_input(event)?;
-    let runner = Runner::new(ports, Role::Rollback);
+    if input.command == Some(RollbackCommand::Abort) {
+        authorize_on_rollout(
+            ports.store(),
+            policy,
+            &actor,
+            Action::Abort,
+            &input.rollout_id,
+        )
+        .await?;
+    }
+    let runner = Runner::new(ports, Role::Rollback).with_actor(actor);
     let rollout = match input.command {
         None => runner.redrive(&input.rollout_id).await?,
         Some(RollbackCommand::Abort) => {

@@ -119,3 +119,43 @@ async fn an_unknown_command_is_refused_by_name() {
         error.message
     );
 }
+
+/// Issue 8: an abort needs a rule of the authorisation policy, and is recorded with its actor.
+#[tokio::test]
+async fn abort_needs_the_policy_and_records_its_actor() {
+    use glidepath_aws::fakes::function_url_request;
+    use glidepath_core::{Actor, Policy};
+    let policy = Policy::from_json(
+        r#"{"rules": [{"name": "on-call", "principals": ["arn:aws:sts::123456789012:assumed-role/oncall/*"], "actions": ["abort"]}]}"#,
+    )
+    .unwrap();
+    let fake = FakeAws::new(1_000);
+    let id = shifting(&fake).await;
+    let abort = json!({"rolloutId": id, "command": "abort", "reason": "latency"});
+    let stranger = "arn:aws:sts::123456789012:assumed-role/intern/eve";
+    for event in [function_url_request(stranger, &abort), abort.clone()] {
+        let error = super::handle_with(&fake, event, &policy).await.unwrap_err();
+        assert_eq!(error.error_type, "Forbidden", "{}", error.message);
+    }
+    assert_eq!(
+        fake.alias("orders", "live").unwrap().routing.map(|r| r.0),
+        Some("2".into())
+    );
+    let alice = "arn:aws:sts::123456789012:assumed-role/oncall/alice";
+    let view = super::handle_with(&fake, function_url_request(alice, &abort), &policy)
+        .await
+        .unwrap();
+    assert_eq!(view.status, Status::RolledBack);
+    let entry = fake.world().history[&id]
+        .iter()
+        .find(|h| h.event == "abort")
+        .cloned()
+        .unwrap();
+    assert_eq!(entry.actor, Some(Actor::iam(alice)));
+    // Finishing a rollback already decided needs no rule.
+    assert!(
+        super::handle_with(&fake, json!({"rolloutId": id}), &policy)
+            .await
+            .is_ok()
+    );
+}

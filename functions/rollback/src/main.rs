@@ -3,6 +3,7 @@
 
 use glidepath_aws::adapters::AwsPorts;
 use glidepath_aws::config::Config;
+use glidepath_aws::entry::{Entry, respond};
 use glidepath_aws::function::init_tracing;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
@@ -14,8 +15,16 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let ports = AwsPorts::new(&sdk, &config);
+    let policy = &config.policy;
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        handler::handle(&ports, event.payload)
+        let entry = Entry::of(&event.payload);
+        let ports = &ports;
+        async move {
+            respond(
+                entry,
+                handler::handle_with(ports, event.payload, policy).await,
+            )
+        }
     }))
     .await
 }

@@ -9,11 +9,23 @@
 //! so the alias lock is not left held. The same
 //! idempotency key with a different request is refused with `Conflict` naming what differs;
 //! keys are scoped to the alias.
+//!
+//! Who asks is checked first: the actor (the IAM caller of the function URL, the account of
+//! an EventBridge event, or an unidentified direct invoke) must be allowed to `start` on the
+//! alias by the authorisation policy, and the rollout must pass the policy's guardrails
+//! (a health signal, a small first step, no all-at-once, no downgrade) unless the request
+//! overrides them in `allow` and the granting rule lets it. Refusals are `Forbidden`. The
+//! actor, the rule and the overrides are recorded in the rollout.
 
+use glidepath_aws::entry::identify;
 use glidepath_aws::function::{FunctionError, Invocation, RolloutView};
 use glidepath_aws::ports::{AliasRouter, Created, HealthCheck, Ports, RolloutStore};
 use glidepath_aws::{ErrorType, PortError, Role, Runner, clock::new_rollout_id};
-use glidepath_core::{Event, HealthVerdict, OwedKind, Rollout, RolloutRequest, Status, Target};
+use glidepath_core::policy::is_downgrade;
+use glidepath_core::{
+    Action, Actor, Event, HealthVerdict, OwedKind, PlanStep, Policy, Rollout, RolloutFacts,
+    RolloutRequest, Status, Target,
+};
 use serde_json::Value;
 use tracing::{info, warn};
 
@@ -33,12 +45,17 @@ pub struct Started {
 /// The EventBridge `source` of rollout requests.
 pub const ROLLOUT_SOURCE: &str = "glidepath";
 
-/// The request inside an EventBridge envelope, or the event itself. An envelope must say
-/// `source: glidepath` and come from this Glidepath's own account (`our_account`, when
-/// known): an event forwarded from elsewhere is refused.
-fn request_body(event: Value, our_account: Option<&str>) -> Result<Value, FunctionError> {
-    if event.get("detail-type").is_none() {
-        return Ok(event);
+/// The request inside an EventBridge envelope, or the event itself, and who sent it. An
+/// envelope must say `source: glidepath` and come from this Glidepath's own account
+/// (`our_account`, when known): an event forwarded from elsewhere is refused. Its actor is
+/// the sending account.
+fn request_body(
+    event: Value,
+    actor: Actor,
+    our_account: Option<&str>,
+) -> Result<(Value, Actor), FunctionError> {
+    if event.get("detail-type").is_none() || actor.via != glidepath_core::Channel::DirectInvoke {
+        return Ok((event, actor));
     }
     let envelope: aws_lambda_events::eventbridge::EventBridgeEvent<Value> =
         serde_json::from_value(event)
@@ -62,7 +79,8 @@ fn request_body(event: Value, our_account: Option<&str>) -> Result<Value, Functi
             )));
         }
     }
-    Ok(envelope.detail)
+    let account = envelope.account.as_deref().unwrap_or("unknown");
+    Ok((envelope.detail, Actor::event_bridge(account)))
 }
 
 /// The fields in which `request` differs from the rollout its idempotency key created.
@@ -92,10 +110,38 @@ fn differences(request: &RolloutRequest, existing: &Rollout) -> Vec<&'static str
     differ
 }
 
-/// Handles one event without a deadline (tests).
+/// Handles one event without a deadline, under a policy that allows everything (tests).
 #[cfg(test)]
 pub async fn handle<P: Ports>(ports: &P, event: Value) -> Result<Started, FunctionError> {
-    handle_until(ports, event, &Invocation::default()).await
+    handle_until(
+        ports,
+        event,
+        &Invocation::default(),
+        &glidepath_aws::fakes::open_policy(),
+    )
+    .await
+}
+
+/// What the guardrails judge of a request, before anything is published or created.
+fn facts(request: &RolloutRequest, current_version: &str) -> RolloutFacts {
+    let first_step_percent = request
+        .plan
+        .steps()
+        .iter()
+        .find_map(|step| match step {
+            PlanStep::Shift { weight, .. } => Some(*weight),
+            PlanStep::Pause => None,
+        })
+        .unwrap_or(0);
+    RolloutFacts {
+        health_signals: request.alarms.len(),
+        first_step_percent,
+        downgrade: match &request.target {
+            Target::Version(target) => is_downgrade(current_version, target),
+            // Publishing makes the newest version: never older than the alias's.
+            Target::PublishLatest => false,
+        },
+    }
 }
 
 /// Handles one event; hooks are bounded by `deadline` (the invocation's).
@@ -103,15 +149,21 @@ pub async fn handle_until<P: Ports>(
     ports: &P,
     event: Value,
     invocation: &Invocation,
+    policy: &Policy,
 ) -> Result<Started, FunctionError> {
     let deadline = invocation.deadline;
-    let request = RolloutRequest::from_json(&request_body(event, invocation.account.as_deref())?)?;
+    let (actor, event) = identify(event)?;
+    let (body, actor) = request_body(event, actor, invocation.account.as_deref())?;
+    let request = RolloutRequest::from_json(&body)?;
     let store = ports.store();
     let router = ports.router();
     let (function, alias_name) = (&request.function, &request.alias);
     let alias = router.read_alias(function, alias_name).await?;
     // One alias, one lock: a name and an ARN of the same function are the same key.
     let function_key = alias.function_arn().unwrap_or_else(|| function.clone());
+    // Who asks, and whether the rollout is within the guardrails, before anything else.
+    let grant = policy.authorize(&actor, Action::Start, &function_key, alias_name)?;
+    let overridden = policy.guard(&grant, facts(&request, &alias.version), &request.allow)?;
     if let Some(key) = &request.idempotency_key {
         if let Some(existing) = store
             .find_by_idempotency_key(&function_key, alias_name, key)
@@ -209,8 +261,12 @@ pub async fn handle_until<P: Ports>(
 
     let mut spec = request.spec(&alias.version, &target);
     spec.function_arn = alias.function_arn();
+    spec.requested_by = Some(actor.clone());
+    spec.authorized_by = Some(grant.rule.clone());
+    spec.overridden = overridden;
     let mut rollout = Rollout::new(new_rollout_id(), spec, request.plan.clone(), ports.now());
     rollout.alias_revision = Some(alias.revision);
+    rollout.actor = Some(actor.clone());
     match store.create(&rollout).await {
         Ok(Created::New) => {}
         Ok(Created::Existing(existing)) => {
@@ -220,10 +276,12 @@ pub async fn handle_until<P: Ports>(
         Err(error) => return Err(error.into()),
     }
     info!(rollout_id = %rollout.id, function = %function, alias = %alias_name,
-        current = %rollout.spec.current_version, target = %rollout.spec.target_version, "rollout created");
+        current = %rollout.spec.current_version, target = %rollout.spec.target_version,
+        actor = %actor, rule = %grant.rule, overridden = ?rollout.spec.overridden, "rollout created");
 
     match Runner::new(ports, Role::Start)
         .with_deadline(deadline)
+        .with_actor(actor)
         .run_on(rollout.clone(), Event::Start)
         .await
     {

@@ -1,8 +1,9 @@
 //! `start` against the in-memory AWS.
 
-use super::handle;
+use super::{Started, handle};
 use glidepath_aws::fakes::{AlarmState, FUNCTION_ARN_PREFIX, FakeAws};
-use glidepath_core::{HookOutcome, Status};
+use glidepath_aws::function::FunctionError;
+use glidepath_core::{Actor, Guardrail, HookOutcome, Policy, Status};
 use serde_json::{Value, json};
 
 fn world() -> FakeAws {
@@ -347,19 +348,183 @@ async fn a_rollout_request_from_another_source_or_account_is_refused() {
         deadline: None,
         account: Some("123456789012".into()),
     };
-    let error = super::handle_until(&fake, envelope("my.app", "123456789012"), &ours)
+    let open = glidepath_aws::fakes::open_policy();
+    let error = super::handle_until(&fake, envelope("my.app", "123456789012"), &ours, &open)
         .await
         .unwrap_err();
     assert!(error.message.contains("`source`"), "{}", error.message);
-    let error = super::handle_until(&fake, envelope("glidepath", "999999999999"), &ours)
+    let error = super::handle_until(&fake, envelope("glidepath", "999999999999"), &ours, &open)
         .await
         .unwrap_err();
     assert!(error.message.contains("`account`"), "{}", error.message);
     assert!(fake.world().rollouts.is_empty());
-    let accepted = super::handle_until(&fake, envelope("glidepath", "123456789012"), &ours)
+    let accepted = super::handle_until(&fake, envelope("glidepath", "123456789012"), &ours, &open)
         .await
         .unwrap();
     assert_eq!(accepted.rollout.status, Status::Shifting);
+    // The sending account is the rollout's actor.
+    let world = fake.world();
+    let rollout = world.rollouts.values().next().unwrap();
+    assert_eq!(
+        rollout.spec.requested_by,
+        Some(Actor::event_bridge("123456789012"))
+    );
+}
+
+/// The policy of the issue-8 tests: a deployer role may start on `live` only, within the
+/// guardrails; on-call may override downgrades and all-at-once; nobody may start payments.
+fn policy() -> Policy {
+    Policy::from_json(&format!(
+        r#"{{"rules": [
+            {{"name": "payments-frozen", "effect": "deny", "principals": ["*"], "actions": ["start"],
+              "functions": ["*:function:payments"]}},
+            {{"name": "deployer", "principals": ["{DEPLOYER}"], "actions": ["start", "abort"],
+              "functions": ["{FUNCTION_ARN_PREFIX}*"], "aliases": ["live"]}},
+            {{"name": "on-call", "principals": ["{ON_CALL}"], "actions": ["*"],
+              "mayOverride": ["downgrade", "allAtOnce"]}}],
+          "guardrails": {{"maxFirstStepPercent": 25}}}}"#
+    ))
+    .unwrap()
+}
+
+const DEPLOYER: &str = "arn:aws:sts::123456789012:assumed-role/deployer/build-7";
+const ON_CALL: &str = "arn:aws:sts::123456789012:assumed-role/oncall/alice";
+
+async fn start_as(fake: &FakeAws, caller: &str, body: &Value) -> Result<Started, FunctionError> {
+    super::handle_until(
+        fake,
+        glidepath_aws::fakes::function_url_request(caller, body),
+        &glidepath_aws::function::Invocation::default(),
+        &policy(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn only_principals_the_policy_allows_may_start_and_they_are_recorded() {
+    let fake = world();
+    // A direct invoke, and an unknown principal, are refused and change nothing.
+    let error = super::handle_until(
+        &fake,
+        request(),
+        &glidepath_aws::function::Invocation::default(),
+        &policy(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error.error_type, "Forbidden");
+    assert!(error.message.contains("lambda:invoke"), "{}", error.message);
+    let stranger = "arn:aws:sts::123456789012:assumed-role/intern/bob";
+    let error = start_as(&fake, stranger, &request()).await.unwrap_err();
+    assert_eq!(error.error_type, "Forbidden");
+    assert!(
+        error.message.contains("no rule of the authorisation policy lets arn:aws:sts::123456789012:assumed-role/intern/bob"),
+        "{}",
+        error.message
+    );
+    // The deployer may not start on another alias.
+    fake.add_function("beta-orders", 3, "beta", 1);
+    let mut beta = request();
+    beta["function"] = json!("beta-orders");
+    beta["alias"] = json!("beta");
+    assert_eq!(
+        start_as(&fake, DEPLOYER, &beta)
+            .await
+            .unwrap_err()
+            .error_type,
+        "Forbidden"
+    );
+    // A deny rule names itself.
+    fake.add_function("payments", 3, "live", 1);
+    let mut payments = request();
+    payments["function"] = json!("payments");
+    let error = start_as(&fake, ON_CALL, &payments).await.unwrap_err();
+    assert!(
+        error.message.contains("rule `payments-frozen`"),
+        "{}",
+        error.message
+    );
+    {
+        let world = fake.world();
+        assert!(world.rollouts.is_empty());
+        assert!(world.alias_writes.is_empty(), "no alias moved");
+    }
+    // The deployer may start on live: the actor and the rule are on the record, its history
+    // and the notification.
+    let started = start_as(&fake, DEPLOYER, &request()).await.unwrap();
+    let world = fake.world();
+    let rollout = &world.rollouts[&started.rollout.rollout_id];
+    assert_eq!(rollout.spec.requested_by, Some(Actor::iam(DEPLOYER)));
+    assert_eq!(rollout.spec.authorized_by.as_deref(), Some("deployer"));
+    let history = &world.history[&started.rollout.rollout_id];
+    assert_eq!(history[0].actor, Some(Actor::iam(DEPLOYER)), "create");
+    assert_eq!(history[1].event, "start");
+    assert_eq!(history[1].actor, Some(Actor::iam(DEPLOYER)));
+    assert!(
+        history[2..]
+            .iter()
+            .all(|h| h.actor == Some(Actor::glidepath("start"))),
+        "what follows is Glidepath's own: {history:?}"
+    );
+}
+
+#[tokio::test]
+async fn guardrails_hold_unless_overridden_by_someone_allowed_to() {
+    let fake = world();
+    // No alarm: refused (nobody here may override it).
+    let mut unwatched = request();
+    unwatched["alarms"] = json!([]);
+    let error = start_as(&fake, ON_CALL, &unwatched).await.unwrap_err();
+    assert_eq!(error.error_type, "Forbidden");
+    assert!(
+        error.message.contains("guardrail `noHealthSignal`"),
+        "{}",
+        error.message
+    );
+    // A first step above 25 %.
+    let mut large = request();
+    large["strategy"] = json!({"type": "canary", "percent": 50, "interval": "5m"});
+    let error = start_as(&fake, ON_CALL, &large).await.unwrap_err();
+    assert!(
+        error.message.contains("guardrail `largeFirstStep`"),
+        "{}",
+        error.message
+    );
+    // All at once: needs `allow`, and a rule that lets the actor.
+    let mut at_once = request();
+    at_once["strategy"] = json!("AllAtOnce");
+    let error = start_as(&fake, ON_CALL, &at_once).await.unwrap_err();
+    assert!(
+        error.message.contains("add \"allAtOnce\" to `allow`"),
+        "{}",
+        error.message
+    );
+    at_once["allow"] = json!(["allAtOnce"]);
+    let error = start_as(&fake, DEPLOYER, &at_once).await.unwrap_err();
+    assert!(
+        error.message.contains("rule `deployer`"),
+        "{}",
+        error.message
+    );
+    // A downgrade (the alias is on 1; roll "back" to it from 3).
+    fake.add_function("catalog", 3, "live", 3);
+    let mut downgrade = request();
+    downgrade["function"] = json!("catalog");
+    downgrade["targetVersion"] = json!("1");
+    let error = start_as(&fake, ON_CALL, &downgrade).await.unwrap_err();
+    assert!(
+        error.message.contains("guardrail `downgrade`"),
+        "{}",
+        error.message
+    );
+    assert!(fake.world().rollouts.is_empty(), "nothing was created");
+    // Overridden by on-call, and recorded.
+    let started = start_as(&fake, ON_CALL, &at_once).await.unwrap();
+    assert_eq!(started.rollout.weight, 100);
+    let world = fake.world();
+    let rollout = &world.rollouts[&started.rollout.rollout_id];
+    assert_eq!(rollout.spec.overridden, vec![Guardrail::AllAtOnce]);
+    assert_eq!(rollout.spec.authorized_by.as_deref(), Some("on-call"));
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 
 use glidepath_aws::adapters::AwsPorts;
 use glidepath_aws::config::Config;
+use glidepath_aws::entry::{Entry, respond};
 use glidepath_aws::function::init_tracing;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
@@ -14,10 +15,17 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let ports = AwsPorts::new(&sdk, &config);
+    let policy = &config.policy;
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         let invocation = glidepath_aws::function::Invocation::from_context(&event.context);
+        let entry = Entry::of(&event.payload);
         let ports = &ports;
-        async move { handler::handle_until(ports, event.payload, &invocation).await }
+        async move {
+            respond(
+                entry,
+                handler::handle_until(ports, event.payload, &invocation, policy).await,
+            )
+        }
     }))
     .await
 }

@@ -5,12 +5,18 @@
 //! - `{"rolloutId", "command": "redrive"}`: the watchdog, for a rollout whose tick was lost.
 //!
 //! Rollouts that reach `PostTraffic` or `RollingBack` are handed to `finalize` / `rollback`.
+//!
+//! An operator's command is checked against the authorisation policy first (the actor is the
+//! IAM caller of the function URL, or an unidentified direct invoke) and recorded as the
+//! cause of the transition. Ticks and re-drives only carry out what the rollout already
+//! decided, so they need no rule.
 
+use glidepath_aws::entry::{authorize_on_rollout, identify};
 pub use glidepath_aws::function::RolloutView;
 use glidepath_aws::function::{FunctionError, parse_input};
 use glidepath_aws::ports::Ports;
 use glidepath_aws::{Role, Runner};
-use glidepath_core::Event;
+use glidepath_core::{Action, Event, Policy};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -78,10 +84,10 @@ fn read_input(event: Value) -> Result<StepInput, FunctionError> {
     }
 }
 
-/// Handles one event without a deadline (tests).
+/// Handles one event without a deadline, under a policy that allows everything (tests).
 #[cfg(test)]
 pub async fn handle<P: Ports>(ports: &P, event: Value) -> Result<RolloutView, FunctionError> {
-    handle_until(ports, event, None).await
+    handle_until(ports, event, None, &glidepath_aws::fakes::open_policy()).await
 }
 
 /// Handles one event; hooks are bounded by `deadline` (the invocation's).
@@ -89,9 +95,29 @@ pub async fn handle_until<P: Ports>(
     ports: &P,
     event: Value,
     deadline: Option<std::time::SystemTime>,
+    policy: &Policy,
 ) -> Result<RolloutView, FunctionError> {
-    let runner = Runner::new(ports, Role::Step).with_deadline(deadline);
-    let rollout = match read_input(event)? {
+    let (actor, event) = identify(event)?;
+    let input = read_input(event)?;
+    if let StepInput::Command(CommandInput {
+        rollout_id,
+        command,
+    }) = &input
+    {
+        let action = match command {
+            StepCommand::Pause => Some(Action::Pause),
+            StepCommand::Resume => Some(Action::Resume),
+            StepCommand::Promote => Some(Action::Promote),
+            StepCommand::Redrive => None,
+        };
+        if let Some(action) = action {
+            authorize_on_rollout(ports.store(), policy, &actor, action, rollout_id).await?;
+        }
+    }
+    let runner = Runner::new(ports, Role::Step)
+        .with_deadline(deadline)
+        .with_actor(actor);
+    let rollout = match input {
         StepInput::Tick(Tick { rollout_id, seq }) => {
             runner.run(&rollout_id, Event::Tick { seq }).await?
         }

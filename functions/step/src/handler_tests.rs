@@ -314,3 +314,82 @@ fn fuzzed_inputs_never_panic() {
     );
     assert!(ran > 0);
 }
+
+/// Issue 8: operator commands need a rule of the authorisation policy; the actor is recorded
+/// on the transition it caused, and what follows is Glidepath's own.
+#[tokio::test]
+async fn operator_commands_need_the_policy_and_record_their_actor() {
+    use glidepath_aws::fakes::function_url_request;
+    use glidepath_core::{Actor, Policy};
+    let policy = Policy::from_json(
+        r#"{"rules": [
+            {"name": "pausers", "principals": ["arn:aws:sts::123456789012:assumed-role/ops/*"], "actions": ["pause", "resume"]},
+            {"name": "release-managers", "principals": ["arn:aws:sts::123456789012:assumed-role/release/*"], "actions": ["*"]}]}"#,
+    )
+    .unwrap();
+    let fake = world();
+    let rollout = seed_rollout(&fake, linear()).await;
+    let ops = "arn:aws:sts::123456789012:assumed-role/ops/carol";
+    let release = "arn:aws:sts::123456789012:assumed-role/release/dave";
+    let command = |name: &str| json!({"rolloutId": rollout.id, "command": name});
+    let run = |event| super::handle_until(&fake, event, None, &policy);
+
+    // Promote skips the canary: ops may not, nor may a direct invoke.
+    for event in [
+        function_url_request(ops, &command("promote")),
+        command("promote"),
+    ] {
+        let error = run(event).await.unwrap_err();
+        assert_eq!(error.error_type, "Forbidden", "{}", error.message);
+        assert!(error.message.contains("promote"), "{}", error.message);
+    }
+    assert_eq!(
+        fake.world().rollouts[&rollout.id].seq,
+        rollout.seq,
+        "nothing changed"
+    );
+
+    // Ops may pause: the pause is theirs in the history.
+    let paused = run(function_url_request(ops, &command("pause")))
+        .await
+        .unwrap();
+    assert_eq!(paused.status, Status::Paused);
+    let last = fake.world().history[&rollout.id].last().cloned().unwrap();
+    assert_eq!(
+        (last.event.as_str(), last.actor),
+        ("pause", Some(Actor::iam(ops)))
+    );
+
+    // A release manager may promote; the alias write that follows is Glidepath's.
+    let promoted = run(function_url_request(release, &command("promote")))
+        .await
+        .unwrap();
+    assert_eq!(promoted.weight, 100);
+    {
+        let world = fake.world();
+        let history = &world.history[&rollout.id];
+        let promote = history.iter().find(|h| h.event == "promote").unwrap();
+        assert_eq!(promote.actor, Some(Actor::iam(release)));
+        assert!(
+            history.iter().filter(|h| h.seq > promote.seq).all(|h| h
+                .actor
+                .as_ref()
+                .is_some_and(|a| a.principal.starts_with("glidepath:"))),
+            "{history:?}"
+        );
+        // The notification of the promote names its actor.
+        assert!(
+            world.notified_changes.iter().any(
+                |change| change.event == "promote" && change.actor == Some(Actor::iam(release))
+            ),
+            "{:?}",
+            world.notified_changes
+        );
+    }
+    // Ticks need no rule (they only carry out what the rollout decided).
+    assert!(
+        run(json!({"rolloutId": rollout.id, "seq": 0}))
+            .await
+            .is_ok()
+    );
+}

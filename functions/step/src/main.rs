@@ -3,6 +3,7 @@
 
 use glidepath_aws::adapters::AwsPorts;
 use glidepath_aws::config::Config;
+use glidepath_aws::entry::{Entry, respond};
 use glidepath_aws::function::init_tracing;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
@@ -14,9 +15,17 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let ports = AwsPorts::new(&sdk, &config);
+    let policy = &config.policy;
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         let deadline = glidepath_aws::function::deadline(&event.context);
-        handler::handle_until(&ports, event.payload, deadline)
+        let entry = Entry::of(&event.payload);
+        let ports = &ports;
+        async move {
+            respond(
+                entry,
+                handler::handle_until(ports, event.payload, deadline, policy).await,
+            )
+        }
     }))
     .await
 }

@@ -1,7 +1,7 @@
 //! The orchestrator functions' configuration, read once from the environment at start-up: a
 //! missing or malformed variable stops the function before it takes any event.
 
-use glidepath_core::Grace;
+use glidepath_core::{Grace, Policy};
 use std::fmt;
 
 /// Why the configuration could not be read.
@@ -37,6 +37,10 @@ pub struct Config {
     pub grace: Grace,
     /// `AWS_REGION` (set by Lambda): the region this function runs in.
     pub region: Option<String>,
+    /// `GLIDEPATH_POLICY`: the authorisation policy (JSON, see `glidepath_core::policy`):
+    /// who may start, pause, resume, promote and abort what, and the guardrails of new
+    /// rollouts. Required: without it nobody could be authorised.
+    pub policy: Policy,
 }
 
 impl fmt::Debug for Config {
@@ -49,6 +53,7 @@ impl fmt::Debug for Config {
             .field("retention_days", &self.retention_days)
             .field("grace", &self.grace)
             .field("region", &self.region)
+            .field("policy_rules", &self.policy.rules.len())
             .finish_non_exhaustive()
     }
 }
@@ -103,6 +108,12 @@ impl Config {
             retention_days,
             grace,
             region: lookup("AWS_REGION").filter(|region| !region.trim().is_empty()),
+            policy: Policy::from_json(&required("GLIDEPATH_POLICY")?).map_err(|e| {
+                ConfigError::Invalid {
+                    name: "GLIDEPATH_POLICY",
+                    problem: e.to_string(),
+                }
+            })?,
         })
     }
 }
@@ -127,6 +138,10 @@ mod tests {
         ("GLIDEPATH_STEP_FUNCTION_ARN", "arn:step"),
         ("GLIDEPATH_FINALIZE_FUNCTION", "finalize"),
         ("GLIDEPATH_ROLLBACK_FUNCTION", "rollback"),
+        (
+            "GLIDEPATH_POLICY",
+            r#"{"rules": [{"name": "all", "principals": ["*"], "actions": ["*"]}]}"#,
+        ),
     ];
 
     #[test]
@@ -158,6 +173,16 @@ mod tests {
         let error = Config::from_lookup(env(&bad)).unwrap_err();
         assert!(
             error.to_string().contains("GLIDEPATH_RETENTION_DAYS"),
+            "{error}"
+        );
+        let mut bad = FULL.to_vec();
+        bad.retain(|(name, _)| *name != "GLIDEPATH_POLICY");
+        bad.push(("GLIDEPATH_POLICY", r#"{"rules": []}"#));
+        let error = Config::from_lookup(env(&bad)).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("GLIDEPATH_POLICY: authorisation policy: `rules` is empty"),
             "{error}"
         );
     }

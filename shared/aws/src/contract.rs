@@ -26,6 +26,9 @@ fn spec(function: &str, alias: &str) -> RolloutSpec {
         hooks: Default::default(),
         idempotency_key: None,
         function_arn: None,
+        requested_by: None,
+        authorized_by: None,
+        overridden: Vec::new(),
     }
 }
 

@@ -13,6 +13,9 @@ pub enum ErrorType {
     Conflict,
     /// AWS failed, or the rollout kept changing: the same event can be sent again.
     Retryable,
+    /// The authorisation policy does not let the caller do this (the message names the rule
+    /// or guardrail); nothing changed.
+    Forbidden,
 }
 
 impl ErrorType {
@@ -22,6 +25,7 @@ impl ErrorType {
             ErrorType::InvalidRequest => "InvalidRequest",
             ErrorType::Conflict => "Conflict",
             ErrorType::Retryable => "Retryable",
+            ErrorType::Forbidden => "Forbidden",
         }
     }
 }

@@ -29,6 +29,27 @@ use std::sync::{Arc, Mutex, MutexGuard};
 /// The account and region of the fake: function ARNs are `FUNCTION_ARN_PREFIX` + name.
 pub const FUNCTION_ARN_PREFIX: &str = "arn:aws:lambda:us-east-1:123456789012:function:";
 
+/// A policy that lets every actor do everything, with no guardrails: for tests of what a
+/// handler does once a request is authorised.
+pub fn open_policy() -> glidepath_core::Policy {
+    glidepath_core::Policy::from_json(
+        r#"{"rules": [{"name": "everyone", "principals": ["*"], "actions": ["*"], "mayOverride": ["*"]}],
+            "guardrails": {"requireHealthSignal": false, "maxFirstStepPercent": 100,
+                           "allAtOnceNeedsAllow": false, "downgradeNeedsAllow": false}}"#,
+    )
+    .expect("the open policy is valid")
+}
+
+/// `body` as a function URL with `AuthType: AWS_IAM` delivers it from `caller` (an IAM ARN).
+pub fn function_url_request(caller: &str, body: &serde_json::Value) -> serde_json::Value {
+    let mut request: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/function-url-iam-request.json"))
+            .expect("the fixture is JSON");
+    request["requestContext"]["authorizer"]["iam"]["userArn"] = caller.into();
+    request["body"] = body.to_string().into();
+    request
+}
+
 /// The function name an unqualified or qualified ARN (or a plain name) refers to.
 pub fn function_name(function: &str) -> String {
     match function.split_once(":function:") {
@@ -81,6 +102,8 @@ pub struct World {
     pub hook_calls: Vec<(String, HookRequest)>,
     /// (rollout id, status, weight) of every notification.
     pub notifications: Vec<(String, Status, u8)>,
+    /// Every published change, whole (its actor included).
+    pub notified_changes: Vec<HistoryEntry>,
     /// (rollout id, seq) of every notification, in order.
     pub notified_seqs: Vec<(String, u64)>,
     pub hand_offs: Vec<(HandOff, String)>,
@@ -298,14 +321,7 @@ impl RolloutStore for FakeAws {
             .history
             .entry(rollout.id.clone())
             .or_default()
-            .push(HistoryEntry {
-                seq: rollout.seq,
-                event: "create".into(),
-                status: rollout.status,
-                weight: rollout.weight,
-                at: rollout.updated_at,
-                reason: None,
-            });
+            .push(HistoryEntry::latest(rollout, "create"));
         world.lose_answer("dynamodb:TransactWriteItems")?;
         Ok(Created::New)
     }
@@ -628,6 +644,7 @@ impl Notifier for FakeAws {
             .notifications
             .push((rollout.id.clone(), change.status, change.weight));
         world.notified_seqs.push((rollout.id.clone(), change.seq));
+        world.notified_changes.push(change.clone());
         Ok(())
     }
 }

@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 
 /// An error a function returns. `error_type` is one of the stable names callers match:
 /// `InvalidRequest` (bad input; nothing changed), `Conflict` (another rollout or operator got
-/// there first; nothing changed), `Retryable` (AWS failed; the same event can be retried).
+/// there first; nothing changed), `Retryable` (AWS failed; the same event can be retried),
+/// `Forbidden` (the authorisation policy refuses the caller; nothing changed).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct FunctionError {
@@ -39,6 +40,20 @@ impl FunctionError {
             error_type: ErrorType::Conflict.as_str(),
             message: message.into(),
         }
+    }
+
+    /// The authorisation policy refuses the request; nothing changed.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        FunctionError {
+            error_type: ErrorType::Forbidden.as_str(),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<glidepath_core::Forbidden> for FunctionError {
+    fn from(error: glidepath_core::Forbidden) -> Self {
+        FunctionError::forbidden(error.0)
     }
 }
 

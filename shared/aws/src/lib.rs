@@ -9,6 +9,8 @@
 //! - [`health`]: the one rule that turns alarm states into a health verdict.
 //! - [`config`]: the environment the orchestrator functions read once at start-up.
 //! - [`clock`]: wall-clock time, UTC formatting, rollout ids.
+//! - [`entry`]: who sent a request (the IAM caller of a function URL, or a direct invoke)
+//!   and how it is answered.
 //! - [`function`]: the functions' error type (stable `errorType`), answer and tracing set-up.
 //! - [`error`]: [`PortError`], and the stable `error_type` names Lambda callers see.
 //! - `fakes` (feature `fakes`): an in-memory AWS for handler tests.
@@ -21,6 +23,7 @@ pub mod clock;
 pub mod config;
 #[cfg(feature = "fakes")]
 pub mod contract;
+pub mod entry;
 pub mod error;
 #[cfg(feature = "fakes")]
 pub mod fakes;

@@ -3,8 +3,8 @@
 
 use crate::error::PortError;
 use glidepath_core::{
-    Grace, HealthVerdict, HookOutcome, HookPhase, InsufficientData, Rollout, RolloutSpec, Status,
-    UnixSeconds,
+    Actor, Grace, HealthVerdict, HookOutcome, HookPhase, InsufficientData, Rollout, RolloutSpec,
+    Status, UnixSeconds,
 };
 use serde::{Deserialize, Serialize};
 use std::future::Future;
@@ -28,6 +28,9 @@ pub struct HistoryEntry {
     pub at: UnixSeconds,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Who caused the transition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<Actor>,
 }
 
 /// Rollout state (DynamoDB).
@@ -292,6 +295,7 @@ impl HistoryEntry {
             weight: rollout.weight,
             at: rollout.updated_at,
             reason: rollout.reason.clone(),
+            actor: rollout.actor.clone(),
         }
     }
 }

@@ -8,6 +8,8 @@
 //! - [`event`]: the [`Event`]s the engine reacts to and the [`Command`]s (effects) it emits.
 //! - [`owed`]: what a record owes (unconfirmed effects, a tick, a hook stage, a rollback)
 //!   and when the watchdog should re-drive it: the one rule the store and its fakes share.
+//! - [`policy`]: who may move traffic: the [`Actor`] behind a request, the authorisation
+//!   [`Policy`] and the [`Guardrail`]s of a new rollout.
 //! - [`transition()`]: the pure state machine tying them together.
 //!
 //! Callers (the Lambdas, `glidepath simulate`) load a rollout, call [`transition()`] with an
@@ -18,6 +20,7 @@ pub mod duration;
 pub mod event;
 pub mod owed;
 pub mod plan;
+pub mod policy;
 pub mod request;
 pub mod rollout;
 pub mod strategy;
@@ -27,6 +30,10 @@ pub use duration::{DurationError, MAX_DURATION_SECONDS, format_duration, parse_d
 pub use event::{Command, Event, HealthVerdict, HookOutcome, HookPhase, Notification};
 pub use owed::{AliasWrite, Grace, Owed, OwedKind, OwedWork};
 pub use plan::{MAX_PLAN_STEPS, Plan, PlanStep};
+pub use policy::{
+    Action, Actor, Channel, DIRECT_INVOKE_PRINCIPAL, Forbidden, Grant, Guardrail, Guardrails,
+    Policy, PolicyError, RolloutFacts,
+};
 pub use request::{MAX_ALARMS, RequestError, RolloutRequest, Target};
 pub use rollout::{
     Hooks, InsufficientData, Pause, PauseKind, RecordError, Rollout, RolloutSpec, SCHEMA_VERSION,

@@ -12,6 +12,7 @@
 
 use crate::duration::parse_duration;
 use crate::plan::Plan;
+use crate::policy::Guardrail;
 use crate::rollout::{Hooks, InsufficientData, RolloutSpec};
 use crate::strategy::Strategy;
 use serde::Deserialize;
@@ -61,6 +62,9 @@ pub struct RolloutRequest {
     /// The target version's expected `CodeSha256` (base64): the rollout is refused if the
     /// version holds other code.
     pub expect_code_sha256: Option<String>,
+    /// Guardrails the request explicitly overrides (`"allow": ["downgrade"]`); the
+    /// authorisation policy decides whether its actor may.
+    pub allow: Vec<Guardrail>,
 }
 
 /// The request as it arrives: every known field as raw JSON, so that each is checked, and
@@ -79,6 +83,7 @@ struct RawRequest {
     hooks: Option<Value>,
     idempotency_key: Option<Value>,
     expect_code_sha256: Option<Value>,
+    allow: Option<Value>,
     #[serde(flatten)]
     unknown: Map<String, Value>,
 }
@@ -95,6 +100,7 @@ const FIELDS: &[&str] = &[
     "hooks",
     "idempotencyKey",
     "expectCodeSha256",
+    "allow",
 ];
 
 impl RolloutRequest {
@@ -132,6 +138,7 @@ impl RolloutRequest {
             hooks: hooks_field(&raw.hooks)?,
             idempotency_key: idempotency_key_field(&raw.idempotency_key)?,
             expect_code_sha256: code_sha256_field(&raw.expect_code_sha256)?,
+            allow: allow_field(&raw.allow)?,
         })
     }
 }
@@ -249,6 +256,33 @@ fn alarms_field(value: &Option<Value>) -> Result<Vec<String>, RequestError> {
     Ok(alarms)
 }
 
+fn allow_field(value: &Option<Value>) -> Result<Vec<Guardrail>, RequestError> {
+    let items = match value {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(items)) => items,
+        Some(other) => {
+            return Err(bad(
+                "allow",
+                format!("{other} is not a list of guardrail names"),
+            ));
+        }
+    };
+    let mut allow = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        let guardrail = item.as_str().and_then(Guardrail::parse).ok_or_else(|| {
+            bad(
+                &format!("allow[{index}]"),
+                format!("{item} is not one of \"noHealthSignal\", \"largeFirstStep\", \"allAtOnce\", \"downgrade\""),
+            )
+        })?;
+        if !allow.contains(&guardrail) {
+            allow.push(guardrail);
+        }
+    }
+    allow.sort();
+    Ok(allow)
+}
+
 fn insufficient_data_field(value: &Option<Value>) -> Result<InsufficientData, RequestError> {
     match text(value, "insufficientData")?.as_deref() {
         None | Some("ignore") => Ok(InsufficientData::Ignore),
@@ -341,6 +375,9 @@ impl RolloutRequest {
             hooks: self.hooks.clone(),
             idempotency_key: self.idempotency_key.clone(),
             function_arn: None,
+            requested_by: None,
+            authorized_by: None,
+            overridden: Vec::new(),
         }
     }
 }

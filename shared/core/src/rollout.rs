@@ -4,6 +4,7 @@
 
 use crate::owed::Owed;
 use crate::plan::{Plan, PlanStep};
+use crate::policy::{Actor, Guardrail};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -132,6 +133,15 @@ pub struct RolloutSpec {
     /// the alias lock and the alias index use it, so a name and an ARN are one alias.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub function_arn: Option<String>,
+    /// Who asked for the rollout (absent on records written before actors were recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_by: Option<Actor>,
+    /// The authorisation policy rule that allowed the request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorized_by: Option<String>,
+    /// Guardrails the request overrode, as the policy let its actor.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overridden: Vec<Guardrail>,
 }
 
 impl RolloutSpec {
@@ -179,6 +189,10 @@ pub struct Rollout {
     /// Why the rollout is paused, rolled back or failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Who caused the latest transition (an operator, or Glidepath itself); its history item
+    /// and notification carry it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<Actor>,
 }
 
 fn is_zero(value: &u64) -> bool {
@@ -217,6 +231,7 @@ impl Rollout {
             created_at: now,
             updated_at: now,
             reason: None,
+            actor: None,
         }
     }
 

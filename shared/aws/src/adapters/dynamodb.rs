@@ -25,7 +25,9 @@ use crate::error::PortError;
 use crate::ports::{Created, HistoryEntry, RolloutStore, claim_is_live};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
-use glidepath_core::{Grace, OwedKind, OwedWork, Rollout, RolloutSpec, UnixSeconds};
+use glidepath_core::{
+    Actor, Channel, Grace, OwedKind, OwedWork, Rollout, RolloutSpec, UnixSeconds,
+};
 use std::collections::HashMap;
 
 pub const BY_ALIAS_INDEX: &str = "byAlias";
@@ -151,18 +153,21 @@ impl DynamoStore {
         )
     }
 
+    /// The item of [`HistoryEntry::latest`], the one rule for what a history item says.
     fn history_item(&self, rollout: &Rollout, event: &str) -> Item {
-        let mut item = key(
-            rollout_pk(&rollout.id),
-            format!("EVENT#{:010}", rollout.seq),
-        );
-        item.insert("event".into(), s(event));
-        item.insert("seq".into(), n(rollout.seq));
-        item.insert("status".into(), s(rollout.status.as_str()));
-        item.insert("weight".into(), n(u64::from(rollout.weight)));
-        item.insert("at".into(), n(rollout.updated_at));
-        if let Some(reason) = &rollout.reason {
+        let entry = HistoryEntry::latest(rollout, event);
+        let mut item = key(rollout_pk(&rollout.id), format!("EVENT#{:010}", entry.seq));
+        item.insert("event".into(), s(&entry.event));
+        item.insert("seq".into(), n(entry.seq));
+        item.insert("status".into(), s(entry.status.as_str()));
+        item.insert("weight".into(), n(u64::from(entry.weight)));
+        item.insert("at".into(), n(entry.at));
+        if let Some(reason) = &entry.reason {
             item.insert("reason".into(), s(reason));
+        }
+        if let Some(actor) = &entry.actor {
+            item.insert("actor".into(), s(&actor.principal));
+            item.insert("actorVia".into(), s(channel_name(actor.via)));
         }
         if rollout.status.is_terminal() {
             item.insert("expiresAt".into(), n(self.expires_at(rollout)));
@@ -552,8 +557,35 @@ impl RolloutStore for DynamoStore {
                     weight: u8::try_from(number(item, "weight")).unwrap_or(0),
                     at: number(item, "at"),
                     reason: text(item, "reason").map(str::to_string),
+                    actor: text(item, "actor").map(|principal| Actor {
+                        principal: principal.to_string(),
+                        via: text(item, "actorVia")
+                            .and_then(channel_from_name)
+                            .unwrap_or(Channel::DirectInvoke),
+                    }),
                 })
             })
             .collect()
     }
+}
+
+/// A channel as history items store it.
+fn channel_name(channel: Channel) -> &'static str {
+    match channel {
+        Channel::FunctionUrl => "FunctionUrl",
+        Channel::EventBridge => "EventBridge",
+        Channel::DirectInvoke => "DirectInvoke",
+        Channel::Glidepath => "Glidepath",
+    }
+}
+
+fn channel_from_name(name: &str) -> Option<Channel> {
+    [
+        Channel::FunctionUrl,
+        Channel::EventBridge,
+        Channel::DirectInvoke,
+        Channel::Glidepath,
+    ]
+    .into_iter()
+    .find(|c| channel_name(*c) == name)
 }

@@ -12,7 +12,8 @@ pub const SOURCE: &str = "glidepath";
 pub const STATE_CHANGE: &str = "Glidepath Rollout State Change";
 
 /// The notification's `detail`: the transition `change` of `rollout`. `rolloutId` and `seq`
-/// identify it: a consumer that sees the same pair twice has seen the same change.
+/// identify it: a consumer that sees the same pair twice has seen the same change. `actor` is
+/// who caused this change; `requestedBy` who asked for the rollout.
 pub fn state_change_detail(rollout: &Rollout, change: &HistoryEntry) -> serde_json::Value {
     serde_json::json!({
         "rolloutId": rollout.id,
@@ -26,6 +27,9 @@ pub fn state_change_detail(rollout: &Rollout, change: &HistoryEntry) -> serde_js
         "event": change.event,
         "at": change.at,
         "seq": change.seq,
+        "actor": change.actor,
+        "requestedBy": rollout.spec.requested_by,
+        "authorizedBy": rollout.spec.authorized_by,
     })
 }
 

@@ -23,7 +23,8 @@ use crate::ports::{
     Ticker,
 };
 use glidepath_core::{
-    Command, Event, Owed, Rollout, Status, Transition, TransitionError, UnixSeconds, transition,
+    Actor, Command, Event, Owed, Rollout, Status, Transition, TransitionError, UnixSeconds,
+    transition,
 };
 use std::collections::VecDeque;
 
@@ -87,6 +88,19 @@ pub enum Role {
     Rollback,
 }
 
+impl Role {
+    /// The function's name, as Glidepath's own actor names it (`glidepath:step`).
+    pub fn component(self) -> &'static str {
+        match self {
+            Role::Start => "start",
+            Role::Step => "step",
+            Role::CheckAlarms => "check-alarms",
+            Role::Finalize => "finalize",
+            Role::Rollback => "rollback",
+        }
+    }
+}
+
 /// Time kept back from the invocation's deadline when a hook runs: enough to record its
 /// outcome (or, for the CodeDeploy path, to report it).
 pub const HOOK_DEADLINE_MARGIN: Duration = Duration::from_secs(10);
@@ -99,6 +113,9 @@ pub struct Runner<'a, P: Ports> {
     ports: &'a P,
     role: Role,
     deadline: Option<SystemTime>,
+    /// Who asked for the event this runner applies (an operator's command, a start); the
+    /// events that follow from it are Glidepath's own.
+    actor: Actor,
 }
 
 /// One run's state: the rollout as this invocation knows it, what is left to apply, and
@@ -168,6 +185,23 @@ impl<'a, P: Ports> Runner<'a, P> {
             ports,
             role,
             deadline: None,
+            actor: Actor::glidepath(role.component()),
+        }
+    }
+
+    /// Records `actor` as the cause of the operator command or start this runner applies.
+    pub fn with_actor(mut self, actor: Actor) -> Self {
+        self.actor = actor;
+        self
+    }
+
+    /// Who caused `event`: the runner's actor for a start or an operator's command,
+    /// Glidepath itself for everything that follows (ticks, hooks, alias confirmations).
+    fn actor_of(&self, event: &Event) -> Actor {
+        if event.is_operator_command() || *event == Event::Start {
+            self.actor.clone()
+        } else {
+            Actor::glidepath(self.role.component())
         }
     }
 
@@ -215,9 +249,12 @@ impl<'a, P: Ports> Runner<'a, P> {
         run.queue_first(event);
         while let Some(event) = run.pending.pop_front() {
             let now = self.ports.now();
-            let Some(step) = self.decide(&mut run, &event, now).await? else {
+            let Some(mut step) = self.decide(&mut run, &event, now).await? else {
                 continue;
             };
+            if step.changed {
+                step.rollout.actor = Some(self.actor_of(&event));
+            }
             // 1. The write.
             if !self.write(&mut run, &step, &event).await? {
                 continue;

@@ -19,6 +19,9 @@ pub fn rollout(strategy: &str, bake_seconds: u64, pre: bool, post: bool) -> Roll
         },
         idempotency_key: None,
         function_arn: None,
+        requested_by: None,
+        authorized_by: None,
+        overridden: Vec::new(),
     };
     Rollout::new("r-1", spec, plan, 1_000)
 }
