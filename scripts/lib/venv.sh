@@ -1,5 +1,6 @@
 # Shared by the scripts: a git-ignored virtualenv holding exactly the pinned requirements.
-# ensure_venv DIR REQUIREMENTS: (re)installs when the requirements file changed.
+# ensure_venv DIR REQUIREMENTS: (re)installs when the requirements file changed. The file is
+# hash-pinned (scripts/lock-requirements): pip refuses any package whose hash differs.
 ensure_venv() {
   local dir="$1" requirements="$2"
   local stamp="$dir/.requirements.sha" want
@@ -7,8 +8,8 @@ ensure_venv() {
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     return 0
   fi
-  echo "installing $(grep -v '^#' "$requirements" | xargs) into ${dir#"$PWD/"}" >&2
+  echo "installing $(grep -cE '^[a-z0-9]' "$requirements") hash-pinned packages from ${requirements#"$PWD/"} into ${dir#"$PWD/"}" >&2
   python3 -m venv "$dir"
-  "$dir/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+  "$dir/bin/pip" install --quiet --disable-pip-version-check --require-hashes -r "$requirements"
   echo "$want" > "$stamp"
 }
