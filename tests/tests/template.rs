@@ -88,6 +88,8 @@ fn each_function_may_make_exactly_the_calls_its_code_makes() {
                 "lambda:UpdateAlias",
                 "lambda:GetFunctionConfiguration",
                 "lambda:PublishVersion",
+                "lambda:GetFunctionCodeSigningConfig",
+                "lambda:GetCodeSigningConfig",
                 "lambda:InvokeFunction",
                 "cloudwatch:DescribeAlarms",
                 "scheduler:CreateSchedule",

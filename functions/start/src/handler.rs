@@ -214,6 +214,15 @@ pub async fn handle_until<P: Ports>(
             )));
         }
     }
+    // A function under a code-signing config takes only code its allowed publishers signed
+    // (Lambda itself refuses unsigned code only under `Enforce`).
+    if let Some(signing) = router.code_signing(function).await? {
+        if let Some(refusal) = signing.refusal(function, &target_info) {
+            return Err(FunctionError::forbidden(format!(
+                "`targetVersion`: {refusal}"
+            )));
+        }
+    }
     if current_info.role != target_info.role {
         return Err(FunctionError::invalid(format!(
             "`targetVersion`: version {target} runs as {} but version {} as {}; an alias can only split traffic between versions with the same execution role",

@@ -547,3 +547,46 @@ async fn expect_code_sha256_pins_the_artifact() {
         Status::Shifting
     );
 }
+
+/// Issue 8: a function with a code-signing config takes only versions its allowed publishers
+/// signed, whatever the config's own policy (`Warn` lets Lambda deploy unsigned code).
+#[tokio::test]
+async fn a_code_signing_config_admits_only_signed_versions() {
+    use glidepath_aws::ports::CodeSigning;
+    let fake = world();
+    let allowed = "arn:aws:signer:us-east-1:123456789012:/signing-profiles/release/abc";
+    fake.world().code_signing.insert(
+        "orders".into(),
+        CodeSigning {
+            config_arn: "arn:aws:lambda:us-east-1:123456789012:code-signing-config:csc-1".into(),
+            allowed_profiles: vec![allowed.into()],
+        },
+    );
+    let error = handle(&fake, request()).await.unwrap_err();
+    assert_eq!(error.error_type, "Forbidden");
+    assert!(
+        error.message.contains("carries no signature"),
+        "{}",
+        error.message
+    );
+    let sign = |profile: &str| {
+        fake.world()
+            .versions
+            .get_mut(&("orders".to_string(), "2".to_string()))
+            .unwrap()
+            .signing_profile_version_arn = Some(profile.into());
+    };
+    sign("arn:aws:signer:us-east-1:999999999999:/signing-profiles/other/xyz");
+    let error = handle(&fake, request()).await.unwrap_err();
+    assert!(
+        error.message.contains("which is not an allowed publisher"),
+        "{}",
+        error.message
+    );
+    assert!(fake.world().rollouts.is_empty(), "nothing was created");
+    sign(allowed);
+    assert_eq!(
+        handle(&fake, request()).await.unwrap().rollout.status,
+        Status::Shifting
+    );
+}

@@ -13,9 +13,9 @@
 
 use crate::error::PortError;
 use crate::ports::{
-    AliasRouter, AliasState, Created, Dispatcher, HandOff, HealthCheck, HistoryEntry, HookRequest,
-    HookRunner, Notifier, Ports, RolloutStore, Ticker, VersionInfo, alias_config, claim_is_live,
-    reconcile,
+    AliasRouter, AliasState, CodeSigning, Created, Dispatcher, HandOff, HealthCheck, HistoryEntry,
+    HookRequest, HookRunner, Notifier, Ports, RolloutStore, Ticker, VersionInfo, alias_config,
+    claim_is_live, reconcile,
 };
 use crate::runner::Role;
 use glidepath_core::{
@@ -80,6 +80,8 @@ pub use crate::health::AlarmState;
 #[derive(Debug, Default)]
 pub struct World {
     pub now: UnixSeconds,
+    /// Code-signing configurations by function name.
+    pub code_signing: BTreeMap<String, CodeSigning>,
     pub rollouts: BTreeMap<String, Rollout>,
     pub history: BTreeMap<String, Vec<HistoryEntry>>,
     /// Alias locks by (function key, alias).
@@ -214,6 +216,7 @@ impl FakeAws {
                     role: "arn:aws:iam::123456789012:role/app".into(),
                     dead_letter_target: None,
                     code_sha256: Some(fake_code_sha256(function, version)),
+                    signing_profile_version_arn: None,
                 },
             );
         }
@@ -506,11 +509,21 @@ impl AliasRouter for FakeAws {
             role: "arn:aws:iam::123456789012:role/app".into(),
             dead_letter_target: None,
             code_sha256: Some(fake_code_sha256(function, next)),
+            signing_profile_version_arn: None,
         };
         world
             .versions
             .insert((function.to_string(), next.to_string()), info);
         Ok(next.to_string())
+    }
+
+    async fn code_signing(&self, function: &str) -> Result<Option<CodeSigning>, PortError> {
+        self.interleave().await;
+        Ok(self
+            .world()
+            .code_signing
+            .get(&function_name(function))
+            .cloned())
     }
 
     async fn function_exists(&self, function: &str) -> Result<bool, PortError> {

@@ -113,6 +113,37 @@ pub struct VersionInfo {
     pub dead_letter_target: Option<String>,
     /// The version's `CodeSha256` (base64), as Lambda reports it.
     pub code_sha256: Option<String>,
+    /// `SigningProfileVersionArn`: the signing profile version that signed the code, if signed.
+    pub signing_profile_version_arn: Option<String>,
+}
+
+/// A function's code-signing configuration: which signing profile versions may publish it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeSigning {
+    pub config_arn: String,
+    /// `AllowedPublishers.SigningProfileVersionArns`.
+    pub allowed_profiles: Vec<String>,
+}
+
+impl CodeSigning {
+    /// Why `version` may not be rolled out under this configuration, if it may not: it must
+    /// carry a signature by one of the allowed profiles. Lambda refuses unsigned code only
+    /// when the configuration says `Enforce`; with `Warn` it deploys it, so Glidepath checks
+    /// either way.
+    pub fn refusal(&self, function: &str, version: &VersionInfo) -> Option<String> {
+        let allowed = |profile: &String| self.allowed_profiles.contains(profile);
+        match &version.signing_profile_version_arn {
+            Some(profile) if allowed(profile) => None,
+            Some(profile) => Some(format!(
+                "version {} of {function} is signed by {profile}, which is not an allowed publisher of its code-signing config {}",
+                version.version, self.config_arn
+            )),
+            None => Some(format!(
+                "version {} of {function} carries no signature, and the function has the code-signing config {}",
+                version.version, self.config_arn
+            )),
+        }
+    }
 }
 
 /// The alias (Lambda).
@@ -133,6 +164,11 @@ pub trait AliasRouter: Send + Sync {
         &self,
         function: &str,
     ) -> impl Future<Output = Result<String, PortError>> + Send;
+    /// The function's code-signing configuration, if it has one.
+    fn code_signing(
+        &self,
+        function: &str,
+    ) -> impl Future<Output = Result<Option<CodeSigning>, PortError>> + Send;
     /// Whether a function (a hook) exists.
     fn function_exists(
         &self,

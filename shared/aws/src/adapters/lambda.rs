@@ -5,8 +5,8 @@
 use super::calls::CallCounter;
 use crate::error::PortError;
 use crate::ports::{
-    AliasRouter, AliasState, Dispatcher, HandOff, HookRequest, HookRunner, VersionInfo,
-    alias_config, reconcile,
+    AliasRouter, AliasState, CodeSigning, Dispatcher, HandOff, HookRequest, HookRunner,
+    VersionInfo, alias_config, reconcile,
 };
 use aws_sdk_lambda::Client;
 use aws_sdk_lambda::primitives::Blob;
@@ -76,7 +76,50 @@ impl AliasRouter for LambdaRouter {
             dead_letter_target: output
                 .dead_letter_config
                 .and_then(|config| config.target_arn),
+            signing_profile_version_arn: output.signing_profile_version_arn,
         })
+    }
+
+    async fn code_signing(&self, function: &str) -> Result<Option<CodeSigning>, PortError> {
+        self.calls.record("lambda:GetFunctionCodeSigningConfig");
+        let output = self
+            .client
+            .get_function_code_signing_config()
+            .function_name(function)
+            .send()
+            .await
+            .map_err(|error| match error.as_service_error() {
+                Some(e) if e.is_resource_not_found_exception() => {
+                    PortError::NotFound(format!("`function`: no function {function}"))
+                }
+                _ => PortError::aws("Lambda GetFunctionCodeSigningConfig", error),
+            })?;
+        let config_arn = output.code_signing_config_arn;
+        if config_arn.trim().is_empty() {
+            return Ok(None);
+        }
+        self.calls.record("lambda:GetCodeSigningConfig");
+        let config = self
+            .client
+            .get_code_signing_config()
+            .code_signing_config_arn(&config_arn)
+            .send()
+            .await
+            .map_err(|e| PortError::aws("Lambda GetCodeSigningConfig", e))?
+            .code_signing_config
+            .ok_or_else(|| PortError::Aws {
+                operation: "Lambda GetCodeSigningConfig",
+                message: format!("no configuration returned for {config_arn}"),
+                source: None,
+            })?;
+        let allowed_profiles = config
+            .allowed_publishers
+            .map(|publishers| publishers.signing_profile_version_arns)
+            .unwrap_or_default();
+        Ok(Some(CodeSigning {
+            config_arn,
+            allowed_profiles,
+        }))
     }
 
     async fn publish_latest(&self, function: &str) -> Result<String, PortError> {
