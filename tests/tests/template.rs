@@ -36,7 +36,16 @@ fn strings(value: &Value) -> Vec<String> {
     }
 }
 
-/// Every policy statement of a role.
+/// A statement, or the statement of a conditional one (`!If [Condition, statement,
+/// AWS::NoValue]`, present only under that condition).
+fn conditional(statement: &Value) -> Option<&Value> {
+    match statement {
+        Value::Tagged(tagged) if tagged.tag == "If" => tagged.value.as_sequence()?.get(1),
+        other => Some(other),
+    }
+}
+
+/// Every policy statement of a role, conditional ones included.
 fn statements<'a>(template: &'a Value, role: &str) -> Vec<&'a Value> {
     let role = &resources(template)[role];
     assert_eq!(role["Type"], Value::from("AWS::IAM::Role"), "{role:?}");
@@ -50,6 +59,7 @@ fn statements<'a>(template: &'a Value, role: &str) -> Vec<&'a Value> {
                 .into_iter()
                 .flatten()
         })
+        .filter_map(conditional)
         .collect()
 }
 
@@ -98,6 +108,8 @@ fn each_function_may_make_exactly_the_calls_its_code_makes() {
                 "iam:PassRole",
                 "events:PutEvents",
                 "sqs:SendMessage",
+                "kms:Decrypt",
+                "kms:GenerateDataKey",
             ]),
         ),
         (
@@ -116,6 +128,8 @@ fn each_function_may_make_exactly_the_calls_its_code_makes() {
                 "iam:PassRole",
                 "events:PutEvents",
                 "sqs:SendMessage",
+                "kms:Decrypt",
+                "kms:GenerateDataKey",
             ]),
         ),
         (
@@ -127,6 +141,8 @@ fn each_function_may_make_exactly_the_calls_its_code_makes() {
                 "lambda:InvokeFunction",
                 "events:PutEvents",
                 "sqs:SendMessage",
+                "kms:Decrypt",
+                "kms:GenerateDataKey",
             ]),
         ),
         (
@@ -142,6 +158,8 @@ fn each_function_may_make_exactly_the_calls_its_code_makes() {
                 "scheduler:DeleteSchedule",
                 "events:PutEvents",
                 "sqs:SendMessage",
+                "kms:Decrypt",
+                "kms:GenerateDataKey",
             ]),
         ),
         (
@@ -155,11 +173,13 @@ fn each_function_may_make_exactly_the_calls_its_code_makes() {
                 "scheduler:DeleteSchedule",
                 "events:PutEvents",
                 "sqs:SendMessage",
+                "kms:Decrypt",
+                "kms:GenerateDataKey",
             ]),
         ),
         (
             "watchdog",
-            orchestrator(&["dynamodb:Query", "lambda:InvokeFunction"]),
+            orchestrator(&["dynamodb:Query", "lambda:InvokeFunction", "kms:Decrypt"]),
         ),
         (
             "pre-traffic-hook",
@@ -526,4 +546,49 @@ fn entry_points_are_authenticated_and_the_policy_is_configured() {
         default.contains(":lambda:${AWS::Region}:${AWS::AccountId}:function:*"),
         "the default rule covers this account's functions only: {default}"
     );
+}
+
+/// Issue 8: an optional customer-managed key reaches the table, the dead-letter queue and
+/// every log group, and the roles may use it only through DynamoDB and SQS.
+#[test]
+fn an_optional_kms_key_covers_table_queue_and_logs() {
+    let template = template();
+    let resources = resources(&template);
+    let uses_key = |value: &Value| {
+        let text = format!("{value:?}");
+        text.contains("HasKmsKey") && text.contains("KmsKeyArn")
+    };
+    assert!(uses_key(
+        &resources["Table"]["Properties"]["SSESpecification"]["KMSMasterKeyId"]
+    ));
+    assert!(uses_key(
+        &resources["DeadLetterQueue"]["Properties"]["KmsMasterKeyId"]
+    ));
+    let log_groups: Vec<_> = resources
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Logs::LogGroup")
+        .collect();
+    assert_eq!(log_groups.len(), 8);
+    for (id, group) in log_groups {
+        assert!(uses_key(&group["Properties"]["KmsKeyId"]), "{id:?}");
+    }
+    for (function, role) in function_roles(&template) {
+        for statement in statements(&template, &role) {
+            if strings(&statement["Action"])
+                .iter()
+                .any(|a| a.starts_with("kms:"))
+            {
+                let via = format!(
+                    "{:?}",
+                    statement["Condition"]["StringEquals"]["kms:ViaService"]
+                );
+                assert!(via.contains("dynamodb."), "{function}: {via}");
+                assert_eq!(
+                    strings(&statement["Resource"]),
+                    vec!["KmsKeyArn".to_string()],
+                    "{function}"
+                );
+            }
+        }
+    }
 }
