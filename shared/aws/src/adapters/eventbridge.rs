@@ -78,3 +78,34 @@ impl Notifier for EventBridgeNotifier {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use glidepath_core::{Actor, Rollout, RolloutRequest};
+
+    /// Issue 8: a notification names who caused the change, who asked for the rollout, and
+    /// the rule that allowed it.
+    #[test]
+    fn the_state_change_names_its_actor() {
+        let request = RolloutRequest::from_json(&serde_json::json!({"function": "orders",
+            "alias": "live", "targetVersion": "2", "strategy": "AllAtOnce"}))
+        .unwrap();
+        let mut spec = request.spec("1", "2");
+        spec.requested_by = Some(Actor::iam("arn:aws:sts::1:assumed-role/deployer/ci"));
+        spec.authorized_by = Some("deployer".into());
+        let mut rollout = Rollout::new("r-1", spec, request.plan.clone(), 10);
+        rollout.actor = Some(Actor::iam("arn:aws:sts::1:assumed-role/oncall/alice"));
+        let detail = state_change_detail(&rollout, &HistoryEntry::latest(&rollout, "pause"));
+        assert_eq!(
+            detail["actor"],
+            serde_json::json!({"principal": "arn:aws:sts::1:assumed-role/oncall/alice", "via": "FunctionUrl"})
+        );
+        assert_eq!(
+            detail["requestedBy"]["principal"],
+            "arn:aws:sts::1:assumed-role/deployer/ci"
+        );
+        assert_eq!(detail["authorizedBy"], "deployer");
+        assert_eq!(detail["event"], "pause");
+    }
+}
