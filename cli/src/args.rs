@@ -1,5 +1,7 @@
-//! The command line: `glidepath plan` and `glidepath simulate`.
+//! The command line: `glidepath plan` and `glidepath simulate` (offline), and the operator
+//! commands against a deployed stack ([`crate::operate`]).
 
+use crate::operate::{Control, Exit, Format, OperateError, Operator};
 use crate::plan_report::PlanReport;
 use crate::simulate::{
     Detection, Scenario, SimulateError, SimulationReport, format_text, simulate,
@@ -9,10 +11,21 @@ use glidepath_core::{StrategyError, parse_duration};
 
 /// Progressive delivery for AWS Lambda aliases.
 #[derive(Debug, Parser)]
-#[command(name = "glidepath", version, about, propagate_version = true)]
+#[command(name = "glidepath", version, about)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: CliCommand,
+    /// The Glidepath stack to operate (its CloudFormation outputs name its functions and table).
+    #[arg(
+        long,
+        global = true,
+        env = "GLIDEPATH_STACK",
+        default_value = "glidepath"
+    )]
+    pub stack: String,
+    /// Print one JSON document (`watch`, `start --wait`: one JSON object a transition, a line each).
+    #[arg(long, global = true)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -21,6 +34,153 @@ pub enum CliCommand {
     Plan(PlanArgs),
     /// Run rollouts against synthetic traffic on a virtual clock, and compare strategies.
     Simulate(SimulateArgs),
+    /// Start a rollout; with --wait, watch it to its end (exit 0 succeeded, 1 rolled back).
+    Start(StartArgs),
+    /// Where a rollout is: status, weight, its plan with the current step marked.
+    Status(IdArg),
+    /// Print each transition of a rollout as it happens, until it ends (exit 0 succeeded, 1 not).
+    Watch(WatchArgs),
+    /// Every transition of a rollout: time, event, status, weight, actor, reason.
+    History(IdArg),
+    /// An alias's rollouts, newest first.
+    List(ListArgs),
+    /// Hold the rollout at its current weight.
+    Pause(IdArg),
+    /// Continue after a pause or a manual gate.
+    Resume(IdArg),
+    /// Skip the remaining steps (and bake): go to 100 % now.
+    Promote(IdArg),
+    /// Roll back now: everything back on the old version.
+    Abort(AbortArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct IdArg {
+    /// The rollout's id (`start` prints it).
+    pub id: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct WatchArgs {
+    pub id: String,
+    /// How often to read the rollout.
+    #[arg(long, value_name = "DURATION", value_parser = duration, default_value = "2s")]
+    pub interval: u64,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AbortArgs {
+    pub id: String,
+    /// Why: recorded in the rollout and its notification.
+    #[arg(long)]
+    pub reason: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    /// The function (name or ARN).
+    #[arg(long)]
+    pub function: String,
+    /// The alias.
+    #[arg(long)]
+    pub alias: String,
+    /// Only rollouts that have not ended.
+    #[arg(long)]
+    pub active: bool,
+    /// At most this many.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct StartArgs {
+    /// The whole JSON request from a file (`-` for stdin), instead of the flags below.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["function", "alias", "version", "publish", "strategy", "bake", "alarms", "pre_traffic", "post_traffic", "idempotency_key"])]
+    pub request: Option<std::path::PathBuf>,
+    #[arg(long, required_unless_present = "request")]
+    pub function: Option<String>,
+    #[arg(long, required_unless_present = "request")]
+    pub alias: Option<String>,
+    /// The published version to roll out.
+    #[arg(long, conflicts_with = "publish", required_unless_present_any = ["request", "publish"])]
+    pub version: Option<String>,
+    /// Publish $LATEST and roll out the version that creates.
+    #[arg(long)]
+    pub publish: bool,
+    /// A CodeDeploy name or a JSON strategy.
+    #[arg(long, required_unless_present = "request")]
+    pub strategy: Option<String>,
+    /// Watch time at 100 % before the rollout finishes (e.g. 10m).
+    #[arg(long)]
+    pub bake: Option<String>,
+    /// A CloudWatch alarm that rolls the rollout back; repeat for several.
+    #[arg(long = "alarm", value_name = "NAME")]
+    pub alarms: Vec<String>,
+    #[arg(long, value_name = "FUNCTION")]
+    pub pre_traffic: Option<String>,
+    #[arg(long, value_name = "FUNCTION")]
+    pub post_traffic: Option<String>,
+    #[arg(long, value_name = "KEY")]
+    pub idempotency_key: Option<String>,
+    /// Watch the rollout to its end; exit 0 if it succeeded, 1 if it rolled back or failed.
+    #[arg(long)]
+    pub wait: bool,
+}
+
+impl StartArgs {
+    /// The request `start` sends: the file's JSON, or the flags as Glidepath's request fields
+    /// (checked by Glidepath, which names any bad field).
+    pub fn request(&self) -> Result<serde_json::Value, String> {
+        if let Some(path) = &self.request {
+            let text = if path.as_os_str() == "-" {
+                std::io::read_to_string(std::io::stdin())
+                    .map_err(|e| format!("--request -: {e}"))?
+            } else {
+                std::fs::read_to_string(path)
+                    .map_err(|e| format!("--request {}: {e}", path.display()))?
+            };
+            return serde_json::from_str(&text)
+                .map_err(|e| format!("--request {}: not JSON: {e}", path.display()));
+        }
+        let mut request = serde_json::Map::new();
+        let mut put = |key: &str, value: serde_json::Value| {
+            request.insert(key.to_string(), value);
+        };
+        put("function", self.function.clone().into());
+        put("alias", self.alias.clone().into());
+        match &self.version {
+            Some(version) => put("targetVersion", version.clone().into()),
+            None => put("publish", true.into()),
+        }
+        let strategy = self.strategy.clone().unwrap_or_default();
+        // A JSON strategy goes as an object, a name as a string.
+        put(
+            "strategy",
+            serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&strategy)
+                .map(serde_json::Value::Object)
+                .unwrap_or_else(|_| strategy.into()),
+        );
+        if let Some(bake) = &self.bake {
+            put("bake", bake.clone().into());
+        }
+        if !self.alarms.is_empty() {
+            put("alarms", self.alarms.clone().into());
+        }
+        let mut hooks = serde_json::Map::new();
+        if let Some(hook) = &self.pre_traffic {
+            hooks.insert("preTraffic".into(), hook.clone().into());
+        }
+        if let Some(hook) = &self.post_traffic {
+            hooks.insert("postTraffic".into(), hook.clone().into());
+        }
+        if !hooks.is_empty() {
+            put("hooks", hooks.into());
+        }
+        if let Some(key) = &self.idempotency_key {
+            put("idempotencyKey", key.clone().into());
+        }
+        Ok(request.into())
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -31,9 +191,6 @@ pub struct PlanArgs {
     /// Watch time at 100 % before the rollout finishes.
     #[arg(long, value_name = "DURATION", value_parser = duration, default_value = "0s")]
     pub bake: u64,
-    /// Print JSON instead of a table.
-    #[arg(long)]
-    pub json: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -79,9 +236,6 @@ pub struct SimulateArgs {
     /// Seed of the synthetic traffic: the same seed gives the same results.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Print JSON instead of text.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// Why a subcommand could not run (always the caller's input).
@@ -91,6 +245,9 @@ pub enum CliError {
     Strategy(#[from] StrategyError),
     #[error(transparent)]
     Simulate(#[from] SimulateError),
+    /// An operator command given to the offline runner (a bug in the caller).
+    #[error("`{0}` needs a deployed stack: run it through Cli::operate")]
+    NeedsStack(&'static str),
 }
 
 impl Cli {
@@ -99,7 +256,7 @@ impl Cli {
         match &self.command {
             CliCommand::Plan(args) => {
                 let report = PlanReport::new(&args.strategy, args.bake)?;
-                Ok(if args.json {
+                Ok(if self.json {
                     report.to_json() + "\n"
                 } else {
                     report.to_text()
@@ -112,12 +269,63 @@ impl Cli {
                     .iter()
                     .map(|strategy| simulate(strategy, &scenario))
                     .collect::<Result<Vec<_>, _>>()?;
-                Ok(if args.json {
+                Ok(if self.json {
                     SimulationReport { results: &results }.to_json() + "\n"
                 } else {
                     format_text(&results)
                 })
             }
+            _ => Err(CliError::NeedsStack("operator command")),
+        }
+    }
+
+    /// Whether the command works offline (`plan`, `simulate`) rather than on a stack.
+    pub fn is_offline(&self) -> bool {
+        matches!(self.command, CliCommand::Plan(_) | CliCommand::Simulate(_))
+    }
+
+    /// Runs an operator command against `control`, printing to `out`.
+    pub async fn operate<C: Control>(
+        &self,
+        control: &C,
+        out: &mut dyn std::io::Write,
+    ) -> Result<Exit, OperateError> {
+        let interval = match &self.command {
+            CliCommand::Watch(args) => args.interval.max(1),
+            _ => 2,
+        };
+        let operator = Operator {
+            control,
+            format: if self.json {
+                Format::Json
+            } else {
+                Format::Text
+            },
+            interval: std::time::Duration::from_secs(interval),
+        };
+        match &self.command {
+            CliCommand::Start(args) => {
+                let request = args
+                    .request()
+                    .map_err(|e| OperateError::new(Exit::BadInput, e))?;
+                operator.start(&request, args.wait, out).await
+            }
+            CliCommand::Status(args) => operator.status(&args.id, out).await,
+            CliCommand::Watch(args) => operator.watch(&args.id, out).await,
+            CliCommand::History(args) => operator.history(&args.id, out).await,
+            CliCommand::List(args) => {
+                operator
+                    .list(&args.function, &args.alias, args.active, args.limit, out)
+                    .await
+            }
+            CliCommand::Pause(args) => operator.command(&args.id, "pause", out).await,
+            CliCommand::Resume(args) => operator.command(&args.id, "resume", out).await,
+            CliCommand::Promote(args) => operator.command(&args.id, "promote", out).await,
+            CliCommand::Abort(args) => operator.abort(&args.id, &args.reason, out).await,
+            CliCommand::Plan(_) | CliCommand::Simulate(_) => Err(OperateError::new(
+                Exit::BadInput,
+                "plan and simulate run offline",
+            )),
         }
     }
 }

@@ -1,5 +1,6 @@
-//! `glidepath`: wires the command line to the library; bad input exits with code 2 and one
-//! line on stderr.
+//! `glidepath`: wires the command line to the library. Every failure is one line on stderr
+//! and an exit code (`glidepath_cli::operate::Exit`): 1 rolled back, 2 bad input, 3 AWS or
+//! configuration, 4 conflict, 5 forbidden.
 
 use clap::Parser;
 use clap::error::ErrorKind;
@@ -33,6 +34,9 @@ fn main() -> ExitCode {
             return ExitCode::from(BAD_INPUT);
         }
     };
+    if !cli.is_offline() {
+        return operate(&cli);
+    }
     match cli.run() {
         Ok(output) => {
             let mut stdout = std::io::stdout().lock();
@@ -57,4 +61,32 @@ fn one_line(rendered: &str) -> String {
         .map(|line| line.strip_prefix("error: ").unwrap_or(line))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// An operator command: one AWS configuration load, the stack's outputs read once, then the
+/// command.
+fn operate(cli: &glidepath_cli::args::Cli) -> ExitCode {
+    use glidepath_cli::operate::{Exit, OperateError, aws::AwsControl};
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("glidepath: could not start: {error}");
+            return ExitCode::from(Exit::Aws as u8);
+        }
+    };
+    let result: Result<Exit, OperateError> = runtime.block_on(async {
+        let control = AwsControl::connect(&cli.stack).await?;
+        let mut stdout = std::io::stdout().lock();
+        cli.operate(&control, &mut stdout).await
+    });
+    match result {
+        Ok(exit) => ExitCode::from(exit as u8),
+        Err(error) => {
+            eprintln!("glidepath: {error}");
+            ExitCode::from(error.exit as u8)
+        }
+    }
 }

@@ -880,3 +880,155 @@ fn port_contracts_hold_for_the_aws_adapters() {
         contract::alias_fencing(&router, &target.function, "1", "3").await;
     })
 }
+
+/// Runs the `glidepath` binary against the deployed stack; its exit code and stdout.
+async fn glidepath(world: &World, args: &[&str]) -> (i32, String) {
+    let binary = glidepath_e2e::stack::binary_dir()
+        .expect("the build's directory")
+        .join("glidepath");
+    let mut command = std::process::Command::new(binary);
+    command
+        .args(args)
+        .env("AWS_ENDPOINT_URL", &world.clients.endpoint)
+        .env("AWS_REGION", glidepath_e2e::clients::REGION)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env_remove("AWS_PROFILE")
+        .env("GLIDEPATH_STACK", &world.glidepath.stack);
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .expect("the command ran")
+        .expect("glidepath is built (scripts/test builds it)");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !stderr.is_empty() {
+        eprintln!("glidepath {args:?}: {stderr}");
+    }
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+/// Issue 9 (part): a whole good and a whole bad rollout driven only through the CLI: `start
+/// --wait` exits 0 when the rollout succeeds, `watch` exits 1 when it rolls back, `--json`
+/// prints one transition a line, and `status`, `history` and `list` read the table.
+#[test]
+#[ignore = "needs the local AWS emulator: run scripts/test"]
+fn e12_the_cli_drives_a_good_and_a_bad_rollout() {
+    run(async {
+        let world = world().await;
+        let good = world.target("cli-good").await;
+        let (code, out) = glidepath(
+            world,
+            &[
+                "start",
+                "--function",
+                &good.function,
+                "--alias",
+                ALIAS,
+                "--version",
+                "3",
+                "--strategy",
+                r#"{"type":"linear","percent":50,"interval":"2s"}"#,
+                "--alarm",
+                &good.alarm,
+                "--wait",
+                "--json",
+            ],
+        )
+        .await;
+        assert_eq!(code, 0, "{out}");
+        let lines: Vec<Value> = out
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("a JSON object a line"))
+            .collect();
+        assert_eq!(
+            lines.first().map(|l| l["event"].clone()),
+            Some(json!("create"))
+        );
+        assert_eq!(
+            lines.last().map(|l| l["status"].clone()),
+            Some(json!("Succeeded"))
+        );
+        good.expect_alias(&world.clients, "3", None).await;
+
+        let bad = world.target("cli-bad").await;
+        let (code, out) = glidepath(
+            world,
+            &[
+                "start",
+                "--function",
+                &bad.function,
+                "--alias",
+                ALIAS,
+                "--version",
+                "2",
+                "--strategy",
+                r#"{"type":"linear","percent":10,"interval":"3s"}"#,
+                "--alarm",
+                &bad.alarm,
+                "--json",
+            ],
+        )
+        .await;
+        assert_eq!(code, 0, "{out}");
+        let started: Value = serde_json::from_str(&out).unwrap();
+        let id = started["rolloutId"].as_str().unwrap().to_string();
+        bad.set_alarm(&world.clients, StateValue::Alarm)
+            .await
+            .unwrap();
+        let (code, out) = glidepath(world, &["watch", &id, "--interval", "1s"]).await;
+        assert_eq!(code, 1, "a rolled-back rollout exits 1: {out}");
+        assert!(out.contains("ended RolledBack"), "{out}");
+        bad.expect_alias(&world.clients, "1", None).await;
+
+        let (code, out) = glidepath(world, &["status", &id, "--json"]).await;
+        assert_eq!(code, 0);
+        let status: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(status["status"], "RolledBack");
+        assert_eq!(status["requestedBy"]["principal"], "lambda:invoke");
+        let (code, out) = glidepath(world, &["history", &id]).await;
+        assert_eq!(code, 0);
+        assert!(
+            out.contains("alias-applied") && out.contains("RolledBack"),
+            "{out}"
+        );
+        let (code, out) = glidepath(
+            world,
+            &[
+                "list",
+                "--function",
+                &bad.function,
+                "--alias",
+                ALIAS,
+                "--json",
+            ],
+        )
+        .await;
+        assert_eq!(code, 0);
+        let listed: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(listed[0]["rolloutId"], json!(id));
+
+        // Bad input, a command that does not apply, and an unknown stack each get their code.
+        let (code, _) = glidepath(
+            world,
+            &[
+                "start",
+                "--function",
+                &bad.function,
+                "--alias",
+                ALIAS,
+                "--version",
+                "x",
+                "--strategy",
+                "AllAtOnce",
+            ],
+        )
+        .await;
+        assert_eq!(code, 2, "InvalidRequest");
+        let (code, _) = glidepath(world, &["pause", &id]).await;
+        assert_eq!(code, 4, "Conflict: a rolled-back rollout cannot be paused");
+        let (code, _) = glidepath(world, &["--stack", "no-such-stack", "status", &id]).await;
+        assert_eq!(code, 3, "a missing stack");
+    });
+}

@@ -1,0 +1,194 @@
+//! [`Control`] on a deployed stack: the stack's names come from its CloudFormation outputs,
+//! read once per run; the functions are invoked with Lambda `Invoke`; the rollout table is read
+//! with the same adapter the functions use. Credentials, region and endpoint come from the
+//! standard AWS configuration chain (profiles, `AWS_REGION`, `AWS_ENDPOINT_URL`), loaded once.
+//!
+//! The commands reach the functions by direct invoke, so the rollout records the actor
+//! `lambda:invoke`: the stack's authorisation policy must allow that principal for CLI users
+//! (the default policy does). Signing requests to the stack's function URLs, which would
+//! record the caller's own ARN, is not built yet.
+
+use super::{Control, Exit, Function, OperateError};
+use aws_sdk_lambda::primitives::Blob;
+use glidepath_aws::adapters::{CallCounter, DynamoStore, LambdaRouter};
+use glidepath_aws::ports::{AliasRouter, HistoryEntry, RolloutStore};
+use glidepath_core::Rollout;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// A deployed stack's names, from its outputs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stack {
+    pub name: String,
+    pub start: String,
+    pub step: String,
+    pub rollback: String,
+    pub table: String,
+}
+
+impl Stack {
+    /// Picks the names out of `outputs`, naming the first one missing.
+    pub fn from_outputs(
+        name: &str,
+        outputs: &HashMap<String, String>,
+    ) -> Result<Stack, OperateError> {
+        let output = |key: &str| {
+            outputs.get(key).cloned().ok_or_else(|| {
+                OperateError::new(
+                    Exit::Aws,
+                    format!("stack {name} has no output {key}: is it a Glidepath stack?"),
+                )
+            })
+        };
+        Ok(Stack {
+            name: name.to_string(),
+            start: output("StartFunctionName")?,
+            step: output("StepFunctionName")?,
+            rollback: output("RollbackFunctionName")?,
+            table: output("TableName")?,
+        })
+    }
+}
+
+/// The real stack.
+pub struct AwsControl {
+    pub stack: Stack,
+    lambda: aws_sdk_lambda::Client,
+    store: DynamoStore,
+    router: LambdaRouter,
+}
+
+impl AwsControl {
+    /// Loads the AWS configuration once and reads stack `name`'s outputs.
+    pub async fn connect(name: &str) -> Result<AwsControl, OperateError> {
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        if sdk.region().is_none() {
+            return Err(OperateError::new(
+                Exit::Aws,
+                "no AWS region: set AWS_REGION or a profile's region",
+            ));
+        }
+        let cloudformation = aws_sdk_cloudformation::Client::new(&sdk);
+        let described = cloudformation
+            .describe_stacks()
+            .stack_name(name)
+            .send()
+            .await
+            .map_err(|error| {
+                let text = aws_smithy_types::error::display::DisplayErrorContext(&error).to_string();
+                if text.contains("does not exist") {
+                    OperateError::new(
+                        Exit::Aws,
+                        format!("no stack {name} in this account and region: pass --stack or set GLIDEPATH_STACK"),
+                    )
+                } else {
+                    OperateError::new(Exit::Aws, format!("could not read stack {name}: {text}"))
+                }
+            })?;
+        let outputs: HashMap<String, String> = described
+            .stacks()
+            .first()
+            .map(|stack| {
+                stack
+                    .outputs()
+                    .iter()
+                    .filter_map(|o| {
+                        Some((o.output_key()?.to_string(), o.output_value()?.to_string()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let stack = Stack::from_outputs(name, &outputs)?;
+        let lambda = aws_sdk_lambda::Client::new(&sdk);
+        Ok(AwsControl {
+            store: DynamoStore::new(
+                aws_sdk_dynamodb::Client::new(&sdk),
+                &stack.table,
+                1,
+                CallCounter::default(),
+            ),
+            router: LambdaRouter::new(lambda.clone(), CallCounter::default()),
+            lambda,
+            stack,
+        })
+    }
+}
+
+fn aws(error: glidepath_aws::PortError) -> OperateError {
+    OperateError::new(Exit::Aws, error.to_string())
+}
+
+impl Control for AwsControl {
+    async fn invoke(&self, function: Function, payload: &Value) -> Result<Value, OperateError> {
+        let name = match function {
+            Function::Start => &self.stack.start,
+            Function::Step => &self.stack.step,
+            Function::Rollback => &self.stack.rollback,
+        };
+        let output = self
+            .lambda
+            .invoke()
+            .function_name(name)
+            .payload(Blob::new(payload.to_string()))
+            .send()
+            .await
+            .map_err(|e| {
+                OperateError::new(
+                    Exit::Aws,
+                    format!(
+                        "could not invoke {name}: {}",
+                        aws_smithy_types::error::display::DisplayErrorContext(&e)
+                    ),
+                )
+            })?;
+        let body: Value = output
+            .payload()
+            .and_then(|p| serde_json::from_slice(p.as_ref()).ok())
+            .unwrap_or(Value::Null);
+        if output.function_error().is_some() {
+            return Err(OperateError::from_function(
+                body["errorType"].as_str().unwrap_or("Unhandled"),
+                body["errorMessage"]
+                    .as_str()
+                    .unwrap_or("the function failed"),
+            ));
+        }
+        Ok(body)
+    }
+
+    async fn load(&self, id: &str) -> Result<Option<Rollout>, OperateError> {
+        self.store.load(id).await.map_err(aws)
+    }
+
+    async fn history(&self, id: &str) -> Result<Vec<HistoryEntry>, OperateError> {
+        self.store.history(id).await.map_err(aws)
+    }
+
+    async fn rollouts_for_alias(
+        &self,
+        function: &str,
+        alias: &str,
+    ) -> Result<Vec<Rollout>, OperateError> {
+        // The table keys an alias by its function's ARN, as GetAlias reports it.
+        let state = self.router.read_alias(function, alias).await.map_err(|e| {
+            OperateError::new(
+                if matches!(e, glidepath_aws::PortError::NotFound(_)) {
+                    Exit::BadInput
+                } else {
+                    Exit::Aws
+                },
+                e.to_string(),
+            )
+        })?;
+        let key = state.function_arn().unwrap_or_else(|| function.to_string());
+        self.store
+            .rollouts_for_alias(&key, alias)
+            .await
+            .map_err(aws)
+    }
+
+    async fn pause(&self, interval: Duration) {
+        tokio::time::sleep(interval).await;
+    }
+}

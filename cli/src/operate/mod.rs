@@ -1,0 +1,262 @@
+//! The operator's commands against a deployed Glidepath stack: `start [--wait]`, `status`,
+//! `watch`, `history`, `list`, `pause`, `resume`, `promote`, `abort`.
+//!
+//! They are written against [`Control`], the narrow port to a stack (invoke one of its
+//! functions, read its table), so that their logic and output are tested without AWS;
+//! [`aws::AwsControl`] is the real one. Every command ends in an [`Exit`] a CI job can branch
+//! on: 0 done (a rollout that succeeded), 1 the rollout rolled back or failed, 2 bad input,
+//! 3 AWS or configuration, 4 conflict, 5 forbidden by the authorisation policy.
+
+pub mod aws;
+pub mod render;
+
+use glidepath_aws::ports::HistoryEntry;
+use glidepath_core::{Rollout, Status};
+use serde_json::{Value, json};
+use std::future::Future;
+use std::io::Write;
+use std::time::Duration;
+
+/// What the process exits with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// The command did what it said (a waited-for rollout succeeded).
+    Done = 0,
+    /// The rollout rolled back or failed.
+    RolledBack = 1,
+    /// Glidepath refused the input (`InvalidRequest`), or the command line was wrong.
+    BadInput = 2,
+    /// AWS failed, the stack or credentials are missing (`Retryable` too).
+    Aws = 3,
+    /// Another rollout or operator got there first (`Conflict`).
+    Conflict = 4,
+    /// The authorisation policy or a guardrail refused it (`Forbidden`).
+    Forbidden = 5,
+}
+
+/// Why a command failed: one line for stderr, and its exit code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct OperateError {
+    pub exit: Exit,
+    pub message: String,
+}
+
+impl OperateError {
+    pub fn new(exit: Exit, message: impl Into<String>) -> Self {
+        OperateError {
+            exit,
+            message: message.into(),
+        }
+    }
+
+    /// A Glidepath function's error, by its stable `errorType`.
+    pub fn from_function(error_type: &str, message: &str) -> Self {
+        let exit = match error_type {
+            "InvalidRequest" => Exit::BadInput,
+            "Conflict" => Exit::Conflict,
+            "Forbidden" => Exit::Forbidden,
+            _ => Exit::Aws,
+        };
+        OperateError::new(exit, format!("{error_type}: {message}"))
+    }
+}
+
+/// Which of the stack's operator-facing functions to call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Function {
+    Start,
+    Step,
+    Rollback,
+}
+
+/// What the commands need from a deployed stack.
+pub trait Control {
+    /// Invokes `function` with `payload` and returns its answer; a function error becomes
+    /// [`OperateError::from_function`].
+    fn invoke(
+        &self,
+        function: Function,
+        payload: &Value,
+    ) -> impl Future<Output = Result<Value, OperateError>>;
+    fn load(&self, id: &str) -> impl Future<Output = Result<Option<Rollout>, OperateError>>;
+    fn history(&self, id: &str) -> impl Future<Output = Result<Vec<HistoryEntry>, OperateError>>;
+    /// The rollouts of an alias (any order).
+    fn rollouts_for_alias(
+        &self,
+        function: &str,
+        alias: &str,
+    ) -> impl Future<Output = Result<Vec<Rollout>, OperateError>>;
+    /// Waits between two polls of `watch`.
+    fn pause(&self, interval: Duration) -> impl Future<Output = ()>;
+}
+
+/// How to print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+/// The operator commands over a [`Control`], printing to `out`.
+pub struct Operator<'a, C: Control> {
+    pub control: &'a C,
+    pub format: Format,
+    /// How often `watch` reads the rollout.
+    pub interval: Duration,
+}
+
+impl<C: Control> Operator<'_, C> {
+    /// `start`: sends the request; with `wait`, watches the rollout to its end.
+    pub async fn start(
+        &self,
+        request: &Value,
+        wait: bool,
+        out: &mut dyn Write,
+    ) -> Result<Exit, OperateError> {
+        let answer = self.control.invoke(Function::Start, request).await?;
+        let id = answer["rolloutId"]
+            .as_str()
+            .ok_or_else(|| {
+                OperateError::new(
+                    Exit::Aws,
+                    format!("start answered without a rolloutId: {answer}"),
+                )
+            })?
+            .to_string();
+        if !wait {
+            self.print(out, &answer, &render::started(&answer))?;
+            return Ok(Exit::Done);
+        }
+        if self.format == Format::Text {
+            writeln!(out, "{}", render::started(&answer).trim_end()).map_err(io)?;
+        }
+        self.watch(&id, out).await
+    }
+
+    /// `status`: where the rollout is, its plan with the current step marked.
+    pub async fn status(&self, id: &str, out: &mut dyn Write) -> Result<Exit, OperateError> {
+        let rollout = self.rollout(id).await?;
+        let json = render::rollout_json(&rollout);
+        self.print(out, &json, &render::status(&rollout))?;
+        Ok(Exit::Done)
+    }
+
+    /// `history`: every transition.
+    pub async fn history(&self, id: &str, out: &mut dyn Write) -> Result<Exit, OperateError> {
+        self.rollout(id).await?;
+        let history = self.control.history(id).await?;
+        let json = serde_json::to_value(&history).unwrap_or(Value::Null);
+        self.print(out, &json, &render::history(&history))?;
+        Ok(Exit::Done)
+    }
+
+    /// `list`: an alias's rollouts, newest first.
+    pub async fn list(
+        &self,
+        function: &str,
+        alias: &str,
+        active_only: bool,
+        limit: usize,
+        out: &mut dyn Write,
+    ) -> Result<Exit, OperateError> {
+        let mut rollouts = self.control.rollouts_for_alias(function, alias).await?;
+        rollouts.retain(|r| !active_only || !r.status.is_terminal());
+        rollouts.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
+        rollouts.truncate(limit);
+        let json = Value::Array(rollouts.iter().map(render::rollout_json).collect());
+        self.print(out, &json, &render::list(&rollouts))?;
+        Ok(Exit::Done)
+    }
+
+    /// `pause` / `resume` / `promote`.
+    pub async fn command(
+        &self,
+        id: &str,
+        command: &str,
+        out: &mut dyn Write,
+    ) -> Result<Exit, OperateError> {
+        let answer = self
+            .control
+            .invoke(
+                Function::Step,
+                &json!({"rolloutId": id, "command": command}),
+            )
+            .await?;
+        self.print(out, &answer, &render::answer(&answer))?;
+        Ok(Exit::Done)
+    }
+
+    /// `abort`: rolls back now.
+    pub async fn abort(
+        &self,
+        id: &str,
+        reason: &str,
+        out: &mut dyn Write,
+    ) -> Result<Exit, OperateError> {
+        let answer = self
+            .control
+            .invoke(
+                Function::Rollback,
+                &json!({"rolloutId": id, "command": "abort", "reason": reason}),
+            )
+            .await?;
+        self.print(out, &answer, &render::answer(&answer))?;
+        Ok(Exit::Done)
+    }
+
+    /// `watch`: prints each transition as it is recorded (one JSON object a line with
+    /// `--json`) until the rollout ends; exits 0 if it succeeded, 1 otherwise.
+    pub async fn watch(&self, id: &str, out: &mut dyn Write) -> Result<Exit, OperateError> {
+        let mut printed = 0u64;
+        let mut first = true;
+        loop {
+            let rollout = self.rollout(id).await?;
+            let history = self.control.history(id).await?;
+            let seen = printed;
+            for entry in history.iter().filter(|h| first || h.seq > seen) {
+                let line = match self.format {
+                    Format::Json => serde_json::to_string(entry).unwrap_or_default(),
+                    Format::Text => render::transition(entry),
+                };
+                writeln!(out, "{line}").map_err(io)?;
+                printed = printed.max(entry.seq);
+            }
+            first = false;
+            out.flush().map_err(io)?;
+            if rollout.status.is_terminal() && printed >= rollout.seq {
+                if self.format == Format::Text {
+                    writeln!(out, "{}", render::ending(&rollout)).map_err(io)?;
+                }
+                return Ok(if rollout.status == Status::Succeeded {
+                    Exit::Done
+                } else {
+                    Exit::RolledBack
+                });
+            }
+            self.control.pause(self.interval).await;
+        }
+    }
+
+    async fn rollout(&self, id: &str) -> Result<Rollout, OperateError> {
+        self.control
+            .load(id)
+            .await?
+            .ok_or_else(|| OperateError::new(Exit::BadInput, format!("no rollout {id}")))
+    }
+
+    fn print(&self, out: &mut dyn Write, json: &Value, text: &str) -> Result<(), OperateError> {
+        match self.format {
+            Format::Json => writeln!(out, "{json}"),
+            Format::Text => write!(out, "{text}"),
+        }
+        .map_err(io)
+    }
+}
+
+fn io(error: std::io::Error) -> OperateError {
+    OperateError::new(Exit::Aws, format!("could not write the output: {error}"))
+}
+
+#[cfg(test)]
+mod tests;

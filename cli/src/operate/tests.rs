@@ -1,0 +1,317 @@
+//! The operator commands against a hand-written fake stack.
+
+use super::*;
+use crate::args::Cli;
+use clap::Parser;
+use glidepath_core::{Actor, RolloutRequest};
+use std::cell::RefCell;
+use std::collections::VecDeque;
+
+/// A stack whose answers are scripted: each `load` of a rollout takes the next of its states
+/// (the last one repeats), and `history` is what those states recorded so far.
+#[derive(Default)]
+struct FakeStack {
+    states: RefCell<VecDeque<Rollout>>,
+    current: RefCell<Option<Rollout>>,
+    history: RefCell<Vec<HistoryEntry>>,
+    answers: RefCell<VecDeque<Result<Value, OperateError>>>,
+    invoked: RefCell<Vec<(Function, Value)>>,
+    others: Vec<Rollout>,
+    pauses: RefCell<u32>,
+}
+
+impl Control for FakeStack {
+    async fn invoke(&self, function: Function, payload: &Value) -> Result<Value, OperateError> {
+        self.invoked.borrow_mut().push((function, payload.clone()));
+        self.answers
+            .borrow_mut()
+            .pop_front()
+            .unwrap_or_else(|| Ok(json!({})))
+    }
+
+    async fn load(&self, id: &str) -> Result<Option<Rollout>, OperateError> {
+        if let Some(next) = self.states.borrow_mut().pop_front() {
+            self.history
+                .borrow_mut()
+                .push(HistoryEntry::latest(&next, "step"));
+            *self.current.borrow_mut() = Some(next);
+        }
+        Ok(self.current.borrow().clone().filter(|r| r.id == id))
+    }
+
+    async fn history(&self, _id: &str) -> Result<Vec<HistoryEntry>, OperateError> {
+        Ok(self.history.borrow().clone())
+    }
+
+    async fn rollouts_for_alias(
+        &self,
+        _function: &str,
+        _alias: &str,
+    ) -> Result<Vec<Rollout>, OperateError> {
+        Ok(self.others.clone())
+    }
+
+    async fn pause(&self, _interval: Duration) {
+        *self.pauses.borrow_mut() += 1;
+    }
+}
+
+fn rollout(id: &str, status: Status, weight: u8, seq: u64) -> Rollout {
+    let request = RolloutRequest::from_json(&json!({"function": "orders", "alias": "live",
+        "targetVersion": "2", "strategy": "Linear10PercentEvery1Minute", "alarms": ["errors"]}))
+    .unwrap();
+    let mut spec = request.spec("1", "2");
+    spec.requested_by = Some(Actor::direct_invoke());
+    spec.authorized_by = Some("this-account".into());
+    let mut rollout = Rollout::new(id, spec, request.plan, 100 + seq);
+    rollout.status = status;
+    rollout.weight = weight;
+    rollout.seq = seq;
+    rollout.step_index = (weight > 0).then(|| usize::from(weight / 10 - 1));
+    rollout
+}
+
+fn operator(stack: &FakeStack, format: Format) -> Operator<'_, FakeStack> {
+    Operator {
+        control: stack,
+        format,
+        interval: Duration::from_secs(1),
+    }
+}
+
+fn text(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap()
+}
+
+#[tokio::test]
+async fn start_prints_the_new_rollout() {
+    let stack = FakeStack::default();
+    stack.answers.borrow_mut().push_back(Ok(json!({"rolloutId": "r-1", "function": "orders",
+        "alias": "live", "currentVersion": "1", "targetVersion": "2", "status": "Shifting", "weight": 10})));
+    let mut out = Vec::new();
+    let exit = operator(&stack, Format::Text)
+        .start(&json!({"function": "orders"}), false, &mut out)
+        .await
+        .unwrap();
+    assert_eq!(exit, Exit::Done);
+    assert_eq!(
+        text(out),
+        "rollout r-1 of orders:live: version 1 -> 2, Shifting at 10%\n"
+    );
+    assert_eq!(stack.invoked.borrow()[0].0, Function::Start);
+}
+
+#[tokio::test]
+async fn start_wait_follows_the_rollout_and_exits_by_how_it_ended() {
+    for (last, exit) in [
+        (Status::Succeeded, Exit::Done),
+        (Status::RolledBack, Exit::RolledBack),
+    ] {
+        let stack = FakeStack::default();
+        stack.answers.borrow_mut().push_back(Ok(
+            json!({"rolloutId": "r-1", "status": "Shifting", "weight": 10}),
+        ));
+        let weight = if last == Status::Succeeded { 100 } else { 0 };
+        *stack.states.borrow_mut() = VecDeque::from([
+            rollout("r-1", Status::Shifting, 10, 1),
+            rollout("r-1", Status::Shifting, 20, 2),
+            rollout("r-1", last, weight, 3),
+        ]);
+        let mut out = Vec::new();
+        let got = operator(&stack, Format::Json)
+            .start(&json!({}), true, &mut out)
+            .await
+            .unwrap();
+        assert_eq!(got, exit);
+        let lines: Vec<Value> = text(out)
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("one JSON object a line"))
+            .collect();
+        let seqs: Vec<u64> = lines.iter().map(|l| l["seq"].as_u64().unwrap()).collect();
+        assert_eq!(seqs, [1, 2, 3], "each transition once, in order");
+        assert_eq!(lines[2]["status"], json!(last.as_str()));
+        assert_eq!(*stack.pauses.borrow(), 2, "polled between states");
+    }
+}
+
+#[tokio::test]
+async fn function_errors_become_exit_codes() {
+    for (error_type, exit) in [
+        ("InvalidRequest", Exit::BadInput),
+        ("Conflict", Exit::Conflict),
+        ("Forbidden", Exit::Forbidden),
+        ("Retryable", Exit::Aws),
+        ("Unhandled", Exit::Aws),
+    ] {
+        let stack = FakeStack::default();
+        stack
+            .answers
+            .borrow_mut()
+            .push_back(Err(OperateError::from_function(error_type, "why")));
+        let error = operator(&stack, Format::Text)
+            .command("r-1", "promote", &mut Vec::new())
+            .await
+            .unwrap_err();
+        assert_eq!(error.exit, exit, "{error_type}");
+        assert_eq!(error.message, format!("{error_type}: why"));
+    }
+}
+
+#[tokio::test]
+async fn status_marks_the_current_step_and_names_the_requester() {
+    let stack = FakeStack::default();
+    stack
+        .states
+        .borrow_mut()
+        .push_back(rollout("r-1", Status::Shifting, 30, 3));
+    let mut out = Vec::new();
+    operator(&stack, Format::Text)
+        .status("r-1", &mut out)
+        .await
+        .unwrap();
+    let printed = text(out);
+    assert!(printed.contains("status    Shifting at 30%"), "{printed}");
+    assert!(printed.contains("  >  3.  30%  then wait 1m"), "{printed}");
+    assert!(
+        printed.contains("by        lambda:invoke (rule this-account)"),
+        "{printed}"
+    );
+    let unknown = operator(&stack, Format::Text)
+        .status("r-9", &mut Vec::new())
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.exit, Exit::BadInput);
+}
+
+#[tokio::test]
+async fn list_is_newest_first_and_filters() {
+    let stack = FakeStack {
+        others: vec![
+            rollout("r-old", Status::Succeeded, 100, 1),
+            rollout("r-new", Status::Shifting, 10, 5),
+            rollout("r-mid", Status::RolledBack, 0, 3),
+        ],
+        ..FakeStack::default()
+    };
+    let mut out = Vec::new();
+    operator(&stack, Format::Json)
+        .list("orders", "live", false, 2, &mut out)
+        .await
+        .unwrap();
+    let listed: Value = serde_json::from_slice(&out).unwrap();
+    let ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rolloutId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["r-new", "r-mid"]);
+    let mut out = Vec::new();
+    operator(&stack, Format::Text)
+        .list("orders", "live", true, 20, &mut out)
+        .await
+        .unwrap();
+    let printed = text(out);
+    assert!(
+        printed.contains("r-new") && !printed.contains("r-old"),
+        "{printed}"
+    );
+}
+
+#[test]
+fn start_flags_become_a_request() {
+    let cli = Cli::try_parse_from([
+        "glidepath",
+        "start",
+        "--function",
+        "orders",
+        "--alias",
+        "live",
+        "--version",
+        "7",
+        "--strategy",
+        r#"{"type":"canary","percent":10,"interval":"5m"}"#,
+        "--alarm",
+        "a",
+        "--alarm",
+        "b",
+        "--pre-traffic",
+        "smoke",
+        "--bake",
+        "10m",
+        "--wait",
+    ])
+    .unwrap();
+    let crate::args::CliCommand::Start(args) = &cli.command else {
+        panic!("start");
+    };
+    assert!(args.wait);
+    assert_eq!(
+        args.request().unwrap(),
+        json!({"function": "orders", "alias": "live", "targetVersion": "7",
+               "strategy": {"type": "canary", "percent": 10, "interval": "5m"},
+               "bake": "10m", "alarms": ["a", "b"], "hooks": {"preTraffic": "smoke"}})
+    );
+    // --publish instead of --version; a name stays a string.
+    let cli = Cli::try_parse_from([
+        "glidepath",
+        "start",
+        "--function",
+        "f",
+        "--alias",
+        "a",
+        "--publish",
+        "--strategy",
+        "AllAtOnce",
+    ])
+    .unwrap();
+    let crate::args::CliCommand::Start(args) = &cli.command else {
+        panic!("start");
+    };
+    assert_eq!(args.request().unwrap()["publish"], true);
+    assert_eq!(args.request().unwrap()["strategy"], "AllAtOnce");
+    // Both, or neither, is a usage error.
+    for bad in [
+        &[
+            "glidepath",
+            "start",
+            "--function",
+            "f",
+            "--alias",
+            "a",
+            "--strategy",
+            "AllAtOnce",
+        ][..],
+        &[
+            "glidepath",
+            "start",
+            "--function",
+            "f",
+            "--alias",
+            "a",
+            "--version",
+            "2",
+            "--publish",
+            "--strategy",
+            "AllAtOnce",
+        ][..],
+        &["glidepath", "abort", "r-1"][..],
+    ] {
+        assert!(Cli::try_parse_from(bad).is_err(), "{bad:?}");
+    }
+    let cli =
+        Cli::try_parse_from(["glidepath", "--stack", "gp2", "status", "r-1", "--json"]).unwrap();
+    assert_eq!((cli.stack.as_str(), cli.json), ("gp2", true));
+}
+
+#[test]
+fn a_stack_without_glidepath_outputs_is_named() {
+    let outputs = std::collections::HashMap::from([("TableName".to_string(), "t".to_string())]);
+    let error = aws::Stack::from_outputs("other", &outputs).unwrap_err();
+    assert_eq!(error.exit, Exit::Aws);
+    assert!(
+        error
+            .message
+            .contains("stack other has no output StartFunctionName")
+    );
+}
