@@ -52,6 +52,28 @@ pub enum CliCommand {
     Promote(IdArg),
     /// Roll back now: everything back on the old version.
     Abort(AbortArgs),
+    /// A function's published versions.
+    #[command(subcommand)]
+    Versions(VersionsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VersionsCommand {
+    /// Delete old versions (a dry run unless --yes), never one an alias routes to, one an
+    /// unfinished rollout needs, one with provisioned concurrency, or $LATEST.
+    Prune(PruneArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PruneArgs {
+    #[arg(long)]
+    pub function: String,
+    /// How many of the newest versions to keep besides those in use.
+    #[arg(long)]
+    pub keep: usize,
+    /// Delete them (without it, only print what would be deleted).
+    #[arg(long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -322,6 +344,11 @@ impl Cli {
             CliCommand::Resume(args) => operator.command(&args.id, "resume", out).await,
             CliCommand::Promote(args) => operator.command(&args.id, "promote", out).await,
             CliCommand::Abort(args) => operator.abort(&args.id, &args.reason, out).await,
+            CliCommand::Versions(VersionsCommand::Prune(args)) => {
+                operator
+                    .prune(&args.function, args.keep, args.yes, out)
+                    .await
+            }
             CliCommand::Plan(_) | CliCommand::Simulate(_) => Err(OperateError::new(
                 Exit::BadInput,
                 "plan and simulate run offline",

@@ -1032,3 +1032,74 @@ fn e12_the_cli_drives_a_good_and_a_bad_rollout() {
         assert_eq!(code, 3, "a missing stack");
     });
 }
+
+/// Issue 9 (part): `versions prune` keeps the versions an alias routes to, its weighted
+/// additional version included, and deletes the rest only with `--yes`.
+#[test]
+#[ignore = "needs the local AWS emulator: run scripts/test"]
+fn e13_versions_prune_keeps_what_an_alias_uses() {
+    run(async {
+        let world = world().await;
+        let target = world.target("cli-prune").await;
+        world
+            .clients
+            .lambda
+            .update_alias()
+            .function_name(&target.function)
+            .name(ALIAS)
+            .function_version("1")
+            .routing_config(
+                AliasRoutingConfiguration::builder()
+                    .additional_version_weights("2", 0.2)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let prune = [
+            "versions",
+            "prune",
+            "--function",
+            &target.function,
+            "--keep",
+            "0",
+        ];
+        let (code, out) = glidepath(world, &prune).await;
+        assert_eq!(code, 0, "{out}");
+        assert!(out.contains(":3  would be deleted"), "{out}");
+        assert!(
+            out.contains(":2  kept: alias live sends it a weighted share"),
+            "{out}"
+        );
+        assert!(out.contains(":1  kept: alias live routes to it"), "{out}");
+        let versions = |clients: &Clients| {
+            let lambda = clients.lambda.clone();
+            let function = target.function.clone();
+            async move {
+                let listed = lambda
+                    .list_versions_by_function()
+                    .function_name(function)
+                    .send()
+                    .await
+                    .unwrap();
+                let mut versions: Vec<String> = listed
+                    .versions()
+                    .iter()
+                    .filter_map(|v| v.version.clone())
+                    .collect();
+                versions.sort();
+                versions
+            }
+        };
+        assert_eq!(
+            versions(&world.clients).await,
+            ["$LATEST", "1", "2", "3"],
+            "dry run"
+        );
+        let mut with_yes = prune.to_vec();
+        with_yes.push("--yes");
+        let (code, out) = glidepath(world, &with_yes).await;
+        assert_eq!(code, 0, "{out}");
+        assert_eq!(versions(&world.clients).await, ["$LATEST", "1", "2"]);
+    });
+}

@@ -8,6 +8,7 @@
 //! (the default policy does). Signing requests to the stack's function URLs, which would
 //! record the caller's own ARN, is not built yet.
 
+use super::prune::AliasRoute;
 use super::{Control, Exit, Function, OperateError};
 use aws_sdk_lambda::primitives::Blob;
 use glidepath_aws::adapters::{CallCounter, DynamoStore, LambdaRouter};
@@ -191,4 +192,112 @@ impl Control for AwsControl {
     async fn pause(&self, interval: Duration) {
         tokio::time::sleep(interval).await;
     }
+
+    async fn versions(&self, function: &str) -> Result<Vec<String>, OperateError> {
+        let mut versions = Vec::new();
+        let mut pages = self
+            .lambda
+            .list_versions_by_function()
+            .function_name(function)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| lambda_error("ListVersionsByFunction", function, e))?;
+            versions.extend(page.versions().iter().filter_map(|v| v.version.clone()));
+        }
+        Ok(versions)
+    }
+
+    async fn alias_routes(&self, function: &str) -> Result<Vec<AliasRoute>, OperateError> {
+        let mut routes = Vec::new();
+        let mut pages = self
+            .lambda
+            .list_aliases()
+            .function_name(function)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| lambda_error("ListAliases", function, e))?;
+            for alias in page.aliases() {
+                let (Some(name), Some(version)) = (&alias.name, &alias.function_version) else {
+                    continue;
+                };
+                let additional = alias
+                    .routing_config
+                    .as_ref()
+                    .and_then(|r| r.additional_version_weights.as_ref())
+                    .and_then(|weights| weights.keys().next().cloned());
+                routes.push(AliasRoute {
+                    alias: name.clone(),
+                    version: version.clone(),
+                    additional,
+                });
+            }
+        }
+        Ok(routes)
+    }
+
+    async fn has_provisioned_concurrency(
+        &self,
+        function: &str,
+        version: &str,
+    ) -> Result<bool, OperateError> {
+        match self
+            .lambda
+            .get_provisioned_concurrency_config()
+            .function_name(function)
+            .qualifier(version)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_provisioned_concurrency_config_not_found_exception()) =>
+            {
+                Ok(false)
+            }
+            // Anything else stops the prune before it deletes: never guess "not in use".
+            Err(error) => Err(lambda_error(
+                "GetProvisionedConcurrencyConfig",
+                function,
+                error,
+            )),
+        }
+    }
+
+    async fn delete_version(&self, function: &str, version: &str) -> Result<(), OperateError> {
+        self.lambda
+            .delete_function()
+            .function_name(function)
+            .qualifier(version)
+            .send()
+            .await
+            .map_err(|e| lambda_error("DeleteFunction", function, e))?;
+        Ok(())
+    }
+}
+
+fn lambda_error<E: std::error::Error + Send + Sync + 'static>(
+    operation: &str,
+    function: &str,
+    error: aws_sdk_lambda::error::SdkError<E>,
+) -> OperateError {
+    let exit = match &error {
+        aws_sdk_lambda::error::SdkError::ServiceError(e) if e.raw().status().as_u16() == 404 => {
+            Exit::BadInput
+        }
+        aws_sdk_lambda::error::SdkError::ServiceError(e) if e.raw().status().as_u16() == 409 => {
+            Exit::Conflict
+        }
+        _ => Exit::Aws,
+    };
+    OperateError::new(
+        exit,
+        format!(
+            "Lambda {operation} of {function}: {}",
+            aws_smithy_types::error::display::DisplayErrorContext(&error)
+        ),
+    )
 }

@@ -1,5 +1,6 @@
 //! The operator's commands against a deployed Glidepath stack: `start [--wait]`, `status`,
-//! `watch`, `history`, `list`, `pause`, `resume`, `promote`, `abort`.
+//! `watch`, `history`, `list`, `pause`, `resume`, `promote`, `abort`, and
+//! `versions prune` ([`prune`]).
 //!
 //! They are written against [`Control`], the narrow port to a stack (invoke one of its
 //! functions, read its table), so that their logic and output are tested without AWS;
@@ -8,6 +9,7 @@
 //! 3 AWS or configuration, 4 conflict, 5 forbidden by the authorisation policy.
 
 pub mod aws;
+pub mod prune;
 pub mod render;
 
 use glidepath_aws::ports::HistoryEntry;
@@ -89,6 +91,25 @@ pub trait Control {
     ) -> impl Future<Output = Result<Vec<Rollout>, OperateError>>;
     /// Waits between two polls of `watch`.
     fn pause(&self, interval: Duration) -> impl Future<Output = ()>;
+    /// A function's published versions (`$LATEST` included or not).
+    fn versions(&self, function: &str) -> impl Future<Output = Result<Vec<String>, OperateError>>;
+    /// Where each alias of the function routes.
+    fn alias_routes(
+        &self,
+        function: &str,
+    ) -> impl Future<Output = Result<Vec<prune::AliasRoute>, OperateError>>;
+    /// Whether provisioned concurrency is configured on that version.
+    fn has_provisioned_concurrency(
+        &self,
+        function: &str,
+        version: &str,
+    ) -> impl Future<Output = Result<bool, OperateError>>;
+    /// Deletes a published version.
+    fn delete_version(
+        &self,
+        function: &str,
+        version: &str,
+    ) -> impl Future<Output = Result<(), OperateError>>;
 }
 
 /// How to print.
@@ -236,6 +257,64 @@ impl<C: Control> Operator<'_, C> {
             }
             self.control.pause(self.interval).await;
         }
+    }
+
+    /// `versions prune`: decides from every fact first, then (with `yes`) deletes.
+    pub async fn prune(
+        &self,
+        function: &str,
+        keep: usize,
+        yes: bool,
+        out: &mut dyn Write,
+    ) -> Result<Exit, OperateError> {
+        let versions = self.control.versions(function).await?;
+        let aliases = self.control.alias_routes(function).await?;
+        let mut unfinished = Vec::new();
+        for route in &aliases {
+            for rollout in self
+                .control
+                .rollouts_for_alias(function, &route.alias)
+                .await?
+            {
+                if !rollout.status.is_terminal() {
+                    unfinished.push(prune::Unfinished {
+                        rollout_id: rollout.id.clone(),
+                        current: rollout.spec.current_version.clone(),
+                        target: rollout.spec.target_version.clone(),
+                    });
+                }
+            }
+        }
+        let mut provisioned = std::collections::BTreeSet::new();
+        for version in prune::candidates(&versions, &aliases, &unfinished, keep) {
+            if self
+                .control
+                .has_provisioned_concurrency(function, &version)
+                .await?
+            {
+                provisioned.insert(version);
+            }
+        }
+        let decisions = prune::decide(&versions, &aliases, &unfinished, &provisioned, keep);
+        if yes {
+            for decision in decisions.iter().filter(|d| d.delete) {
+                self.control
+                    .delete_version(function, &decision.version)
+                    .await
+                    .map_err(|e| {
+                        OperateError::new(
+                            e.exit,
+                            format!(
+                                "stopped at version {}: {} (versions listed before it were deleted)",
+                                decision.version, e.message
+                            ),
+                        )
+                    })?;
+            }
+        }
+        let json = json!({"function": function, "deleted": yes, "versions": decisions});
+        self.print(out, &json, &prune::render(function, &decisions, yes))?;
+        Ok(Exit::Done)
     }
 
     async fn rollout(&self, id: &str) -> Result<Rollout, OperateError> {

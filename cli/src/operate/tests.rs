@@ -18,6 +18,10 @@ struct FakeStack {
     invoked: RefCell<Vec<(Function, Value)>>,
     others: Vec<Rollout>,
     pauses: RefCell<u32>,
+    versions: Vec<String>,
+    routes: Vec<prune::AliasRoute>,
+    provisioned: Vec<String>,
+    deleted: RefCell<Vec<String>>,
 }
 
 impl Control for FakeStack {
@@ -53,6 +57,27 @@ impl Control for FakeStack {
 
     async fn pause(&self, _interval: Duration) {
         *self.pauses.borrow_mut() += 1;
+    }
+
+    async fn versions(&self, _function: &str) -> Result<Vec<String>, OperateError> {
+        Ok(self.versions.clone())
+    }
+
+    async fn alias_routes(&self, _function: &str) -> Result<Vec<prune::AliasRoute>, OperateError> {
+        Ok(self.routes.clone())
+    }
+
+    async fn has_provisioned_concurrency(
+        &self,
+        _function: &str,
+        version: &str,
+    ) -> Result<bool, OperateError> {
+        Ok(self.provisioned.contains(&version.to_string()))
+    }
+
+    async fn delete_version(&self, _function: &str, version: &str) -> Result<(), OperateError> {
+        self.deleted.borrow_mut().push(version.to_string());
+        Ok(())
     }
 }
 
@@ -314,4 +339,51 @@ fn a_stack_without_glidepath_outputs_is_named() {
             .message
             .contains("stack other has no output StartFunctionName")
     );
+}
+
+#[tokio::test]
+async fn prune_is_a_dry_run_unless_yes_and_keeps_what_is_in_use() {
+    let stack = FakeStack {
+        versions: ["$LATEST", "1", "2", "3", "4", "5", "6"]
+            .map(String::from)
+            .to_vec(),
+        routes: vec![prune::AliasRoute {
+            alias: "live".into(),
+            version: "1".into(),
+            additional: Some("2".into()),
+        }],
+        // An unfinished rollout of 1 -> 2 (from `rollout`), and 3 provisioned.
+        others: vec![rollout("r-1", Status::Shifting, 10, 1)],
+        provisioned: vec!["3".into()],
+        ..FakeStack::default()
+    };
+    let mut out = Vec::new();
+    operator(&stack, Format::Text)
+        .prune("orders", 1, false, &mut out)
+        .await
+        .unwrap();
+    let printed = text(out);
+    assert!(stack.deleted.borrow().is_empty(), "dry run");
+    assert!(printed.contains("orders:5  would be deleted"), "{printed}");
+    assert!(
+        printed.contains("orders:3  kept: has provisioned concurrency"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("orders:6  kept: one of the newest 1"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("orders:2  kept: alias live sends it a weighted share; the target version of unfinished rollout r-1"),
+        "{printed}"
+    );
+    let mut out = Vec::new();
+    operator(&stack, Format::Json)
+        .prune("orders", 1, true, &mut out)
+        .await
+        .unwrap();
+    assert_eq!(*stack.deleted.borrow(), ["5", "4"]);
+    let json: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(json["deleted"], true);
+    assert_eq!(json["versions"].as_array().unwrap().len(), 6);
 }
