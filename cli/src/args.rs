@@ -55,6 +55,13 @@ pub enum CliCommand {
     /// A function's published versions.
     #[command(subcommand)]
     Versions(VersionsCommand),
+    /// Print a completion script for a shell (e.g. `glidepath completions bash > /etc/bash_completion.d/glidepath`).
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Subcommand)]
@@ -297,13 +304,23 @@ impl Cli {
                     format_text(&results)
                 })
             }
+            CliCommand::Completions(args) => {
+                let mut command = <Cli as clap::CommandFactory>::command();
+                let mut script = Vec::new();
+                clap_complete::generate(args.shell, &mut command, "glidepath", &mut script);
+                Ok(String::from_utf8_lossy(&script).into_owned())
+            }
             _ => Err(CliError::NeedsStack("operator command")),
         }
     }
 
-    /// Whether the command works offline (`plan`, `simulate`) rather than on a stack.
+    /// Whether the command works offline (`plan`, `simulate`, `completions`) rather than on a
+    /// stack.
     pub fn is_offline(&self) -> bool {
-        matches!(self.command, CliCommand::Plan(_) | CliCommand::Simulate(_))
+        matches!(
+            self.command,
+            CliCommand::Plan(_) | CliCommand::Simulate(_) | CliCommand::Completions(_)
+        )
     }
 
     /// Runs an operator command against `control`, printing to `out`.
@@ -349,10 +366,9 @@ impl Cli {
                     .prune(&args.function, args.keep, args.yes, out)
                     .await
             }
-            CliCommand::Plan(_) | CliCommand::Simulate(_) => Err(OperateError::new(
-                Exit::BadInput,
-                "plan and simulate run offline",
-            )),
+            CliCommand::Plan(_) | CliCommand::Simulate(_) | CliCommand::Completions(_) => Err(
+                OperateError::new(Exit::BadInput, "this command runs offline"),
+            ),
         }
     }
 }

@@ -157,3 +157,38 @@ fn simulate_text_shows_a_timeline_and_a_comparison() {
         "{text}"
     );
 }
+
+#[test]
+fn completions_cover_every_command() {
+    for shell in ["bash", "zsh", "fish"] {
+        let output = glidepath(&["completions", shell]);
+        assert!(output.status.success(), "{shell}: {}", stderr(&output));
+        let script = stdout(&output);
+        for command in [
+            "plan", "simulate", "start", "status", "watch", "history", "list", "pause", "resume",
+            "promote", "abort", "versions", "prune",
+        ] {
+            assert!(script.contains(command), "{shell} lacks {command}");
+        }
+    }
+    let output = glidepath(&["completions", "cmd.exe"]);
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn operator_commands_without_a_reachable_stack_exit_3_with_one_line() {
+    // No region and no endpoint: the configuration error is named, before any call.
+    let output = Command::new(env!("CARGO_BIN_EXE_glidepath"))
+        .args(["status", "r-1"])
+        .env_clear()
+        .env("HOME", "/nonexistent")
+        .output()
+        .expect("glidepath runs");
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert_eq!(stderr(&output).lines().count(), 1, "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("no AWS region"),
+        "{}",
+        stderr(&output)
+    );
+}
