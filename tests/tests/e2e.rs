@@ -987,6 +987,7 @@ fn e12_the_cli_drives_a_good_and_a_bad_rollout() {
         let status: Value = serde_json::from_str(&out).unwrap();
         assert_eq!(status["status"], "RolledBack");
         assert_eq!(status["requestedBy"]["principal"], "lambda:invoke");
+        assert_eq!(status["alarmStates"][&bad.alarm], "ALARM");
         let (code, out) = glidepath(world, &["history", &id]).await;
         assert_eq!(code, 0);
         assert!(

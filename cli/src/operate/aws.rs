@@ -11,7 +11,7 @@
 use super::prune::AliasRoute;
 use super::{Control, Exit, Function, OperateError};
 use aws_sdk_lambda::primitives::Blob;
-use glidepath_aws::adapters::{CallCounter, DynamoStore, LambdaRouter};
+use glidepath_aws::adapters::{AlarmHealth, CallCounter, DynamoStore, LambdaRouter};
 use glidepath_aws::ports::{AliasRouter, HistoryEntry, RolloutStore};
 use glidepath_core::Rollout;
 use serde_json::Value;
@@ -58,6 +58,7 @@ pub struct AwsControl {
     lambda: aws_sdk_lambda::Client,
     store: DynamoStore,
     router: LambdaRouter,
+    alarms: AlarmHealth,
 }
 
 impl AwsControl {
@@ -110,6 +111,10 @@ impl AwsControl {
                 CallCounter::default(),
             ),
             router: LambdaRouter::new(lambda.clone(), CallCounter::default()),
+            alarms: AlarmHealth::new(
+                aws_sdk_cloudwatch::Client::new(&sdk),
+                CallCounter::default(),
+            ),
             lambda,
             stack,
         })
@@ -191,6 +196,23 @@ impl Control for AwsControl {
 
     async fn pause(&self, interval: Duration) {
         tokio::time::sleep(interval).await;
+    }
+
+    async fn alarm_states(
+        &self,
+        alarms: &[String],
+    ) -> Result<std::collections::BTreeMap<String, String>, OperateError> {
+        if alarms.is_empty() {
+            return Ok(Default::default());
+        }
+        Ok(self
+            .alarms
+            .states(alarms)
+            .await
+            .map_err(aws)?
+            .into_iter()
+            .map(|(name, (state, _reason))| (name, state.as_str().to_string()))
+            .collect())
     }
 
     async fn versions(&self, function: &str) -> Result<Vec<String>, OperateError> {

@@ -91,6 +91,11 @@ pub trait Control {
     ) -> impl Future<Output = Result<Vec<Rollout>, OperateError>>;
     /// Waits between two polls of `watch`.
     fn pause(&self, interval: Duration) -> impl Future<Output = ()>;
+    /// The state (`OK`, `ALARM`, `INSUFFICIENT_DATA`) of each named alarm that exists.
+    fn alarm_states(
+        &self,
+        alarms: &[String],
+    ) -> impl Future<Output = Result<std::collections::BTreeMap<String, String>, OperateError>>;
     /// A function's published versions (`$LATEST` included or not).
     fn versions(&self, function: &str) -> impl Future<Output = Result<Vec<String>, OperateError>>;
     /// Where each alias of the function routes.
@@ -155,11 +160,26 @@ impl<C: Control> Operator<'_, C> {
         self.watch(&id, out).await
     }
 
-    /// `status`: where the rollout is, its plan with the current step marked.
+    /// `status`: where the rollout is, its plan with the current step marked, and each of
+    /// its alarms' state now.
     pub async fn status(&self, id: &str, out: &mut dyn Write) -> Result<Exit, OperateError> {
         let rollout = self.rollout(id).await?;
-        let json = render::rollout_json(&rollout);
-        self.print(out, &json, &render::status(&rollout))?;
+        let states = self.control.alarm_states(&rollout.spec.alarms).await?;
+        let states: std::collections::BTreeMap<String, String> = rollout
+            .spec
+            .alarms
+            .iter()
+            .map(|name| {
+                let state = states
+                    .get(name)
+                    .cloned()
+                    .unwrap_or_else(|| "missing".into());
+                (name.clone(), state)
+            })
+            .collect();
+        let mut json = render::rollout_json(&rollout);
+        json["alarmStates"] = serde_json::to_value(&states).unwrap_or(Value::Null);
+        self.print(out, &json, &render::status(&rollout, &states))?;
         Ok(Exit::Done)
     }
 

@@ -3,6 +3,7 @@
 use glidepath_aws::ports::HistoryEntry;
 use glidepath_core::{PlanStep, Rollout, format_duration};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// A rollout as `status --json` and `list --json` print it.
@@ -64,7 +65,7 @@ pub fn answer(answer: &Value) -> String {
 }
 
 /// `status`: the rollout and its plan, the step in effect marked with `>`.
-pub fn status(rollout: &Rollout) -> String {
+pub fn status(rollout: &Rollout, alarm_states: &BTreeMap<String, String>) -> String {
     let spec = &rollout.spec;
     let mut out = String::new();
     let _ = writeln!(out, "rollout   {}", rollout.id);
@@ -81,8 +82,9 @@ pub fn status(rollout: &Rollout) -> String {
     if let Some(at) = rollout.next_tick_at {
         let _ = writeln!(out, "next tick {} (unix seconds)", at);
     }
-    if !spec.alarms.is_empty() {
-        let _ = writeln!(out, "alarms    {}", spec.alarms.join(", "));
+    for alarm in &spec.alarms {
+        let state = alarm_states.get(alarm).map(String::as_str).unwrap_or("?");
+        let _ = writeln!(out, "alarm     {alarm}: {state}");
     }
     for (phase, hook) in [
         ("pre-traffic", &spec.hooks.pre_traffic),

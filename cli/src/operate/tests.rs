@@ -59,6 +59,18 @@ impl Control for FakeStack {
         *self.pauses.borrow_mut() += 1;
     }
 
+    async fn alarm_states(
+        &self,
+        alarms: &[String],
+    ) -> Result<std::collections::BTreeMap<String, String>, OperateError> {
+        // "errors" exists and is OK; any other name does not exist.
+        Ok(alarms
+            .iter()
+            .filter(|a| *a == "errors")
+            .map(|a| (a.clone(), "OK".to_string()))
+            .collect())
+    }
+
     async fn versions(&self, _function: &str) -> Result<Vec<String>, OperateError> {
         Ok(self.versions.clone())
     }
@@ -201,6 +213,7 @@ async fn status_marks_the_current_step_and_names_the_requester() {
         printed.contains("by        lambda:invoke (rule this-account)"),
         "{printed}"
     );
+    assert!(printed.contains("alarm     errors: OK"), "{printed}");
     let unknown = operator(&stack, Format::Text)
         .status("r-9", &mut Vec::new())
         .await

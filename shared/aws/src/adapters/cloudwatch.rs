@@ -22,7 +22,7 @@ impl AlarmHealth {
     }
 
     /// Each named alarm's state and reason; a name missing from the map does not exist.
-    async fn states(
+    pub async fn states(
         &self,
         alarms: &[String],
     ) -> Result<BTreeMap<String, (StateValue, String)>, PortError> {
