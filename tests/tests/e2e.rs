@@ -554,6 +554,8 @@ fn e07_operator_pause_resume_promote_and_abort() {
             .await
             .unwrap();
         assert_eq!(paused["status"], "Paused");
+        // Authorising the command and applying it share one read of the rollout.
+        assert_eq!(paused["awsCalls"]["dynamodb:GetItem"], 1, "{paused}");
         let (kind, _) = world
             .step(json!({"rolloutId": id, "command": "pause"}))
             .await

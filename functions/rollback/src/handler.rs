@@ -9,7 +9,7 @@
 //! against the authorisation policy first and recorded with its actor; finishing a rollback
 //! already decided needs no rule.
 
-use glidepath_aws::entry::{authorize_on_rollout, identify};
+use glidepath_aws::entry::{identify, load_authorized};
 use glidepath_aws::function::{FunctionError, RolloutView, parse_input};
 use glidepath_aws::ports::Ports;
 use glidepath_aws::{Role, Runner};
@@ -48,26 +48,22 @@ pub async fn handle_with<P: Ports>(
 ) -> Result<RolloutView, FunctionError> {
     let (actor, event) = identify(event)?;
     let input: RollbackInput = parse_input(event)?;
-    if input.command == Some(RollbackCommand::Abort) {
-        authorize_on_rollout(
-            ports.store(),
-            policy,
-            &actor,
-            Action::Abort,
-            &input.rollout_id,
-        )
-        .await?;
-    }
-    let runner = Runner::new(ports, Role::Rollback).with_actor(actor);
+    let runner = Runner::new(ports, Role::Rollback).with_actor(actor.clone());
     let rollout = match input.command {
         None => runner.redrive(&input.rollout_id).await?,
         Some(RollbackCommand::Abort) => {
+            let stored = load_authorized(
+                ports.store(),
+                policy,
+                &actor,
+                Action::Abort,
+                &input.rollout_id,
+            )
+            .await?;
             let reason = input
                 .reason
                 .unwrap_or_else(|| "no reason given".to_string());
-            runner
-                .run(&input.rollout_id, Event::Abort { reason })
-                .await?
+            runner.run_on(stored, Event::Abort { reason }).await?
         }
     };
     Ok(RolloutView::new(&rollout, ports.take_call_counts()))

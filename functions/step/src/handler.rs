@@ -11,7 +11,7 @@
 //! cause of the transition. Ticks and re-drives only carry out what the rollout already
 //! decided, so they need no rule.
 
-use glidepath_aws::entry::{authorize_on_rollout, identify};
+use glidepath_aws::entry::{identify, load_authorized};
 pub use glidepath_aws::function::RolloutView;
 use glidepath_aws::function::{FunctionError, parse_input};
 use glidepath_aws::ports::Ports;
@@ -99,24 +99,9 @@ pub async fn handle_until<P: Ports>(
 ) -> Result<RolloutView, FunctionError> {
     let (actor, event) = identify(event)?;
     let input = read_input(event)?;
-    if let StepInput::Command(CommandInput {
-        rollout_id,
-        command,
-    }) = &input
-    {
-        let action = match command {
-            StepCommand::Pause => Some(Action::Pause),
-            StepCommand::Resume => Some(Action::Resume),
-            StepCommand::Promote => Some(Action::Promote),
-            StepCommand::Redrive => None,
-        };
-        if let Some(action) = action {
-            authorize_on_rollout(ports.store(), policy, &actor, action, rollout_id).await?;
-        }
-    }
     let runner = Runner::new(ports, Role::Step)
         .with_deadline(deadline)
-        .with_actor(actor);
+        .with_actor(actor.clone());
     let rollout = match input {
         StepInput::Tick(Tick { rollout_id, seq }) => {
             runner.run(&rollout_id, Event::Tick { seq }).await?
@@ -124,14 +109,26 @@ pub async fn handle_until<P: Ports>(
         StepInput::Command(CommandInput {
             rollout_id,
             command,
-        }) => match command {
-            StepCommand::Pause => runner.run(&rollout_id, Event::Pause).await?,
-            StepCommand::Resume => runner.run(&rollout_id, Event::Resume).await?,
-            StepCommand::Promote => runner.run(&rollout_id, Event::Promote).await?,
-            StepCommand::Redrive => runner.redrive(&rollout_id).await?,
-        },
+        }) => {
+            let (action, event) = match command {
+                StepCommand::Pause => (Action::Pause, Event::Pause),
+                StepCommand::Resume => (Action::Resume, Event::Resume),
+                StepCommand::Promote => (Action::Promote, Event::Promote),
+                // A re-drive only carries out what the rollout already decided: no rule.
+                StepCommand::Redrive => {
+                    return Ok(view(ports, &runner.redrive(&rollout_id).await?));
+                }
+            };
+            let stored =
+                load_authorized(ports.store(), policy, &actor, action, &rollout_id).await?;
+            runner.run_on(stored, event).await?
+        }
     };
-    Ok(RolloutView::new(&rollout, ports.take_call_counts()))
+    Ok(view(ports, &rollout))
+}
+
+fn view<P: Ports>(ports: &P, rollout: &glidepath_core::Rollout) -> RolloutView {
+    RolloutView::new(rollout, ports.take_call_counts())
 }
 
 #[cfg(test)]

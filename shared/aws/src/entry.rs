@@ -16,7 +16,7 @@ use crate::error::ErrorType;
 use crate::function::FunctionError;
 use crate::ports::RolloutStore;
 use aws_lambda_events::lambda_function_urls::LambdaFunctionUrlRequest;
-use glidepath_core::{Action, Actor, Grant, Policy};
+use glidepath_core::{Action, Actor, Policy, Rollout};
 use serde::Serialize;
 use serde_json::{Value, json};
 use tracing::info;
@@ -110,16 +110,17 @@ pub fn respond<T: Serialize>(
     })
 }
 
-/// Checks that `actor` may do `action` to rollout `id` (its function and alias), before
-/// anything changes: `Forbidden` naming the rule when not, `InvalidRequest` for an unknown
-/// rollout.
-pub async fn authorize_on_rollout<S: RolloutStore>(
+/// Loads rollout `id` and checks that `actor` may do `action` to it (its function and alias),
+/// before anything changes: `Forbidden` naming the rule when not, `InvalidRequest` for an
+/// unknown rollout. The loaded record is returned for the command to run on
+/// (`Runner::run_on`), so the command costs one read, not two.
+pub async fn load_authorized<S: RolloutStore>(
     store: &S,
     policy: &Policy,
     actor: &Actor,
     action: Action,
     id: &str,
-) -> Result<Grant, FunctionError> {
+) -> Result<Rollout, FunctionError> {
     let rollout = store
         .load(id)
         .await?
@@ -131,7 +132,7 @@ pub async fn authorize_on_rollout<S: RolloutStore>(
         &rollout.spec.alias,
     )?;
     info!(rollout_id = %id, actor = %actor, action = action.as_str(), rule = %grant.rule, "authorised");
-    Ok(grant)
+    Ok(rollout)
 }
 
 fn http(status: u16, body: &Value) -> Value {
