@@ -47,6 +47,10 @@ fn rollout(prefix: &str, name: &str, at: UnixSeconds) -> Rollout {
         at,
     );
     rollout.alias_revision = Some("rev-0".into());
+    let operator =
+        glidepath_core::Actor::iam("arn:aws:sts::123456789012:assumed-role/ops/contract");
+    rollout.spec.requested_by = Some(operator.clone());
+    rollout.actor = Some(operator);
     rollout
 }
 
@@ -155,6 +159,10 @@ pub async fn store_records_and_locks<S: RolloutStore>(store: &S, prefix: &str, a
     assert_eq!(
         history[2].reason.as_deref(),
         Some("aborted by operator: contract")
+    );
+    assert!(
+        history.iter().all(|h| h.actor == first.actor),
+        "each history item reads back its actor, channel included: {history:?}"
     );
 
     assert_eq!(store.create(&second).await.expect("created"), Created::New);

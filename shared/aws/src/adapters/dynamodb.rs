@@ -569,23 +569,14 @@ impl RolloutStore for DynamoStore {
     }
 }
 
-/// A channel as history items store it.
-fn channel_name(channel: Channel) -> &'static str {
-    match channel {
-        Channel::FunctionUrl => "FunctionUrl",
-        Channel::EventBridge => "EventBridge",
-        Channel::DirectInvoke => "DirectInvoke",
-        Channel::Glidepath => "Glidepath",
-    }
+/// A channel as history items store it: its serde name, the same as in the record's JSON.
+fn channel_name(channel: Channel) -> String {
+    serde_json::to_value(channel)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 fn channel_from_name(name: &str) -> Option<Channel> {
-    [
-        Channel::FunctionUrl,
-        Channel::EventBridge,
-        Channel::DirectInvoke,
-        Channel::Glidepath,
-    ]
-    .into_iter()
-    .find(|c| channel_name(*c) == name)
+    serde_json::from_value(serde_json::Value::String(name.to_string())).ok()
 }
