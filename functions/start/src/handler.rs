@@ -23,8 +23,8 @@ use glidepath_aws::ports::{AliasRouter, Created, HealthCheck, Ports, RolloutStor
 use glidepath_aws::{ErrorType, PortError, Role, Runner, clock::new_rollout_id};
 use glidepath_core::policy::is_downgrade;
 use glidepath_core::{
-    Action, Actor, Event, HealthVerdict, OwedKind, PlanStep, Policy, Rollout, RolloutFacts,
-    RolloutRequest, Status, Target,
+    Action, Actor, Event, HealthVerdict, OwedKind, Policy, Rollout, RolloutFacts, RolloutRequest,
+    Status, Target,
 };
 use serde_json::Value;
 use tracing::{info, warn};
@@ -124,18 +124,9 @@ pub async fn handle<P: Ports>(ports: &P, event: Value) -> Result<Started, Functi
 
 /// What the guardrails judge of a request, before anything is published or created.
 fn facts(request: &RolloutRequest, current_version: &str) -> RolloutFacts {
-    let first_step_percent = request
-        .plan
-        .steps()
-        .iter()
-        .find_map(|step| match step {
-            PlanStep::Shift { weight, .. } => Some(*weight),
-            PlanStep::Pause => None,
-        })
-        .unwrap_or(0);
     RolloutFacts {
         health_signals: request.alarms.len(),
-        first_step_percent,
+        first_step_percent: request.plan.weights().next().unwrap_or(0),
         downgrade: match &request.target {
             Target::Version(target) => is_downgrade(current_version, target),
             // Publishing makes the newest version: never older than the alias's.
