@@ -37,12 +37,12 @@ pub enum CliCommand {
     /// Start a rollout; with --wait, watch it to its end (exit 0 succeeded, 1 rolled back).
     Start(StartArgs),
     /// Where a rollout is: status, weight, its plan with the current step marked.
-    Status(IdArg),
+    Status(StatusArgs),
     /// Print each transition of a rollout as it happens, until it ends (exit 0 succeeded, 1 not).
     Watch(WatchArgs),
     /// Every transition of a rollout: time, event, status, weight, actor, reason.
     History(IdArg),
-    /// An alias's rollouts, newest first.
+    /// Rollouts newest first: every one in the table, a function's, or an alias's.
     List(ListArgs),
     /// Hold the rollout at its current weight.
     Pause(IdArg),
@@ -90,6 +90,18 @@ pub struct IdArg {
 }
 
 #[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// The rollout's id; or name the alias with --function and --alias.
+    #[arg(required_unless_present = "function", conflicts_with = "function")]
+    pub id: Option<String>,
+    /// The function whose alias's current (or else latest) rollout to show.
+    #[arg(long, requires = "alias")]
+    pub function: Option<String>,
+    #[arg(long, requires = "function")]
+    pub alias: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
 pub struct WatchArgs {
     pub id: String,
     /// How often to read the rollout.
@@ -107,12 +119,12 @@ pub struct AbortArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {
-    /// The function (name or ARN).
+    /// Only this function's rollouts (name or ARN); without it, every rollout in the table.
     #[arg(long)]
-    pub function: String,
-    /// The alias.
-    #[arg(long)]
-    pub alias: String,
+    pub function: Option<String>,
+    /// Only this alias's rollouts.
+    #[arg(long, requires = "function")]
+    pub alias: Option<String>,
     /// Only rollouts that have not ended.
     #[arg(long)]
     pub active: bool,
@@ -349,12 +361,32 @@ impl Cli {
                     .map_err(|e| OperateError::new(Exit::BadInput, e))?;
                 operator.start(&request, args.wait, out).await
             }
-            CliCommand::Status(args) => operator.status(&args.id, out).await,
+            CliCommand::Status(args) => {
+                let id = match (&args.id, &args.function, &args.alias) {
+                    (Some(id), _, _) => id.clone(),
+                    (None, Some(function), Some(alias)) => {
+                        operator.alias_rollout(function, alias).await?
+                    }
+                    _ => {
+                        return Err(OperateError::new(
+                            Exit::BadInput,
+                            "status needs a rollout id, or --function and --alias",
+                        ));
+                    }
+                };
+                operator.status(&id, out).await
+            }
             CliCommand::Watch(args) => operator.watch(&args.id, out).await,
             CliCommand::History(args) => operator.history(&args.id, out).await,
             CliCommand::List(args) => {
                 operator
-                    .list(&args.function, &args.alias, args.active, args.limit, out)
+                    .list(
+                        args.function.as_deref(),
+                        args.alias.as_deref(),
+                        args.active,
+                        args.limit,
+                        out,
+                    )
                     .await
             }
             CliCommand::Pause(args) => operator.command(&args.id, "pause", out).await,

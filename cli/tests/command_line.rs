@@ -79,6 +79,11 @@ fn bad_input_exits_2_with_one_line_on_stderr() {
         vec!["simulate", "--strategy", "AllAtOnce", "--rps", "0"],
         vec!["simulate", "--strategy", "AllAtOnce", "--detection", "poll"],
         vec!["simulate"],
+        vec!["status"],
+        vec!["status", "r-1", "--function", "orders", "--alias", "live"],
+        vec!["status", "--function", "orders"],
+        vec!["list", "--alias", "live"],
+        vec!["abort", "r-1"],
     ] {
         let output = glidepath(&args);
         assert_eq!(output.status.code(), Some(2), "{args:?}");

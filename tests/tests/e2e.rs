@@ -877,6 +877,8 @@ fn port_contracts_hold_for_the_aws_adapters() {
         contract::store_records_and_locks(&store, &format!("{prefix}r"), at).await;
         contract::store_overdue(&store, &format!("{prefix}o"), at).await;
         contract::store_idempotency(&store, &format!("{prefix}i"), at).await;
+        // Created a year ahead, so they are the table's newest whatever else runs meanwhile.
+        contract::store_recent(&store, &format!("{prefix}n"), at + 365 * 86_400).await;
         let target = world.target("contract").await;
         let router = LambdaRouter::new(world.clients.lambda.clone(), CallCounter::default());
         contract::alias_fencing(&router, &target.function, "1", "3").await;

@@ -194,6 +194,10 @@ impl Control for AwsControl {
             .map_err(aws)
     }
 
+    async fn recent(&self, open_only: bool, limit: usize) -> Result<Vec<Rollout>, OperateError> {
+        self.store.recent(open_only, limit).await.map_err(aws)
+    }
+
     async fn pause(&self, interval: Duration) {
         tokio::time::sleep(interval).await;
     }

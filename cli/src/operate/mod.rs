@@ -89,6 +89,13 @@ pub trait Control {
         function: &str,
         alias: &str,
     ) -> impl Future<Output = Result<Vec<Rollout>, OperateError>>;
+    /// Up to `limit` rollouts of the whole table, newest first (only unfinished ones with
+    /// `open_only`).
+    fn recent(
+        &self,
+        open_only: bool,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Rollout>, OperateError>>;
     /// Waits between two polls of `watch`.
     fn pause(&self, interval: Duration) -> impl Future<Output = ()>;
     /// The state (`OK`, `ALARM`, `INSUFFICIENT_DATA`) of each named alarm that exists.
@@ -192,16 +199,49 @@ impl<C: Control> Operator<'_, C> {
         Ok(Exit::Done)
     }
 
-    /// `list`: an alias's rollouts, newest first.
+    /// `status --function F --alias A`: the alias's unfinished rollout, or else its latest.
+    pub async fn alias_rollout(&self, function: &str, alias: &str) -> Result<String, OperateError> {
+        let rollouts = self.control.rollouts_for_alias(function, alias).await?;
+        rollouts
+            .iter()
+            .find(|r| !r.status.is_terminal())
+            .or_else(|| rollouts.iter().max_by_key(|r| (r.created_at, &r.id)))
+            .map(|r| r.id.clone())
+            .ok_or_else(|| {
+                OperateError::new(
+                    Exit::BadInput,
+                    format!("no rollout of {function}:{alias} in this stack"),
+                )
+            })
+    }
+
+    /// `list`: rollouts newest first: an alias's, a function's (each of its aliases'), or
+    /// the whole table's (its `recent` index).
     pub async fn list(
         &self,
-        function: &str,
-        alias: &str,
+        function: Option<&str>,
+        alias: Option<&str>,
         active_only: bool,
         limit: usize,
         out: &mut dyn Write,
     ) -> Result<Exit, OperateError> {
-        let mut rollouts = self.control.rollouts_for_alias(function, alias).await?;
+        let mut rollouts = match (function, alias) {
+            (Some(function), Some(alias)) => {
+                self.control.rollouts_for_alias(function, alias).await?
+            }
+            (Some(function), None) => {
+                let mut all = Vec::new();
+                for route in self.control.alias_routes(function).await? {
+                    all.extend(
+                        self.control
+                            .rollouts_for_alias(function, &route.alias)
+                            .await?,
+                    );
+                }
+                all
+            }
+            (None, _) => self.control.recent(active_only, limit).await?,
+        };
         rollouts.retain(|r| !active_only || !r.status.is_terminal());
         rollouts.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
         rollouts.truncate(limit);

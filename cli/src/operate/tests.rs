@@ -50,9 +50,26 @@ impl Control for FakeStack {
     async fn rollouts_for_alias(
         &self,
         _function: &str,
-        _alias: &str,
+        alias: &str,
     ) -> Result<Vec<Rollout>, OperateError> {
-        Ok(self.others.clone())
+        Ok(self
+            .others
+            .iter()
+            .filter(|r| r.spec.alias == alias)
+            .cloned()
+            .collect())
+    }
+
+    async fn recent(&self, open_only: bool, limit: usize) -> Result<Vec<Rollout>, OperateError> {
+        let mut all: Vec<Rollout> = self
+            .others
+            .iter()
+            .filter(|r| !open_only || !r.status.is_terminal())
+            .cloned()
+            .collect();
+        all.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
+        all.truncate(limit);
+        Ok(all)
     }
 
     async fn pause(&self, _interval: Duration) {
@@ -221,6 +238,98 @@ async fn status_marks_the_current_step_and_names_the_requester() {
     assert_eq!(unknown.exit, Exit::BadInput);
 }
 
+fn on_alias(mut rollout: Rollout, alias: &str) -> Rollout {
+    rollout.spec.alias = alias.to_string();
+    rollout
+}
+
+fn route(alias: &str, version: &str) -> prune::AliasRoute {
+    prune::AliasRoute {
+        alias: alias.into(),
+        version: version.into(),
+        additional: None,
+    }
+}
+
+fn listed_ids(out: Vec<u8>) -> Vec<String> {
+    let listed: Value = serde_json::from_slice(&out).unwrap();
+    listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rolloutId"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn list_without_an_alias_reads_each_alias_or_the_whole_table() {
+    let stack = FakeStack {
+        others: vec![
+            rollout("r-live", Status::Succeeded, 100, 1),
+            on_alias(rollout("r-beta", Status::Paused, 20, 4), "beta"),
+            on_alias(rollout("r-elsewhere", Status::Shifting, 10, 9), "gone"),
+        ],
+        routes: vec![route("live", "2"), route("beta", "1")],
+        ..FakeStack::default()
+    };
+    let mut out = Vec::new();
+    operator(&stack, Format::Json)
+        .list(Some("orders"), None, false, 20, &mut out)
+        .await
+        .unwrap();
+    assert_eq!(
+        listed_ids(out),
+        ["r-beta", "r-live"],
+        "each alias the function has, newest first"
+    );
+    let mut out = Vec::new();
+    operator(&stack, Format::Json)
+        .list(None, None, false, 2, &mut out)
+        .await
+        .unwrap();
+    assert_eq!(
+        listed_ids(out),
+        ["r-elsewhere", "r-beta"],
+        "the whole table"
+    );
+    let mut out = Vec::new();
+    operator(&stack, Format::Json)
+        .list(None, None, true, 20, &mut out)
+        .await
+        .unwrap();
+    assert_eq!(
+        listed_ids(out),
+        ["r-elsewhere", "r-beta"],
+        "a paused rollout has not ended"
+    );
+}
+
+#[tokio::test]
+async fn status_of_an_alias_is_its_unfinished_rollout_or_else_its_latest() {
+    let mut stack = FakeStack {
+        others: vec![
+            rollout("r-old", Status::RolledBack, 0, 1),
+            rollout("r-running", Status::Baking, 50, 2),
+            rollout("r-newest-done", Status::Succeeded, 100, 7),
+        ],
+        ..FakeStack::default()
+    };
+    let op = operator(&stack, Format::Text);
+    assert_eq!(
+        op.alias_rollout("orders", "live").await.unwrap(),
+        "r-running"
+    );
+    stack.others.retain(|r| r.id != "r-running");
+    let op = operator(&stack, Format::Text);
+    assert_eq!(
+        op.alias_rollout("orders", "live").await.unwrap(),
+        "r-newest-done"
+    );
+    let none = op.alias_rollout("orders", "beta").await.unwrap_err();
+    assert_eq!(none.exit, Exit::BadInput);
+    assert!(none.message.contains("orders:beta"), "{}", none.message);
+}
+
 #[tokio::test]
 async fn list_is_newest_first_and_filters() {
     let stack = FakeStack {
@@ -233,7 +342,7 @@ async fn list_is_newest_first_and_filters() {
     };
     let mut out = Vec::new();
     operator(&stack, Format::Json)
-        .list("orders", "live", false, 2, &mut out)
+        .list(Some("orders"), Some("live"), false, 2, &mut out)
         .await
         .unwrap();
     let listed: Value = serde_json::from_slice(&out).unwrap();
@@ -246,7 +355,7 @@ async fn list_is_newest_first_and_filters() {
     assert_eq!(ids, ["r-new", "r-mid"]);
     let mut out = Vec::new();
     operator(&stack, Format::Text)
-        .list("orders", "live", true, 20, &mut out)
+        .list(Some("orders"), Some("live"), true, 20, &mut out)
         .await
         .unwrap();
     let printed = text(out);

@@ -291,6 +291,80 @@ pub async fn store_idempotency<S: RolloutStore>(store: &S, prefix: &str, at: Uni
     }
 }
 
+/// Aborts a started rollout and confirms its rollback: it ends `RolledBack`.
+async fn end<S: RolloutStore>(store: &S, started: &Rollout, at: UnixSeconds) -> Rollout {
+    let mut rolling = advance(
+        store,
+        started,
+        Event::Abort {
+            reason: "contract".into(),
+        },
+        at,
+    )
+    .await;
+    rolling.owed = Default::default();
+    let seq = rolling.seq;
+    let done = advance(store, &rolling, Event::AliasApplied { seq }, at).await;
+    assert_eq!(done.status, Status::RolledBack);
+    done
+}
+
+/// `list`'s read: newest first by creation time then id, all or only unfinished ones, and a
+/// rollout moves out of the unfinished ones when it ends. `at` must be later than the
+/// creation of every other rollout in the store, so that the newest are this test's.
+pub async fn store_recent<S: RolloutStore>(store: &S, prefix: &str, at: UnixSeconds) {
+    let ids = |rollouts: Vec<Rollout>| -> Vec<String> {
+        rollouts
+            .into_iter()
+            .map(|r| r.id)
+            .filter(|id| id.starts_with(&format!("{prefix}-")))
+            .collect()
+    };
+    let old = rollout(prefix, "old", at);
+    store.create(&old).await.expect("created");
+    let old = advance(store, &old, Event::Start, at).await;
+    let ended = rollout(prefix, "ended", at + 1);
+    store.create(&ended).await.expect("created");
+    let ended = advance(store, &ended, Event::Start, at + 1).await;
+    end(store, &ended, at + 2).await;
+    // Two created in the same second: the greater id counts as newer.
+    let new = rollout(prefix, "new", at + 2);
+    store.create(&new).await.expect("created");
+    let tie = rollout(prefix, "new-b", at + 2);
+    store.create(&tie).await.expect("created");
+
+    let (old, ended, new, tie) = (old.id.clone(), ended.id, new.id, tie.id);
+    assert_eq!(
+        ids(store.recent(false, 2).await.expect("recent")),
+        [tie.clone(), new.clone()],
+        "the limit keeps the newest"
+    );
+    assert_eq!(
+        ids(store.recent(false, 10).await.expect("recent")),
+        [tie.clone(), new.clone(), ended.clone(), old.clone()],
+        "newest first"
+    );
+    assert_eq!(
+        ids(store.recent(true, 10).await.expect("recent")),
+        [tie.clone(), new.clone(), old.clone()],
+        "only unfinished ones"
+    );
+    assert!(store.recent(false, 0).await.expect("recent").is_empty());
+
+    let started = store.load(&old).await.expect("loaded").expect("exists");
+    end(store, &started, at + 3).await;
+    assert_eq!(
+        ids(store.recent(true, 10).await.expect("recent")),
+        [tie.clone(), new.clone()],
+        "an ended rollout leaves the unfinished ones"
+    );
+    assert_eq!(
+        ids(store.recent(false, 10).await.expect("recent")),
+        [tie, new, ended, old],
+        "and keeps its place by creation time"
+    );
+}
+
 /// The alias router on an alias of `function` that points at `current` (with no routing)
 /// and a published version `target`.
 pub async fn alias_fencing<R: AliasRouter>(

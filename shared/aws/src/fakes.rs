@@ -434,6 +434,20 @@ impl RolloutStore for FakeAws {
         Ok(rollouts)
     }
 
+    async fn recent(&self, open_only: bool, limit: usize) -> Result<Vec<Rollout>, PortError> {
+        self.interleave().await;
+        let mut rollouts: Vec<Rollout> = self
+            .world()
+            .rollouts
+            .values()
+            .filter(|r| !open_only || !r.status.is_terminal())
+            .cloned()
+            .collect();
+        rollouts.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
+        rollouts.truncate(limit);
+        Ok(rollouts)
+    }
+
     async fn rollouts_watching(&self, alarm: &str) -> Result<Vec<String>, PortError> {
         self.interleave().await;
         Ok(self

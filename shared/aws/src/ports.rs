@@ -70,6 +70,13 @@ pub trait RolloutStore: Send + Sync {
         function_key: &str,
         alias: &str,
     ) -> impl Future<Output = Result<Vec<Rollout>, PortError>> + Send;
+    /// Up to `limit` rollouts, newest first (by creation time, then id): all of them, or with
+    /// `open_only` those whose status is not terminal. For `glidepath list`.
+    fn recent(
+        &self,
+        open_only: bool,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Rollout>, PortError>> + Send;
     /// Ids of the active rollouts an alarm guards.
     fn rollouts_watching(
         &self,

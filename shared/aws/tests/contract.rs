@@ -17,6 +17,11 @@ async fn store_overdue() {
 }
 
 #[tokio::test]
+async fn store_recent() {
+    contract::store_recent(&FakeAws::new(AT), "c", AT).await;
+}
+
+#[tokio::test]
 async fn store_idempotency() {
     contract::store_idempotency(&FakeAws::new(AT), "c", AT).await;
 }

@@ -14,7 +14,10 @@
 //! (`gsi2pk = ACTIVE`, `gsi2sk = <owed since>#<kind>#<id>`) holds exactly the rollouts whose
 //! [`Rollout::owed_work`] is `Some`, for the watchdog, which reads the entries owed since
 //! before `now - Grace::shortest()` and keeps those [`Grace::is_overdue`] says are overdue:
-//! the same rule the in-memory fake applies to the records themselves.
+//! the same rule the in-memory fake applies to the records themselves. The index `recent`
+//! (`gsi3pk = OPEN` or `ENDED` by [`Status::is_terminal`], `gsi3sk = <created-at>#<id>`,
+//! keys only) lists the table's rollouts newest first for `glidepath list`; its keys change
+//! only at creation and at the end, so a tick does not write it.
 //!
 //! Finished rollouts and their history get `expiresAt` (TTL) at the end of the retention
 //! period; an idempotency claim at the end of the retention period from its creation, and a
@@ -26,12 +29,26 @@ use crate::ports::{Created, HistoryEntry, RolloutStore, claim_is_live};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use glidepath_core::{
-    Actor, Channel, Grace, OwedKind, OwedWork, Rollout, RolloutSpec, UnixSeconds,
+    Actor, Channel, Grace, OwedKind, OwedWork, Rollout, RolloutSpec, Status, UnixSeconds,
 };
 use std::collections::HashMap;
 
 pub const BY_ALIAS_INDEX: &str = "byAlias";
 pub const ACTIVE_INDEX: &str = "active";
+pub const RECENT_INDEX: &str = "recent";
+
+/// The `recent` index's partition of a rollout: unfinished ones apart from finished ones, so
+/// that `list --active` reads only the first.
+fn recent_partition(status: Status) -> &'static str {
+    if status.is_terminal() {
+        "ENDED"
+    } else {
+        "OPEN"
+    }
+}
+
+/// How many keys one `BatchGetItem` may ask for.
+const BATCH_GET_LIMIT: usize = 100;
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -127,11 +144,11 @@ impl DynamoStore {
         item.insert("status".into(), s(rollout.status.as_str()));
         item.insert("function".into(), s(&rollout.spec.function));
         item.insert("alias".into(), s(&rollout.spec.alias));
+        let created = format!("{:012}#{}", rollout.created_at, rollout.id);
         item.insert("gsi1pk".into(), s(lock_pk(&rollout.spec)));
-        item.insert(
-            "gsi1sk".into(),
-            s(format!("{:012}#{}", rollout.created_at, rollout.id)),
-        );
+        item.insert("gsi1sk".into(), s(created.clone()));
+        item.insert("gsi3pk".into(), s(recent_partition(rollout.status)));
+        item.insert("gsi3sk".into(), s(created));
         if rollout.status.is_terminal() {
             item.insert("expiresAt".into(), n(self.expires_at(rollout)));
         }
@@ -303,6 +320,94 @@ impl DynamoStore {
                 _ => return Ok(items),
             }
         }
+    }
+
+    /// The `recent` index's sort keys in `partition`, newest first, at most `limit`.
+    async fn newest_keys(&self, partition: &str, limit: usize) -> Result<Vec<String>, PortError> {
+        let mut keys = Vec::new();
+        let mut start: Option<Item> = None;
+        while keys.len() < limit {
+            self.calls.record("dynamodb:Query");
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(RECENT_INDEX)
+                .key_condition_expression("gsi3pk = :partition")
+                .expression_attribute_values(":partition", s(partition))
+                .scan_index_forward(false)
+                .limit(i32::try_from(limit - keys.len()).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| PortError::aws("DynamoDB Query", e))?;
+            keys.extend(
+                output
+                    .items()
+                    .iter()
+                    .filter_map(|item| text(item, "gsi3sk").map(str::to_string)),
+            );
+            match output.last_evaluated_key {
+                Some(last) if !last.is_empty() => start = Some(last),
+                _ => break,
+            }
+        }
+        keys.truncate(limit);
+        Ok(keys)
+    }
+
+    /// The records of `ids` (those that exist), by id, with `BatchGetItem`; keys DynamoDB
+    /// leaves unprocessed are asked for again, a bounded number of times.
+    async fn load_many(&self, ids: &[String]) -> Result<HashMap<String, Rollout>, PortError> {
+        let mut records = HashMap::new();
+        for chunk in ids.chunks(BATCH_GET_LIMIT) {
+            let keys: Vec<Item> = chunk
+                .iter()
+                .map(|id| key(rollout_pk(id), "STATE"))
+                .collect();
+            let mut request = Some(build(
+                aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .consistent_read(true)
+                    .build(),
+            )?);
+            for attempt in 0u32.. {
+                let Some(wanted) = request.take() else { break };
+                if attempt == 5 {
+                    return Err(PortError::Aws {
+                        operation: "DynamoDB BatchGetItem",
+                        message: "keys still unprocessed after 5 attempts".into(),
+                        source: None,
+                    });
+                }
+                if attempt > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+                }
+                self.calls.record("dynamodb:BatchGetItem");
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, wanted)
+                    .send()
+                    .await
+                    .map_err(|e| PortError::aws("DynamoDB BatchGetItem", e))?;
+                for item in output
+                    .responses
+                    .as_ref()
+                    .and_then(|tables| tables.get(&self.table))
+                    .into_iter()
+                    .flatten()
+                {
+                    let rollout = parse_record(item)?;
+                    records.insert(rollout.id.clone(), rollout);
+                }
+                request = output
+                    .unprocessed_keys
+                    .and_then(|mut tables| tables.remove(&self.table))
+                    .filter(|left| !left.keys().is_empty());
+            }
+        }
+        Ok(records)
     }
 
     async fn lock_holder(&self, function: &str, alias: &str) -> Result<Option<String>, PortError> {
@@ -499,6 +604,28 @@ impl RolloutStore for DynamoStore {
         .iter()
         .map(parse_record)
         .collect()
+    }
+
+    async fn recent(&self, open_only: bool, limit: usize) -> Result<Vec<Rollout>, PortError> {
+        let mut keys = self.newest_keys("OPEN", limit).await?;
+        if !open_only {
+            keys.extend(self.newest_keys("ENDED", limit).await?);
+        }
+        // Newest first; a rollout that ended between the two queries is in both.
+        keys.sort_by(|a, b| b.cmp(a));
+        keys.dedup();
+        let mut ids: Vec<String> = Vec::new();
+        for key in &keys {
+            if let Some((_, id)) = key.split_once('#')
+                && !ids.iter().any(|seen| seen == id)
+            {
+                ids.push(id.to_string());
+            }
+        }
+        ids.truncate(limit);
+        let mut records = self.load_many(&ids).await?;
+        // A record that expired since the index was read is left out.
+        Ok(ids.iter().filter_map(|id| records.remove(id)).collect())
     }
 
     async fn rollouts_watching(&self, alarm: &str) -> Result<Vec<String>, PortError> {
