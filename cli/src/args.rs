@@ -41,7 +41,7 @@ pub enum CliCommand {
     /// Print each transition of a rollout as it happens, until it ends (exit 0 succeeded, 1 not).
     Watch(WatchArgs),
     /// Every transition of a rollout: time, event, status, weight, actor, reason.
-    History(IdArg),
+    History(HistoryArgs),
     /// Rollouts newest first: every one in the table, a function's, or an alias's.
     List(ListArgs),
     /// Hold the rollout at its current weight.
@@ -87,6 +87,16 @@ pub struct PruneArgs {
 pub struct IdArg {
     /// The rollout's id (`start` prints it).
     pub id: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct HistoryArgs {
+    /// The rollout's id (`start` prints it).
+    pub id: String,
+    /// Also draw the weight over time, with health checks, gates and the ending marked, as an
+    /// SVG file (to attach to an incident ticket).
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -335,11 +345,13 @@ impl Cli {
         )
     }
 
-    /// Runs an operator command against `control`, printing to `out`.
+    /// Runs an operator command against `control`, printing to `out`; `terminal` says that
+    /// `out` is one (colours unless `NO_COLOR`, and `watch`'s live progress bar).
     pub async fn operate<C: Control>(
         &self,
         control: &C,
         out: &mut dyn std::io::Write,
+        terminal: bool,
     ) -> Result<Exit, OperateError> {
         let interval = match &self.command {
             CliCommand::Watch(args) => args.interval.max(1),
@@ -353,6 +365,8 @@ impl Cli {
                 Format::Text
             },
             interval: std::time::Duration::from_secs(interval),
+            paint: crate::operate::render::Paint::for_terminal(terminal && !self.json),
+            live: terminal && !self.json,
         };
         match &self.command {
             CliCommand::Start(args) => {
@@ -377,7 +391,7 @@ impl Cli {
                 operator.status(&id, out).await
             }
             CliCommand::Watch(args) => operator.watch(&args.id, out).await,
-            CliCommand::History(args) => operator.history(&args.id, out).await,
+            CliCommand::History(args) => operator.history(&args.id, args.svg.as_deref(), out).await,
             CliCommand::List(args) => {
                 operator
                     .list(

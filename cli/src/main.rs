@@ -79,8 +79,10 @@ fn operate(cli: &glidepath_cli::args::Cli) -> ExitCode {
     };
     let result: Result<Exit, OperateError> = runtime.block_on(async {
         let control = AwsControl::connect(&cli.stack).await?;
+        use std::io::IsTerminal;
+        let terminal = std::io::stdout().is_terminal();
         let mut stdout = std::io::stdout().lock();
-        cli.operate(&control, &mut stdout).await
+        cli.operate(&control, &mut stdout, terminal).await
     });
     match result {
         Ok(exit) => ExitCode::from(exit as u8),

@@ -992,12 +992,61 @@ fn e12_the_cli_drives_a_good_and_a_bad_rollout() {
         assert_eq!(status["status"], "RolledBack");
         assert_eq!(status["requestedBy"]["principal"], "lambda:invoke");
         assert_eq!(status["alarmStates"][&bad.alarm], "ALARM");
-        let (code, out) = glidepath(world, &["history", &id]).await;
-        assert_eq!(code, 0);
+        let chart = std::env::temp_dir().join(format!("glidepath-e12-{}.svg", world.run_id));
+        let chart_arg = chart.to_string_lossy().into_owned();
+        let (code, out) = glidepath(world, &["history", &id, "--svg", &chart_arg]).await;
+        assert_eq!(code, 0, "{out}");
         assert!(
             out.contains("alias-applied") && out.contains("RolledBack"),
             "{out}"
         );
+        let svg = std::fs::read_to_string(&chart).expect("history --svg wrote its file");
+        let document = roxmltree::Document::parse(&svg).expect("a well-formed SVG document");
+        assert_eq!(document.root_element().tag_name().name(), "svg");
+        let texts: Vec<&str> = document
+            .descendants()
+            .filter_map(|node| node.text())
+            .collect();
+        assert!(
+            texts.iter().any(|t| t.contains(&id))
+                && texts.iter().any(|t| t.contains("rolled back")),
+            "the caption names the rollout and the legend its rollback: {texts:?}"
+        );
+        if std::env::var_os("GLIDEPATH_KEEP_CHART").is_none() {
+            let _ = std::fs::remove_file(&chart);
+        }
+        // The alias's last rollout by name, and the whole table's list.
+        let (code, out) = glidepath(
+            world,
+            &[
+                "status",
+                "--function",
+                &bad.function,
+                "--alias",
+                ALIAS,
+                "--json",
+            ],
+        )
+        .await;
+        assert_eq!(code, 0, "{out}");
+        assert_eq!(
+            serde_json::from_str::<Value>(&out).unwrap()["rolloutId"],
+            json!(id)
+        );
+        let (code, out) = glidepath(world, &["list", "--limit", "1000", "--json"]).await;
+        assert_eq!(code, 0, "{out}");
+        let everything: Value = serde_json::from_str(&out).unwrap();
+        let listed_ids: Vec<&str> = everything
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|r| r["rolloutId"].as_str())
+            .collect();
+        assert!(listed_ids.contains(&id.as_str()), "{listed_ids:?}");
+        let (code, out) =
+            glidepath(world, &["list", "--active", "--limit", "1000", "--json"]).await;
+        assert_eq!(code, 0, "{out}");
+        assert!(!out.contains(&id), "a rolled-back rollout is not active");
         let (code, out) = glidepath(
             world,
             &[
@@ -1069,6 +1118,51 @@ fn e13_versions_prune_keeps_what_an_alias_uses() {
             "--keep",
             "0",
         ];
+        // An unfinished rollout on a second alias, held at a gate, needs version 3.
+        world
+            .clients
+            .lambda
+            .create_alias()
+            .function_name(&target.function)
+            .name("beta")
+            .function_version("1")
+            .send()
+            .await
+            .unwrap();
+        let (code, out) = glidepath(
+            world,
+            &[
+                "start",
+                "--function",
+                &target.function,
+                "--alias",
+                "beta",
+                "--version",
+                "3",
+                "--strategy",
+                r#"{"type":"steps","steps":[{"weight":10},{"pause":true}]}"#,
+                "--alarm",
+                &target.alarm,
+                "--json",
+            ],
+        )
+        .await;
+        assert_eq!(code, 0, "{out}");
+        let held = serde_json::from_str::<Value>(&out).unwrap()["rolloutId"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (code, out) = glidepath(world, &prune).await;
+        assert_eq!(code, 0, "{out}");
+        assert!(
+            out.contains(":3  kept: ")
+                && out.contains(&format!("the target version of unfinished rollout {held}")),
+            "{out}"
+        );
+        let (code, out) = glidepath(world, &["abort", &held, "--reason", "e13"]).await;
+        assert_eq!(code, 0, "{out}");
+        let (code, out) = glidepath(world, &["watch", &held, "--interval", "1s"]).await;
+        assert_eq!(code, 1, "aborted: {out}");
         let (code, out) = glidepath(world, &prune).await;
         assert_eq!(code, 0, "{out}");
         assert!(out.contains(":3  would be deleted"), "{out}");

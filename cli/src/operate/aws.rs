@@ -198,6 +198,13 @@ impl Control for AwsControl {
         self.store.recent(open_only, limit).await.map_err(aws)
     }
 
+    fn now(&self) -> glidepath_core::UnixSeconds {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    }
+
     async fn pause(&self, interval: Duration) {
         tokio::time::sleep(interval).await;
     }

@@ -9,12 +9,14 @@
 //! 3 AWS or configuration, 4 conflict, 5 forbidden by the authorisation policy.
 
 pub mod aws;
+pub mod chart;
 pub mod prune;
 pub mod render;
 
 use glidepath_aws::ports::HistoryEntry;
 use glidepath_core::{Rollout, Status};
 use serde_json::{Value, json};
+use std::fmt::Write as _;
 use std::future::Future;
 use std::io::Write;
 use std::time::Duration;
@@ -96,6 +98,8 @@ pub trait Control {
         open_only: bool,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<Rollout>, OperateError>>;
+    /// The time now, for what is drawn up to now.
+    fn now(&self) -> glidepath_core::UnixSeconds;
     /// Waits between two polls of `watch`.
     fn pause(&self, interval: Duration) -> impl Future<Output = ()>;
     /// The state (`OK`, `ALARM`, `INSUFFICIENT_DATA`) of each named alarm that exists.
@@ -137,6 +141,10 @@ pub struct Operator<'a, C: Control> {
     pub format: Format,
     /// How often `watch` reads the rollout.
     pub interval: Duration,
+    /// Colours in text output.
+    pub paint: render::Paint,
+    /// `watch` draws a live progress bar (text output on a terminal).
+    pub live: bool,
 }
 
 impl<C: Control> Operator<'_, C> {
@@ -186,16 +194,34 @@ impl<C: Control> Operator<'_, C> {
             .collect();
         let mut json = render::rollout_json(&rollout);
         json["alarmStates"] = serde_json::to_value(&states).unwrap_or(Value::Null);
-        self.print(out, &json, &render::status(&rollout, &states))?;
+        self.print(out, &json, &render::status(&rollout, &states, self.paint))?;
         Ok(Exit::Done)
     }
 
-    /// `history`: every transition.
-    pub async fn history(&self, id: &str, out: &mut dyn Write) -> Result<Exit, OperateError> {
-        self.rollout(id).await?;
+    /// `history`: every transition; with `svg`, also the chart of them written to that file
+    /// (before anything is printed, so a failed write prints no table).
+    pub async fn history(
+        &self,
+        id: &str,
+        svg: Option<&std::path::Path>,
+        out: &mut dyn Write,
+    ) -> Result<Exit, OperateError> {
+        let rollout = self.rollout(id).await?;
         let history = self.control.history(id).await?;
+        let mut text = render::history(&history, self.paint);
+        if let Some(path) = svg {
+            let chart = chart::history_svg(&rollout, &history, self.control.now())
+                .map_err(|e| OperateError::new(Exit::Aws, e))?;
+            std::fs::write(path, chart).map_err(|e| {
+                OperateError::new(
+                    Exit::BadInput,
+                    format!("--svg: could not write {}: {e}", path.display()),
+                )
+            })?;
+            let _ = writeln!(text, "chart written to {}", path.display());
+        }
         let json = serde_json::to_value(&history).unwrap_or(Value::Null);
-        self.print(out, &json, &render::history(&history))?;
+        self.print(out, &json, &text)?;
         Ok(Exit::Done)
     }
 
@@ -246,7 +272,7 @@ impl<C: Control> Operator<'_, C> {
         rollouts.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
         rollouts.truncate(limit);
         let json = Value::Array(rollouts.iter().map(render::rollout_json).collect());
-        self.print(out, &json, &render::list(&rollouts))?;
+        self.print(out, &json, &render::list(&rollouts, self.paint))?;
         Ok(Exit::Done)
     }
 
@@ -287,8 +313,11 @@ impl<C: Control> Operator<'_, C> {
     }
 
     /// `watch`: prints each transition as it is recorded (one JSON object a line with
-    /// `--json`) until the rollout ends; exits 0 if it succeeded, 1 otherwise.
+    /// `--json`) until the rollout ends; exits 0 if it succeeded, 1 otherwise. On a terminal
+    /// ([`Operator::live`]) a progress bar of the weight stays below the transitions, with the
+    /// status, the step, the time to the next step and the alarms' states beside it.
     pub async fn watch(&self, id: &str, out: &mut dyn Write) -> Result<Exit, OperateError> {
+        let bar = self.live.then(progress_bar);
         let mut printed = 0u64;
         let mut first = true;
         loop {
@@ -298,16 +327,33 @@ impl<C: Control> Operator<'_, C> {
             for entry in history.iter().filter(|h| first || h.seq > seen) {
                 let line = match self.format {
                     Format::Json => serde_json::to_string(entry).unwrap_or_default(),
-                    Format::Text => render::transition(entry),
+                    Format::Text => render::transition(entry, self.paint),
                 };
-                writeln!(out, "{line}").map_err(io)?;
+                match &bar {
+                    Some(bar) => bar.println(line),
+                    None => writeln!(out, "{line}").map_err(io)?,
+                }
                 printed = printed.max(entry.seq);
             }
             first = false;
+            let ended = rollout.status.is_terminal() && printed >= rollout.seq;
+            if let Some(bar) = &bar {
+                let states = self.control.alarm_states(&rollout.spec.alarms).await?;
+                bar.set_position(u64::from(rollout.weight));
+                bar.set_message(render::progress(
+                    &rollout,
+                    &states,
+                    self.control.now(),
+                    self.paint,
+                ));
+                if ended {
+                    bar.finish_and_clear();
+                }
+            }
             out.flush().map_err(io)?;
-            if rollout.status.is_terminal() && printed >= rollout.seq {
+            if ended {
                 if self.format == Format::Text {
-                    writeln!(out, "{}", render::ending(&rollout)).map_err(io)?;
+                    writeln!(out, "{}", render::ending(&rollout, self.paint)).map_err(io)?;
                 }
                 return Ok(if rollout.status == Status::Succeeded {
                     Exit::Done
@@ -391,6 +437,18 @@ impl<C: Control> Operator<'_, C> {
         }
         .map_err(io)
     }
+}
+
+/// The live view's bar: the weight on the new version, 0 to 100 %.
+fn progress_bar() -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(100),
+        indicatif::ProgressDrawTarget::stdout(),
+    );
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:30} {pos:>3}%  {wide_msg}") {
+        bar.set_style(style.progress_chars("█▌ "));
+    }
+    bar
 }
 
 fn io(error: std::io::Error) -> OperateError {

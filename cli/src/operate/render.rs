@@ -1,10 +1,63 @@
-//! How the operator commands print: plain aligned text for people, JSON for programs.
+//! How the operator commands print: aligned text for people (coloured on a terminal), JSON
+//! for programs.
 
 use glidepath_aws::ports::HistoryEntry;
-use glidepath_core::{PlanStep, Rollout, format_duration};
+use glidepath_core::{PlanStep, Rollout, Status, UnixSeconds, format_duration};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::fmt::Write;
+
+/// Whether text gets ANSI colours: on a terminal, unless `NO_COLOR` is set or `TERM=dumb`
+/// ([`Paint::for_terminal`]); never when piped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Paint {
+    pub enabled: bool,
+}
+
+impl Paint {
+    /// No colours.
+    pub const PLAIN: Paint = Paint { enabled: false };
+
+    /// Colours when `terminal` (stdout is one) and the environment does not opt out.
+    pub fn for_terminal(terminal: bool) -> Paint {
+        let opted_out = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+            || std::env::var("TERM").is_ok_and(|term| term == "dumb");
+        Paint {
+            enabled: terminal && !opted_out,
+        }
+    }
+
+    fn ansi(self, code: &str, text: &str) -> String {
+        if self.enabled {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    /// `text` (a status, padded by the caller) in its status's colour: green for success,
+    /// red for a rollback or failure, yellow for a hold, cyan while it moves.
+    pub fn status(self, status: Status, text: &str) -> String {
+        let code = match status {
+            Status::Succeeded => "32",
+            Status::RolledBack | Status::Failed => "31",
+            Status::RollingBack => "1;31",
+            Status::Paused => "33",
+            Status::PreTraffic | Status::Shifting | Status::Baking | Status::PostTraffic => "36",
+        };
+        self.ansi(code, text)
+    }
+
+    /// An alarm's state: `ALARM` red, `OK` green, anything else yellow.
+    pub fn alarm(self, state: &str) -> String {
+        let code = match state {
+            "ALARM" => "1;31",
+            "OK" => "32",
+            _ => "33",
+        };
+        self.ansi(code, state)
+    }
+}
 
 /// A rollout as `status --json` and `list --json` print it.
 pub fn rollout_json(rollout: &Rollout) -> Value {
@@ -65,7 +118,7 @@ pub fn answer(answer: &Value) -> String {
 }
 
 /// `status`: the rollout and its plan, the step in effect marked with `>`.
-pub fn status(rollout: &Rollout, alarm_states: &BTreeMap<String, String>) -> String {
+pub fn status(rollout: &Rollout, alarm_states: &BTreeMap<String, String>, paint: Paint) -> String {
     let spec = &rollout.spec;
     let mut out = String::new();
     let _ = writeln!(out, "rollout   {}", rollout.id);
@@ -75,7 +128,12 @@ pub fn status(rollout: &Rollout, alarm_states: &BTreeMap<String, String>) -> Str
         "versions  {} -> {}",
         spec.current_version, spec.target_version
     );
-    let _ = writeln!(out, "status    {} at {}%", rollout.status, rollout.weight);
+    let _ = writeln!(
+        out,
+        "status    {} at {}%",
+        paint.status(rollout.status, rollout.status.as_str()),
+        rollout.weight
+    );
     if let Some(reason) = &rollout.reason {
         let _ = writeln!(out, "reason    {reason}");
     }
@@ -84,7 +142,7 @@ pub fn status(rollout: &Rollout, alarm_states: &BTreeMap<String, String>) -> Str
     }
     for alarm in &spec.alarms {
         let state = alarm_states.get(alarm).map(String::as_str).unwrap_or("?");
-        let _ = writeln!(out, "alarm     {alarm}: {state}");
+        let _ = writeln!(out, "alarm     {alarm}: {}", paint.alarm(state));
     }
     for (phase, hook) in [
         ("pre-traffic", &spec.hooks.pre_traffic),
@@ -118,24 +176,24 @@ pub fn status(rollout: &Rollout, alarm_states: &BTreeMap<String, String>) -> Str
 }
 
 /// `history`: one line a transition.
-pub fn history(history: &[HistoryEntry]) -> String {
+pub fn history(history: &[HistoryEntry], paint: Paint) -> String {
     let mut out = format!(
         "{:>4}  {:<12}  {:<14}  {:<12}  {:>6}  {:<32}  reason\n",
         "seq", "at", "event", "status", "weight", "actor"
     );
     for entry in history {
-        let _ = writeln!(out, "{}", row(entry));
+        let _ = writeln!(out, "{}", row(entry, paint));
     }
     out
 }
 
-fn row(entry: &HistoryEntry) -> String {
+fn row(entry: &HistoryEntry, paint: Paint) -> String {
     format!(
-        "{:>4}  {:<12}  {:<14}  {:<12}  {:>5}%  {:<32}  {}",
+        "{:>4}  {:<12}  {:<14}  {}  {:>5}%  {:<32}  {}",
         entry.seq,
         entry.at,
         entry.event,
-        entry.status.as_str(),
+        paint.status(entry.status, &format!("{:<12}", entry.status.as_str())),
         entry.weight,
         entry
             .actor
@@ -147,12 +205,12 @@ fn row(entry: &HistoryEntry) -> String {
 }
 
 /// `watch`: one transition.
-pub fn transition(entry: &HistoryEntry) -> String {
+pub fn transition(entry: &HistoryEntry, paint: Paint) -> String {
     let mut line = format!(
-        "seq {:>3}  {:<14} {:<12} {:>3}%",
+        "seq {:>3}  {:<14} {} {:>3}%",
         entry.seq,
         entry.event,
-        entry.status.as_str(),
+        paint.status(entry.status, &format!("{:<12}", entry.status.as_str())),
         entry.weight
     );
     if let Some(reason) = &entry.reason {
@@ -162,15 +220,44 @@ pub fn transition(entry: &HistoryEntry) -> String {
 }
 
 /// `watch`: how the rollout ended.
-pub fn ending(rollout: &Rollout) -> String {
+pub fn ending(rollout: &Rollout, paint: Paint) -> String {
+    let status = paint.status(rollout.status, rollout.status.as_str());
     match &rollout.reason {
-        Some(reason) => format!("rollout {} ended {}: {reason}", rollout.id, rollout.status),
-        None => format!("rollout {} ended {}", rollout.id, rollout.status),
+        Some(reason) => format!("rollout {} ended {status}: {reason}", rollout.id),
+        None => format!("rollout {} ended {status}", rollout.id),
     }
 }
 
+/// `watch` on a terminal: the line beside the progress bar: status, the step in effect of
+/// the plan, the time to the next step, and each alarm's state.
+pub fn progress(
+    rollout: &Rollout,
+    alarm_states: &BTreeMap<String, String>,
+    now: UnixSeconds,
+    paint: Paint,
+) -> String {
+    let mut line = paint.status(rollout.status, rollout.status.as_str());
+    let steps = rollout.plan.len();
+    if let Some(step) = rollout.step_index {
+        let _ = write!(line, "  step {}/{steps}", step + 1);
+    }
+    if let Some(at) = rollout.next_tick_at
+        && !rollout.status.is_terminal()
+    {
+        let _ = write!(
+            line,
+            "  next step in {}",
+            format_duration(at.saturating_sub(now))
+        );
+    }
+    for (alarm, state) in alarm_states {
+        let _ = write!(line, "  {alarm} {}", paint.alarm(state));
+    }
+    line
+}
+
 /// `list`: one line a rollout, newest first.
-pub fn list(rollouts: &[Rollout]) -> String {
+pub fn list(rollouts: &[Rollout], paint: Paint) -> String {
     let mut out = format!(
         "{:<24}  {:<12}  {:>6}  {:<9}  {:<12}  reason\n",
         "rollout", "status", "weight", "versions", "created"
@@ -178,9 +265,9 @@ pub fn list(rollouts: &[Rollout]) -> String {
     for rollout in rollouts {
         let _ = writeln!(
             out,
-            "{:<24}  {:<12}  {:>5}%  {:<9}  {:<12}  {}",
+            "{:<24}  {}  {:>5}%  {:<9}  {:<12}  {}",
             rollout.id,
-            rollout.status.as_str(),
+            paint.status(rollout.status, &format!("{:<12}", rollout.status.as_str())),
             rollout.weight,
             format!(
                 "{}->{}",

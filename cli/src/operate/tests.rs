@@ -72,6 +72,10 @@ impl Control for FakeStack {
         Ok(all)
     }
 
+    fn now(&self) -> glidepath_core::UnixSeconds {
+        10_000
+    }
+
     async fn pause(&self, _interval: Duration) {
         *self.pauses.borrow_mut() += 1;
     }
@@ -130,6 +134,8 @@ fn operator(stack: &FakeStack, format: Format) -> Operator<'_, FakeStack> {
         control: stack,
         format,
         interval: Duration::from_secs(1),
+        paint: render::Paint::PLAIN,
+        live: false,
     }
 }
 
@@ -508,4 +514,90 @@ async fn prune_is_a_dry_run_unless_yes_and_keeps_what_is_in_use() {
     let json: Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(json["deleted"], true);
     assert_eq!(json["versions"].as_array().unwrap().len(), 6);
+}
+
+#[test]
+fn colours_only_when_painting() {
+    let coloured = render::Paint { enabled: true };
+    assert_eq!(
+        coloured.status(Status::RolledBack, "RolledBack"),
+        "\x1b[31mRolledBack\x1b[0m"
+    );
+    assert_eq!(coloured.alarm("ALARM"), "\x1b[1;31mALARM\x1b[0m");
+    assert_eq!(render::Paint::PLAIN.alarm("ALARM"), "ALARM");
+    assert!(
+        !render::Paint::for_terminal(false).enabled,
+        "never when piped"
+    );
+    let mut history = Vec::new();
+    let mut entry = HistoryEntry::latest(&rollout("r-1", Status::Succeeded, 100, 3), "tick");
+    entry.reason = None;
+    history.push(entry);
+    let plain = render::history(&history, render::Paint::PLAIN);
+    let painted = render::history(&history, coloured);
+    assert!(!plain.contains('\x1b'));
+    assert_eq!(
+        painted.replace("\x1b[32m", "").replace("\x1b[0m", ""),
+        plain,
+        "colour never moves a column"
+    );
+}
+
+#[test]
+fn the_live_line_shows_the_step_the_next_step_and_the_alarms() {
+    let mut shifting = rollout("r-1", Status::Shifting, 20, 2);
+    shifting.next_tick_at = Some(10_040);
+    let states = std::collections::BTreeMap::from([
+        ("errors".to_string(), "OK".to_string()),
+        ("latency".to_string(), "ALARM".to_string()),
+    ]);
+    assert_eq!(
+        render::progress(&shifting, &states, 10_000, render::Paint::PLAIN),
+        "Shifting  step 2/10  next step in 40s  errors OK  latency ALARM"
+    );
+    let done = rollout("r-1", Status::Succeeded, 100, 9);
+    assert_eq!(
+        render::progress(&done, &Default::default(), 10_000, render::Paint::PLAIN),
+        "Succeeded  step 10/10"
+    );
+}
+
+#[tokio::test]
+async fn history_svg_writes_the_chart_and_a_bad_path_is_bad_input() {
+    let stack = FakeStack::default();
+    stack.states.borrow_mut().extend([
+        rollout("r-1", Status::Shifting, 10, 1),
+        rollout("r-1", Status::RolledBack, 0, 2),
+    ]);
+    let op = operator(&stack, Format::Text);
+    // Each load records the state it reads as a transition.
+    op.rollout("r-1").await.unwrap();
+    let path = std::env::temp_dir().join(format!("glidepath-history-{}.svg", std::process::id()));
+    let mut out = Vec::new();
+    op.history("r-1", Some(&path), &mut out).await.unwrap();
+    let svg = std::fs::read_to_string(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert!(roxmltree::Document::parse(&svg).is_ok());
+    let printed = text(out);
+    assert!(
+        printed.contains("chart written to") && printed.contains("RolledBack"),
+        "{printed}"
+    );
+
+    let nowhere = std::path::Path::new("/nonexistent-dir/chart.svg");
+    let mut out = Vec::new();
+    let error = op
+        .history("r-1", Some(nowhere), &mut out)
+        .await
+        .unwrap_err();
+    assert_eq!(error.exit, Exit::BadInput);
+    assert!(
+        error.message.starts_with("--svg: could not write"),
+        "{}",
+        error.message
+    );
+    assert!(
+        out.is_empty(),
+        "nothing printed when the chart is not written"
+    );
 }
