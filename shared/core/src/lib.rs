@@ -1,6 +1,8 @@
 //! The Glidepath rollout engine: no AWS, no I/O, no clock.
 //!
 //! - [`duration`]: `90s` / `5m` / `1h30m` parsing and display.
+//! - [`analysis`]: canary analysis: the new version judged against the old one from their
+//!   per-version metrics, with the exact tests of [`stats`].
 //! - [`strategy`]: CodeDeploy predefined configs and the JSON strategy forms, validated.
 //! - [`plan`]: the ordered weights, waits and manual gates a strategy turns into.
 //! - [`rollout`]: the persisted [`Rollout`] record, its [`Status`] and request ([`RolloutSpec`]).
@@ -16,6 +18,7 @@
 //! event and the current time, persist the result conditionally on `seq`, then run the
 //! commands and feed their results back as events.
 
+pub mod analysis;
 pub mod duration;
 pub mod event;
 pub mod owed;
@@ -23,9 +26,11 @@ pub mod plan;
 pub mod policy;
 pub mod request;
 pub mod rollout;
+pub mod stats;
 pub mod strategy;
 mod transition;
 
+pub use analysis::{AnalysisSpec, Evidence, Finding, Metric, NoData, VersionMetrics, judge};
 pub use duration::{DurationError, MAX_DURATION_SECONDS, format_duration, parse_duration};
 pub use event::{Command, Event, HealthVerdict, HookOutcome, HookPhase, Notification};
 pub use owed::{AliasWrite, Grace, Owed, OwedKind, OwedWork};
