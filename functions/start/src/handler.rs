@@ -107,6 +107,9 @@ fn differences(request: &RolloutRequest, existing: &Rollout) -> Vec<&'static str
     if request.hooks != spec.hooks {
         differ.push("hooks");
     }
+    if request.analysis != spec.analysis {
+        differ.push("analysis");
+    }
     differ
 }
 
@@ -125,7 +128,7 @@ pub async fn handle<P: Ports>(ports: &P, event: Value) -> Result<Started, Functi
 /// What the guardrails judge of a request, before anything is published or created.
 fn facts(request: &RolloutRequest, current_version: &str) -> RolloutFacts {
     RolloutFacts {
-        health_signals: request.alarms.len(),
+        health_signals: request.alarms.len() + usize::from(request.analysis.is_some()),
         first_step_percent: request.plan.weights().next().unwrap_or(0),
         downgrade: match &request.target {
             Target::Version(target) => is_downgrade(current_version, target),

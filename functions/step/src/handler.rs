@@ -134,3 +134,7 @@ fn view<P: Ports>(ports: &P, rollout: &glidepath_core::Rollout) -> RolloutView {
 #[cfg(test)]
 #[path = "handler_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "analysis_tests.rs"]
+mod analysis_tests;

@@ -24,6 +24,7 @@ fn spec(function: &str, alias: &str) -> RolloutSpec {
         alarms: vec![format!("{function}-errors")],
         insufficient_data: Default::default(),
         hooks: Default::default(),
+        analysis: None,
         idempotency_key: None,
         function_arn: None,
         requested_by: None,

@@ -14,12 +14,13 @@
 use crate::error::PortError;
 use crate::ports::{
     AliasRouter, AliasState, CodeSigning, Created, Dispatcher, HandOff, HealthCheck, HistoryEntry,
-    HookRequest, HookRunner, Notifier, Ports, RolloutStore, Ticker, VersionInfo, alias_config,
-    claim_is_live, reconcile,
+    HookRequest, HookRunner, MetricsQuery, Notifier, Ports, RolloutStore, Ticker, VersionInfo,
+    alias_config, claim_is_live, reconcile,
 };
 use crate::runner::Role;
 use glidepath_core::{
     Grace, HealthVerdict, HookOutcome, InsufficientData, Rollout, RolloutSpec, Status, UnixSeconds,
+    VersionMetrics,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -97,6 +98,10 @@ pub struct World {
     /// Pending ticks by schedule name: (rollout id, seq, due).
     pub schedules: BTreeMap<String, (String, u64, UnixSeconds)>,
     pub alarms: BTreeMap<String, AlarmState>,
+    /// What CloudWatch holds for each version, over any window (canary analysis).
+    pub version_metrics: BTreeMap<String, VersionMetrics>,
+    /// Every canary-analysis query asked, in order.
+    pub metrics_queries: Vec<MetricsQuery>,
     /// What each hook function answers (default: succeeded).
     pub hook_outcomes: BTreeMap<String, HookOutcome>,
     /// How long each hook function takes to answer (default: at once).
@@ -634,6 +639,24 @@ impl HealthCheck for FakeAws {
             .filter(|name| !world.alarms.contains_key(*name))
             .cloned()
             .collect())
+    }
+
+    async fn version_metrics(
+        &self,
+        query: &MetricsQuery,
+    ) -> Result<(VersionMetrics, VersionMetrics), PortError> {
+        self.interleave().await;
+        let mut world = self.world();
+        world.fail("cloudwatch:GetMetricData")?;
+        world.metrics_queries.push(query.clone());
+        let of = |version: &str| {
+            world
+                .version_metrics
+                .get(version)
+                .copied()
+                .unwrap_or_default()
+        };
+        Ok((of(&query.baseline_version), of(&query.canary_version)))
     }
 }
 

@@ -1,8 +1,51 @@
-//! Judging a rollout's health from its alarms' states, shared by the CloudWatch adapter and
-//! the fakes so both follow one rule: any alarm in `ALARM`, or missing, is a breach;
-//! `INSUFFICIENT_DATA` is one only when the rollout's policy says so.
+//! Judging a rollout's health. From its alarms' states ([`verdict`], shared by the
+//! CloudWatch adapter and the fakes so both follow one rule: any alarm in `ALARM`, or
+//! missing, is a breach; `INSUFFICIENT_DATA` is one only when the rollout's policy says so),
+//! then, when the alarms are quiet and the rollout asks for it, by canary analysis of both
+//! versions' metrics ([`assess`]).
 
-use glidepath_core::{HealthVerdict, InsufficientData};
+use crate::error::PortError;
+use crate::ports::{HealthCheck, MetricsQuery};
+use glidepath_core::{
+    Evidence, Finding, HealthVerdict, InsufficientData, Rollout, UnixSeconds, judge,
+};
+
+/// A tick's health check of `rollout` at `now`: its alarms (one `DescribeAlarms`), then, if
+/// none is breached, the rollout has an `analysis` and the step had a window of traffic
+/// ([`Rollout::has_analysis_window`]), the metrics of both versions since the current weight
+/// was decided (one `GetMetricData`), judged by [`judge`].
+pub async fn assess<H: HealthCheck>(
+    health: &H,
+    rollout: &Rollout,
+    now: UnixSeconds,
+) -> Result<HealthVerdict, PortError> {
+    let spec = &rollout.spec;
+    let alarms = health.check(&spec.alarms, spec.insufficient_data).await?;
+    let (Some(analysis), Some(query)) = (&spec.analysis, MetricsQuery::for_rollout(rollout, now))
+    else {
+        return Ok(alarms);
+    };
+    if alarms != HealthVerdict::Healthy || !rollout.has_analysis_window() {
+        return Ok(alarms);
+    }
+    let (baseline, canary) = health.version_metrics(&query).await?;
+    let evidence = Evidence {
+        baseline_version: query.baseline_version,
+        baseline,
+        canary_version: query.canary_version,
+        canary,
+    };
+    Ok(match judge(analysis, &evidence) {
+        Finding::Pass { summary } => {
+            tracing::info!(rollout_id = %rollout.id, %summary, "canary analysis passed");
+            HealthVerdict::Healthy
+        }
+        Finding::Fail { reason } => HealthVerdict::Breached {
+            reason: format!("canary analysis: {reason}"),
+        },
+        Finding::NoData { reason } => HealthVerdict::NoData { reason },
+    })
+}
 
 /// A CloudWatch alarm state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

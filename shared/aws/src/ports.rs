@@ -4,7 +4,7 @@
 use crate::error::PortError;
 use glidepath_core::{
     Actor, Grace, HealthVerdict, HookOutcome, HookPhase, InsufficientData, Rollout, RolloutSpec,
-    Status, UnixSeconds,
+    Status, UnixSeconds, VersionMetrics,
 };
 use serde::{Deserialize, Serialize};
 use std::future::Future;
@@ -266,7 +266,49 @@ pub trait Ticker: Send + Sync {
     fn cancel(&self, rollout_id: &str) -> impl Future<Output = Result<(), PortError>> + Send;
 }
 
-/// Health of the target version (CloudWatch alarms).
+/// What canary analysis asks CloudWatch for: Lambda's per-version metrics (namespace
+/// `AWS/Lambda`, dimensions `FunctionName`, `Resource = <function>:<alias>`,
+/// `ExecutedVersion`) of both versions, one-minute periods over `[start, end)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsQuery {
+    /// The function's name (the `FunctionName` dimension), never its ARN.
+    pub function_name: String,
+    pub alias: String,
+    pub baseline_version: String,
+    pub canary_version: String,
+    pub metrics: Vec<glidepath_core::Metric>,
+    /// Whole minutes: the minute the current weight was decided in.
+    pub start: UnixSeconds,
+    /// Whole minutes, after `start`: the end of the minute `now` is in.
+    pub end: UnixSeconds,
+}
+
+impl MetricsQuery {
+    /// The query for `rollout`'s analysis at `now`: the window since its current weight was
+    /// decided; `None` without an analysis.
+    pub fn for_rollout(rollout: &Rollout, now: UnixSeconds) -> Option<MetricsQuery> {
+        let analysis = rollout.spec.analysis.as_ref()?;
+        let since = rollout.weight_since.unwrap_or(rollout.updated_at);
+        let start = since - since % 60;
+        let end = (now.div_ceil(60) * 60).max(start + 60);
+        let function = &rollout.spec.function;
+        let function_name = match function.rsplit_once("function:") {
+            Some((_, name)) => name.to_string(),
+            None => function.clone(),
+        };
+        Some(MetricsQuery {
+            function_name,
+            alias: rollout.spec.alias.clone(),
+            baseline_version: rollout.spec.current_version.clone(),
+            canary_version: rollout.spec.target_version.clone(),
+            metrics: analysis.metrics.clone(),
+            start,
+            end,
+        })
+    }
+}
+
+/// Health of the target version (CloudWatch alarms, and Lambda's per-version metrics).
 pub trait HealthCheck: Send + Sync {
     /// Any alarm in `ALARM` (or missing) is a breach; `INSUFFICIENT_DATA` follows `policy`.
     fn check(
@@ -279,6 +321,13 @@ pub trait HealthCheck: Send + Sync {
         &self,
         alarms: &[String],
     ) -> impl Future<Output = Result<Vec<String>, PortError>> + Send;
+    /// The baseline's and the canary's metrics over the query's window (one
+    /// `GetMetricData`, paged): sums of `Invocations`, `Errors` and `Throttles`, and the
+    /// highest one-minute p99 of `Duration`; a version with no datapoints has zeros.
+    fn version_metrics(
+        &self,
+        query: &MetricsQuery,
+    ) -> impl Future<Output = Result<(VersionMetrics, VersionMetrics), PortError>> + Send;
 }
 
 /// What a hook function receives.

@@ -31,7 +31,14 @@ pub enum HookOutcome {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HealthVerdict {
     Healthy,
-    Breached { reason: String },
+    Breached {
+        reason: String,
+    },
+    /// Canary analysis saw too little traffic to judge; the rollout's `analysis.noData`
+    /// decides what follows.
+    NoData {
+        reason: String,
+    },
 }
 
 /// Something that happened to a rollout.

@@ -279,7 +279,7 @@ impl Grant {
 /// What a new rollout would do, as the guardrails judge it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RolloutFacts {
-    /// Alarms the rollout watches.
+    /// What would roll the rollout back by itself: its alarms, and its canary analysis.
     pub health_signals: usize,
     /// The weight of its first step, in percent.
     pub first_step_percent: u8,
@@ -411,7 +411,7 @@ impl Policy {
         if self.guardrails.require_health_signal && facts.health_signals == 0 {
             tripped.push((
                 Guardrail::NoHealthSignal,
-                "the rollout watches no alarm, so nothing would roll it back by itself".to_string(),
+                "the rollout watches no alarm and has no analysis, so nothing would roll it back by itself".to_string(),
             ));
         }
         if facts.first_step_percent >= 100 && self.guardrails.all_at_once_needs_allow {

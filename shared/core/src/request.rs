@@ -4,12 +4,16 @@
 //! ```json
 //! {"function": "orders", "alias": "live", "targetVersion": "7", "strategy": "Canary10Percent5Minutes",
 //!  "bake": "10m", "alarms": ["orders-new-version-errors"], "insufficientData": "ignore",
-//!  "hooks": {"preTraffic": "glidepath-pre-traffic-hook", "postTraffic": "..."}, "idempotencyKey": "build-42"}
+//!  "hooks": {"preTraffic": "glidepath-pre-traffic-hook", "postTraffic": "..."}, "idempotencyKey": "build-42",
+//!  "analysis": {"metrics": ["errors"], "confidence": 0.99}}
 //! ```
+//!
+//! `analysis` is checked by [`AnalysisSpec::from_json`].
 //!
 //! `"publish": true` instead of `targetVersion` publishes `$LATEST` first. What needs AWS to
 //! check (the alias exists, the version is published, the alarms exist) is checked by `start`.
 
+use crate::analysis::AnalysisSpec;
 use crate::duration::parse_duration;
 use crate::plan::Plan;
 use crate::policy::Guardrail;
@@ -65,6 +69,8 @@ pub struct RolloutRequest {
     /// Guardrails the request explicitly overrides (`"allow": ["downgrade"]`); the
     /// authorisation policy decides whether its actor may.
     pub allow: Vec<Guardrail>,
+    /// Canary analysis of the new version against the old, at every health check.
+    pub analysis: Option<AnalysisSpec>,
 }
 
 /// The request as it arrives: every known field as raw JSON, so that each is checked, and
@@ -84,6 +90,7 @@ struct RawRequest {
     idempotency_key: Option<Value>,
     expect_code_sha256: Option<Value>,
     allow: Option<Value>,
+    analysis: Option<Value>,
     #[serde(flatten)]
     unknown: Map<String, Value>,
 }
@@ -101,6 +108,7 @@ const FIELDS: &[&str] = &[
     "idempotencyKey",
     "expectCodeSha256",
     "allow",
+    "analysis",
 ];
 
 impl RolloutRequest {
@@ -139,6 +147,10 @@ impl RolloutRequest {
             idempotency_key: idempotency_key_field(&raw.idempotency_key)?,
             expect_code_sha256: code_sha256_field(&raw.expect_code_sha256)?,
             allow: allow_field(&raw.allow)?,
+            analysis: match &raw.analysis {
+                None | Some(Value::Null) => None,
+                Some(block) => Some(AnalysisSpec::from_json(block)?),
+            },
         })
     }
 }
@@ -373,6 +385,7 @@ impl RolloutRequest {
             alarms: self.alarms.clone(),
             insufficient_data: self.insufficient_data,
             hooks: self.hooks.clone(),
+            analysis: self.analysis.clone(),
             idempotency_key: self.idempotency_key.clone(),
             function_arn: None,
             requested_by: None,

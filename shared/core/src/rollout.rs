@@ -127,6 +127,9 @@ pub struct RolloutSpec {
     pub insufficient_data: InsufficientData,
     #[serde(default)]
     pub hooks: Hooks,
+    /// Canary analysis at every health check, when asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<crate::analysis::AnalysisSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotency_key: Option<String>,
     /// The function's unqualified ARN as Lambda reported it when the rollout was created:
@@ -193,6 +196,13 @@ pub struct Rollout {
     /// and notification carry it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor: Option<Actor>,
+    /// When the current weight was decided: canary analysis reads the metrics from here on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight_since: Option<UnixSeconds>,
+    /// Since when the rollout has been held at its weight for want of evidence
+    /// (`analysis.noData: "hold"`); cleared by any other transition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_since: Option<UnixSeconds>,
 }
 
 fn is_zero(value: &u64) -> bool {
@@ -232,12 +242,28 @@ impl Rollout {
             updated_at: now,
             reason: None,
             actor: None,
+            weight_since: None,
+            held_since: None,
         }
     }
 
     /// The plan step in effect, if traffic has started to shift.
     pub fn current_step(&self) -> Option<PlanStep> {
         self.step_index.and_then(|index| self.plan.get(index))
+    }
+
+    /// Whether a health check now has traffic at the current weight to analyse: the step in
+    /// effect waited, or the rollout baked. A step with no wait (the last 100 % of a canary)
+    /// has no window, and is checked by its alarms alone.
+    pub fn has_analysis_window(&self) -> bool {
+        match self.status {
+            Status::Baking => true,
+            Status::Shifting => matches!(
+                self.current_step(),
+                Some(PlanStep::Shift { wait_seconds, .. }) if wait_seconds > 0
+            ),
+            _ => false,
+        }
     }
 
     /// Reads the stored JSON form, refusing a schema newer than this build knows.

@@ -1,6 +1,8 @@
 //! The rollout state machine: `transition(&Rollout, Event, now)` returns the next record and
 //! the commands to run. Pure and deterministic; terminal states absorb every later event.
 
+use crate::analysis::{DEFAULT_HOLD_SECONDS, HOLD_RECHECK_SECONDS, NoData};
+use crate::duration::format_duration;
 use crate::event::{Command, Event, HealthVerdict, HookOutcome, HookPhase, Notification};
 use crate::owed::{AliasWrite, Owed};
 use crate::plan::PlanStep;
@@ -105,19 +107,21 @@ pub fn transition(
                 unchanged(rollout)
             }
         }
-        Event::Health { seq, verdict } => match verdict {
-            HealthVerdict::Breached { reason } if status != RollingBack => step.roll_back(reason),
+        Event::Health { seq, verdict } => {
             // Never past a step whose own effects are not confirmed yet.
-            HealthVerdict::Healthy
-                if seq == rollout.seq
-                    && matches!(status, Shifting | Baking)
-                    && rollout.owed.is_empty()
-                    && is_due(rollout, now) =>
-            {
-                step.advance()
+            let checkable = seq == rollout.seq
+                && matches!(status, Shifting | Baking)
+                && rollout.owed.is_empty()
+                && is_due(rollout, now);
+            match verdict {
+                HealthVerdict::Breached { reason } if status != RollingBack => {
+                    step.roll_back(reason)
+                }
+                HealthVerdict::Healthy if checkable => step.advance(),
+                HealthVerdict::NoData { reason } if checkable => step.no_evidence(reason),
+                _ => unchanged(rollout),
             }
-            _ => unchanged(rollout),
-        },
+        }
         Event::Breach { reason } if status != RollingBack => step.roll_back(reason),
         Event::Pause => match status {
             Shifting | Baking => step.pause(PauseKind::Operator, status, None),
@@ -281,6 +285,7 @@ impl<'a> Step<'a> {
         next.seq += 1;
         next.updated_at = now;
         next.next_tick_at = None;
+        next.held_since = None;
         // Each transition owes only the effects it decides (see `finish`).
         next.owed = Owed::default();
         Step {
@@ -371,6 +376,41 @@ impl<'a> Step<'a> {
                 take_over: false,
             });
             self.next.weight = weight;
+            self.next.weight_since = Some(self.now);
+        }
+    }
+
+    /// Canary analysis had too little traffic to judge: the rollout's `analysis.noData`
+    /// says whether to go on, roll back, or hold the weight and check again in a minute,
+    /// for at most `holdFor` (then roll back: no evidence is no proof of health).
+    fn no_evidence(mut self, reason: String) -> Transition {
+        let (policy, hold_seconds) = self
+            .before
+            .spec
+            .analysis
+            .as_ref()
+            .map_or((NoData::Hold, DEFAULT_HOLD_SECONDS), |a| {
+                (a.no_data, a.hold_seconds)
+            });
+        match policy {
+            NoData::Pass => self.advance(),
+            NoData::Fail => self.roll_back(format!("no evidence (noData: fail): {reason}")),
+            NoData::Hold => {
+                let since = self.before.held_since.unwrap_or(self.now);
+                if self.now.saturating_sub(since) >= hold_seconds {
+                    return self.roll_back(format!(
+                        "still no evidence after holding {}: {reason}",
+                        format_duration(hold_seconds)
+                    ));
+                }
+                self.next.held_since = Some(since);
+                self.next.reason = Some(format!(
+                    "holding at {}% for evidence: {reason}",
+                    self.next.weight
+                ));
+                self.schedule_tick(HOLD_RECHECK_SECONDS);
+                self.finish()
+            }
         }
     }
 
@@ -445,6 +485,9 @@ impl<'a> Step<'a> {
     fn post_traffic(mut self) -> Transition {
         self.next.status = Status::PostTraffic;
         self.next.reason = None;
+        if self.next.weight != 100 {
+            self.next.weight_since = Some(self.now);
+        }
         self.next.weight = 100;
         if !self
             .commands

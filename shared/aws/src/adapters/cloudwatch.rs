@@ -1,13 +1,14 @@
 //! [`HealthCheck`] on CloudWatch alarms: one `DescribeAlarms` call for all of a rollout's
-//! alarms, metric and composite.
+//! alarms, metric and composite; and Lambda's per-version metrics for canary analysis
+//! ([`super::metric_data`]).
 
 use super::calls::CallCounter;
 use crate::error::PortError;
 use crate::health::{AlarmState, verdict};
-use crate::ports::HealthCheck;
+use crate::ports::{HealthCheck, MetricsQuery};
 use aws_sdk_cloudwatch::Client;
 use aws_sdk_cloudwatch::types::{AlarmType, StateValue};
-use glidepath_core::{HealthVerdict, InsufficientData};
+use glidepath_core::{HealthVerdict, InsufficientData, VersionMetrics};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone)]
@@ -98,6 +99,16 @@ impl HealthCheck for AlarmHealth {
             },
             policy,
         ))
+    }
+
+    async fn version_metrics(
+        &self,
+        query: &MetricsQuery,
+    ) -> Result<(VersionMetrics, VersionMetrics), PortError> {
+        super::metric_data::fetch(&self.client, query, || {
+            self.calls.record("cloudwatch:GetMetricData")
+        })
+        .await
     }
 
     async fn missing_alarms(&self, alarms: &[String]) -> Result<Vec<String>, PortError> {

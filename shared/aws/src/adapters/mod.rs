@@ -6,6 +6,7 @@ pub mod cloudwatch;
 pub mod dynamodb;
 pub mod eventbridge;
 pub mod lambda;
+pub mod metric_data;
 pub mod scheduler;
 
 pub use calls::CallCounter;

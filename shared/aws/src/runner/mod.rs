@@ -19,8 +19,7 @@
 
 use crate::error::{ErrorType, PortError};
 use crate::ports::{
-    AliasRouter, Dispatcher, HandOff, HealthCheck, HistoryEntry, HookRequest, Ports, RolloutStore,
-    Ticker,
+    AliasRouter, Dispatcher, HandOff, HistoryEntry, HookRequest, Ports, RolloutStore, Ticker,
 };
 use glidepath_core::{
     Actor, Command, Event, Owed, Rollout, Status, Transition, TransitionError, UnixSeconds,
@@ -525,11 +524,8 @@ impl<'a, P: Ports> Runner<'a, P> {
         for command in commands {
             match command {
                 Command::CheckHealth { seq } => {
-                    let verdict = self
-                        .ports
-                        .health()
-                        .check(&run.rollout.spec.alarms, run.rollout.spec.insufficient_data)
-                        .await?;
+                    let verdict =
+                        crate::health::assess(self.ports.health(), &run.rollout, now).await?;
                     follow_ups.push(Event::Health { seq, verdict });
                 }
                 Command::RunHook { phase, function } => {

@@ -17,6 +17,7 @@ pub fn rollout(strategy: &str, bake_seconds: u64, pre: bool, post: bool) -> Roll
             pre_traffic: pre.then(|| "smoke-pre".to_string()),
             post_traffic: post.then(|| "smoke-post".to_string()),
         },
+        analysis: None,
         idempotency_key: None,
         function_arn: None,
         requested_by: None,
