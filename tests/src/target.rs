@@ -128,6 +128,48 @@ impl Target {
         Ok(alarm)
     }
 
+    /// Publishes one datapoint of Lambda's per-version metrics of `version` behind the alias
+    /// (`Invocations`, `Errors`; namespace `AWS/Lambda`, dimensions `FunctionName`,
+    /// `Resource`, `ExecutedVersion`), timestamped now, as Lambda would for traffic through
+    /// the alias. The emulator's own Lambda metrics carry only `FunctionName`, and real
+    /// CloudWatch refuses `PutMetricData` into `AWS/` namespaces: this is for the emulator.
+    pub async fn publish_version_metrics(
+        &self,
+        clients: &Clients,
+        version: &str,
+        invocations: u64,
+        errors: u64,
+    ) -> anyhow::Result<()> {
+        use aws_sdk_cloudwatch::types::MetricDatum;
+        let dimensions = [
+            ("FunctionName", self.function.clone()),
+            ("Resource", format!("{}:{ALIAS}", self.function)),
+            ("ExecutedVersion", version.to_string()),
+        ];
+        let datum = |name: &str, value: u64| {
+            let mut datum = MetricDatum::builder()
+                .metric_name(name)
+                .value(value as f64)
+                .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from(
+                    std::time::SystemTime::now(),
+                ));
+            for (key, value) in &dimensions {
+                datum = datum.dimensions(Dimension::builder().name(*key).value(value).build());
+            }
+            datum.build()
+        };
+        clients
+            .cloudwatch
+            .put_metric_data()
+            .namespace("AWS/Lambda")
+            .metric_data(datum("Invocations", invocations))
+            .metric_data(datum("Errors", errors))
+            .send()
+            .await
+            .context("PutMetricData")?;
+        Ok(())
+    }
+
     /// The function as Glidepath keys its locks and indexes: its unqualified ARN, as
     /// `GetAlias` reports it.
     pub async fn function_key(&self, clients: &Clients) -> anyhow::Result<String> {

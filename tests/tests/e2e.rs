@@ -1202,3 +1202,91 @@ fn e13_versions_prune_keeps_what_an_alias_uses() {
         assert_eq!(versions(&world.clients).await, ["$LATEST", "1", "2"]);
     });
 }
+
+/// Issue 10 (part): canary analysis on the emulator. The emulator's Lambda records only the
+/// `FunctionName` dimension, so the scenario publishes the window's per-version datapoints
+/// itself (`Target::publish_version_metrics`), and the deployed `step` reads them back with
+/// `GetMetricData` at the end of the 10 % step: a version twice as bad as the old one is
+/// rolled back with the numbers; one as good as the old one finishes.
+#[test]
+#[ignore = "needs the local AWS emulator: run scripts/test"]
+fn e14_canary_analysis_rolls_back_a_worse_version_and_passes_an_equal_one() {
+    run(async {
+        let world = world().await;
+        let worse = world.target("analysis-worse").await;
+        let equal = world.target("analysis-equal").await;
+        let request = |target: &Target| {
+            let mut request = target.request(
+                "3",
+                json!({"type": "steps", "steps": [{"weight": 10, "bake": "15s"}]}),
+            );
+            request["analysis"] = json!({"minInvocations": 100});
+            request
+        };
+        let worse_id = world.started(&request(&worse)).await;
+        let equal_id = world.started(&request(&equal)).await;
+        // The 10 % window's traffic: 5 % errors on the old version; 10 % (twice as bad) and
+        // 5 % (the same) on the new one.
+        for (target, new_errors) in [(&worse, 50), (&equal, 25)] {
+            target
+                .publish_version_metrics(&world.clients, "1", 2_000, 100)
+                .await
+                .unwrap();
+            target
+                .publish_version_metrics(&world.clients, "3", 500, new_errors)
+                .await
+                .unwrap();
+        }
+        let rolled_back = world.wait_status(&worse_id, Status::RolledBack).await;
+        assert_eq!(
+            rolled_back.reason.as_deref(),
+            Some(
+                "canary analysis: v3: 50 errors / 500 (10.0 %) vs v1: 100 / 2000 (5.0 %), p = 5.2e-5"
+            )
+        );
+        worse.expect_alias(&world.clients, "1", None).await;
+        let succeeded = world.wait_status(&equal_id, Status::Succeeded).await;
+        assert_eq!(succeeded.weight, 100);
+        equal.expect_alias(&world.clients, "3", None).await;
+    });
+}
+
+/// Issue 10 (part): no traffic on the new version is no evidence: the rollout holds its
+/// weight, checking every minute, and rolls back when `holdFor` runs out.
+#[test]
+#[ignore = "needs the local AWS emulator: run scripts/test"]
+fn e15_canary_analysis_without_data_holds_then_rolls_back() {
+    run(async {
+        let world = world().await;
+        let target = world.target("analysis-nodata").await;
+        let mut request = target.request(
+            "3",
+            json!({"type": "steps", "steps": [{"weight": 10, "bake": "5s"}]}),
+        );
+        request["analysis"] = json!({"holdFor": "1m"});
+        let id = world.started(&request).await;
+        let held = wait_for("the rollout to hold for evidence", DEADLINE, || async {
+            let rollout = world.rollout(&id).await;
+            Ok(rollout
+                .reason
+                .as_deref()
+                .is_some_and(|r| r.starts_with("holding at 10% for evidence: v3: 0 invocations"))
+                .then_some(rollout))
+        })
+        .await
+        .unwrap();
+        assert_eq!((held.status, held.weight), (Status::Shifting, 10));
+        target
+            .expect_alias(&world.clients, "1", Some(("3", 0.1)))
+            .await;
+        let rolled_back = world.wait_status(&id, Status::RolledBack).await;
+        assert!(
+            rolled_back.reason.as_deref().is_some_and(
+                |r| r.starts_with("still no evidence after holding 1m: v3: 0 invocations")
+            ),
+            "{:?}",
+            rolled_back.reason
+        );
+        target.expect_alias(&world.clients, "1", None).await;
+    });
+}

@@ -220,8 +220,12 @@ fn each_function_may_make_exactly_the_calls_its_code_makes() {
 fn no_statement_allows_every_action_and_star_resources_are_the_documented_few() {
     let template = template();
     // Actions AWS offers no resource-level permission for (reasons in the template).
-    let unscopable: BTreeSet<&str> =
-        ["cloudwatch:DescribeAlarms", "cloudwatch:GetMetricData", "scheduler:ListSchedules"].into();
+    let unscopable: BTreeSet<&str> = [
+        "cloudwatch:DescribeAlarms",
+        "cloudwatch:GetMetricData",
+        "scheduler:ListSchedules",
+    ]
+    .into();
     for (id, resource) in resources(&template) {
         if resource["Type"] != "AWS::IAM::Role" {
             continue;
