@@ -3,11 +3,12 @@
 
 use crate::operate::{Control, Exit, Format, OperateError, Operator};
 use crate::plan_report::PlanReport;
+use crate::simulate::compare::{Grid, compare_health, format_table};
 use crate::simulate::{
     Detection, Scenario, SimulateError, SimulationReport, format_text, simulate,
 };
 use clap::{Parser, Subcommand, ValueEnum};
-use glidepath_core::{StrategyError, parse_duration};
+use glidepath_core::{AnalysisSpec, StrategyError, parse_duration};
 
 /// Progressive delivery for AWS Lambda aliases.
 #[derive(Debug, Parser)]
@@ -287,6 +288,33 @@ pub struct SimulateArgs {
     /// Seed of the synthetic traffic: the same seed gives the same results.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Check health by canary analysis instead of the alarm: the request's `analysis` block as
+    /// JSON, e.g. '{"confidence": 0.99, "minInvocations": 50}' ('{}' for the defaults).
+    #[arg(long, value_name = "JSON")]
+    pub analysis: Option<String>,
+    /// Compare the static alarm with canary analysis over many seeds, at each --rps-list
+    /// traffic level and each --multipliers badness of the new version.
+    #[arg(long)]
+    pub compare_health: bool,
+    /// Runs per cell of --compare-health.
+    #[arg(long, default_value_t = 100, requires = "compare_health")]
+    pub seeds: u64,
+    /// Traffic levels for --compare-health.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "20,1000",
+        requires = "compare_health"
+    )]
+    pub rps_list: Vec<u32>,
+    /// The new version's error rate as multiples of --error-rate-old, for --compare-health.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "1,2,10",
+        requires = "compare_health"
+    )]
+    pub multipliers: Vec<f64>,
 }
 
 /// Why a subcommand could not run (always the caller's input).
@@ -313,8 +341,35 @@ impl Cli {
                     report.to_text()
                 })
             }
+            CliCommand::Simulate(args) if args.compare_health => {
+                let scenario = args.scenario()?;
+                let analysis = scenario
+                    .analysis
+                    .clone()
+                    .ok_or(SimulateError::InvalidOption {
+                        flag: "--analysis",
+                        problem: "--compare-health needs an analysis".into(),
+                    })?;
+                let grid = Grid {
+                    rps: args.rps_list.clone(),
+                    multipliers: args.multipliers.clone(),
+                    seeds: args.seeds,
+                };
+                let mut text = String::new();
+                let mut tables = Vec::new();
+                for strategy in &args.strategies {
+                    let cells = compare_health(strategy, &scenario, &analysis, &grid)?;
+                    text.push_str(&format_table(strategy, &scenario, &analysis, &cells));
+                    tables.push(serde_json::json!({"strategy": strategy, "cells": cells}));
+                }
+                Ok(if self.json {
+                    serde_json::json!({"comparisons": tables}).to_string() + "\n"
+                } else {
+                    text
+                })
+            }
             CliCommand::Simulate(args) => {
-                let scenario = args.scenario();
+                let scenario = args.scenario()?;
                 let results = args
                     .strategies
                     .iter()
@@ -420,8 +475,27 @@ impl Cli {
 }
 
 impl SimulateArgs {
-    pub fn scenario(&self) -> Scenario {
-        Scenario {
+    /// The analysis of `--analysis`, checked like a request's (`{}` under
+    /// `--compare-health` without it).
+    pub fn analysis(&self) -> Result<Option<AnalysisSpec>, SimulateError> {
+        let text = match (&self.analysis, self.compare_health) {
+            (Some(text), _) => text.as_str(),
+            (None, true) => "{}",
+            (None, false) => return Ok(None),
+        };
+        let invalid = |problem: String| SimulateError::InvalidOption {
+            flag: "--analysis",
+            problem,
+        };
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| invalid(format!("not JSON: {e}")))?;
+        AnalysisSpec::from_json(&value)
+            .map(Some)
+            .map_err(|e| invalid(e.to_string()))
+    }
+
+    pub fn scenario(&self) -> Result<Scenario, SimulateError> {
+        Ok(Scenario {
             rps: self.rps,
             error_rate_old: self.error_rate_old,
             error_rate_new: self.error_rate_new,
@@ -435,7 +509,8 @@ impl SimulateArgs {
             bake_seconds: self.bake,
             gate_resume_after_seconds: self.gate_resume_after,
             seed: self.seed,
-        }
+            analysis: self.analysis()?,
+        })
     }
 }
 

@@ -79,6 +79,22 @@ fn bad_input_exits_2_with_one_line_on_stderr() {
         vec!["simulate", "--strategy", "AllAtOnce", "--rps", "0"],
         vec!["simulate", "--strategy", "AllAtOnce", "--detection", "poll"],
         vec!["simulate"],
+        vec![
+            "simulate",
+            "--strategy",
+            "AllAtOnce",
+            "--compare-health",
+            "--seeds",
+            "1",
+        ],
+        vec![
+            "simulate",
+            "--strategy",
+            "AllAtOnce",
+            "--analysis",
+            r#"{"confidence": 2}"#,
+        ],
+        vec!["simulate", "--strategy", "AllAtOnce", "--seeds", "3"],
         vec!["status"],
         vec!["status", "r-1", "--function", "orders", "--alias", "live"],
         vec!["status", "--function", "orders"],
@@ -142,6 +158,46 @@ fn simulate_json_has_the_documented_keys() {
         serde_json::Value::Null
     );
     assert_eq!(value["results"][0]["outcome"], "Succeeded");
+}
+
+#[test]
+fn compare_health_prints_both_detectors_side_by_side() {
+    let output = glidepath(&[
+        "simulate",
+        "--strategy",
+        "Canary10Percent5Minutes",
+        "--error-rate-old",
+        "2%",
+        "--compare-health",
+        "--seeds",
+        "2",
+        "--rps-list",
+        "20",
+        "--multipliers",
+        "1,10",
+        "--json",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let value: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let cells = value["comparisons"][0]["cells"].as_array().unwrap();
+    let detectors: Vec<&str> = cells
+        .iter()
+        .map(|c| c["detector"].as_str().unwrap())
+        .collect();
+    assert_eq!(detectors, ["alarm", "analysis", "alarm", "analysis"]);
+    assert!(cells.iter().all(|c| c["runs"] == 2));
+    let refused = glidepath(&[
+        "simulate",
+        "--strategy",
+        "AllAtOnce",
+        "--analysis",
+        r#"{"confidence": 2}"#,
+    ]);
+    assert!(
+        stderr(&refused).contains("analysis.confidence"),
+        "{}",
+        stderr(&refused)
+    );
 }
 
 #[test]

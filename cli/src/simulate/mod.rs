@@ -7,8 +7,15 @@
 //! checks health; with [`Detection::Event`] its change to `ALARM` triggers the rollback at
 //! once, as Glidepath's `check-alarms` function does in AWS. Effects are instantaneous here:
 //! hooks pass, the alias moves and ticks fire exactly on time.
+//!
+//! With an `analysis` ([`Scenario::analysis`]) the health checks use canary analysis instead
+//! of the alarm: each version's invocations and errors since the current weight, judged by
+//! the engine's own [`glidepath_core::judge`] (metrics are available at once here; in AWS
+//! they arrive about a minute late, which a hold absorbs). [`compare`] runs both detectors
+//! over many seeds.
 
 mod alarm;
+pub mod compare;
 mod report;
 mod rng;
 
@@ -16,8 +23,9 @@ pub use alarm::{AlarmState, ErrorRateAlarm};
 pub use report::{SimulationReport, format_text};
 
 use glidepath_core::{
-    Command, Event, HealthVerdict, HookOutcome, PauseKind, Rollout, RolloutSpec, Status, Strategy,
-    StrategyError, TransitionError, transition,
+    AnalysisSpec, Command, Event, Evidence, Finding, HealthVerdict, HookOutcome, PauseKind,
+    Rollout, RolloutSpec, Status, Strategy, StrategyError, TransitionError, VersionMetrics, judge,
+    transition,
 };
 use rng::SplitMix64;
 use serde::Serialize;
@@ -50,6 +58,8 @@ pub struct Scenario {
     /// How long a simulated operator takes to resume a manual gate.
     pub gate_resume_after_seconds: u64,
     pub seed: u64,
+    /// Canary analysis instead of the alarm, when set.
+    pub analysis: Option<AnalysisSpec>,
 }
 
 impl Default for Scenario {
@@ -65,6 +75,7 @@ impl Default for Scenario {
             bake_seconds: 0,
             gate_resume_after_seconds: 0,
             seed: 1,
+            analysis: None,
         }
     }
 }
@@ -155,10 +166,14 @@ pub fn simulate(strategy: &str, scenario: &Scenario) -> Result<SimulationResult,
         target_version: "2".into(),
         strategy: strategy.into(),
         bake_seconds: scenario.bake_seconds,
-        alarms: vec!["new-version-errors".into()],
+        alarms: if scenario.analysis.is_some() {
+            Vec::new()
+        } else {
+            vec!["new-version-errors".into()]
+        },
         insufficient_data: Default::default(),
         hooks: Default::default(),
-        analysis: None,
+        analysis: scenario.analysis.clone(),
         idempotency_key: None,
         function_arn: None,
         requested_by: None,
@@ -178,6 +193,7 @@ pub fn simulate(strategy: &str, scenario: &Scenario) -> Result<SimulationResult,
         first_bad_at: None,
         rollback_at: None,
         gate_since: None,
+        window: Default::default(),
     };
     sim.apply(Event::Start, 0)?;
     for now in 0..=MAX_SIMULATED_SECONDS {
@@ -203,6 +219,8 @@ struct Simulation<'a> {
     first_bad_at: Option<u64>,
     rollback_at: Option<u64>,
     gate_since: Option<u64>,
+    /// Each version's traffic since the alias last changed: (old, new).
+    window: (VersionMetrics, VersionMetrics),
 }
 
 impl Simulation<'_> {
@@ -219,6 +237,9 @@ impl Simulation<'_> {
                 match command {
                     Command::SetWeight { weight, .. } => {
                         // The simulated alias always takes the write: confirm it at once.
+                        if weight != self.alias_weight {
+                            self.window = Default::default();
+                        }
                         self.alias_weight = weight;
                         self.rollout.owed = Default::default();
                         pending.push_back(Event::AliasApplied {
@@ -230,12 +251,7 @@ impl Simulation<'_> {
                         self.timers.push((at, seq));
                     }
                     Command::CheckHealth { seq } => {
-                        let verdict = match self.alarm.state() {
-                            AlarmState::Alarm => HealthVerdict::Breached {
-                                reason: self.alarm.describe(),
-                            },
-                            AlarmState::Ok | AlarmState::InsufficientData => HealthVerdict::Healthy,
-                        };
+                        let verdict = self.health();
                         pending.push_back(Event::Health { seq, verdict });
                     }
                     Command::RunHook { phase, .. } => pending.push_back(Event::HookCompleted {
@@ -256,11 +272,40 @@ impl Simulation<'_> {
         Ok(())
     }
 
+    /// A tick's health check: the alarm's state, or canary analysis of the window.
+    fn health(&self) -> HealthVerdict {
+        let Some(analysis) = &self.scenario.analysis else {
+            return match self.alarm.state() {
+                AlarmState::Alarm => HealthVerdict::Breached {
+                    reason: self.alarm.describe(),
+                },
+                AlarmState::Ok | AlarmState::InsufficientData => HealthVerdict::Healthy,
+            };
+        };
+        if !self.rollout.has_analysis_window() {
+            return HealthVerdict::Healthy;
+        }
+        let evidence = Evidence {
+            baseline_version: "1".into(),
+            baseline: self.window.0,
+            canary_version: "2".into(),
+            canary: self.window.1,
+        };
+        match judge(analysis, &evidence, self.rollout.analysis_checks()) {
+            Finding::Pass { .. } => HealthVerdict::Healthy,
+            Finding::Fail { reason } => HealthVerdict::Breached {
+                reason: format!("canary analysis: {reason}"),
+            },
+            Finding::NoData { reason } => HealthVerdict::NoData { reason },
+        }
+    }
+
     /// Everything that happens at the start of second `now`: the alarm closes a period,
     /// due ticks fire, an operator passes a manual gate.
     fn before_traffic(&mut self, now: u64) -> Result<(), SimulateError> {
         if self.alarm.evaluate(now) == Some(AlarmState::Alarm)
             && self.scenario.detection == Detection::Event
+            && self.scenario.analysis.is_none()
         {
             let reason = self.alarm.describe();
             self.apply(Event::Breach { reason }, now)?;
@@ -315,6 +360,11 @@ impl Simulation<'_> {
         if errors_new > 0 && new_is_bad && self.first_bad_at.is_none() {
             self.first_bad_at = Some(now);
         }
+        let requests_old = u64::from(self.scenario.rps) - requests_new;
+        self.window.0.invocations += requests_old;
+        self.window.0.errors += errors_old;
+        self.window.1.invocations += requests_new;
+        self.window.1.errors += errors_new;
         self.alarm.record(requests_new, errors_new);
         self.requests_new += requests_new;
         self.failed_requests += errors_new + errors_old;

@@ -35,16 +35,18 @@ pub async fn assess<H: HealthCheck>(
         canary_version: query.canary_version,
         canary,
     };
-    Ok(match judge(analysis, &evidence) {
-        Finding::Pass { summary } => {
-            tracing::info!(rollout_id = %rollout.id, %summary, "canary analysis passed");
-            HealthVerdict::Healthy
-        }
-        Finding::Fail { reason } => HealthVerdict::Breached {
-            reason: format!("canary analysis: {reason}"),
+    Ok(
+        match judge(analysis, &evidence, rollout.analysis_checks()) {
+            Finding::Pass { summary } => {
+                tracing::info!(rollout_id = %rollout.id, %summary, "canary analysis passed");
+                HealthVerdict::Healthy
+            }
+            Finding::Fail { reason } => HealthVerdict::Breached {
+                reason: format!("canary analysis: {reason}"),
+            },
+            Finding::NoData { reason } => HealthVerdict::NoData { reason },
         },
-        Finding::NoData { reason } => HealthVerdict::NoData { reason },
-    })
+    )
 }
 
 /// A CloudWatch alarm state.

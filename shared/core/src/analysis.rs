@@ -26,9 +26,11 @@
 //!    in the window is above the limit.
 //!
 //! Fisher's exact test is used because it is exact at any count (no normal approximation
-//! that low-traffic canaries break) and conservative: identical versions fail a check at
-//! most 1 − `confidence` of the time. A rollout makes one check per step, so its chance of a
-//! false rollback grows with its number of checks; `glidepath simulate --analysis` measures it.
+//! that low-traffic canaries break) and conservative: identical versions fail a test at most
+//! its significance level of the time. A rollout is analysed once per step that waits (and
+//! once at the end of a bake), so `confidence` is split across those checks (Bonferroni):
+//! identical versions are rolled back at most 1 − `confidence` of the time over the whole
+//! rollout. `glidepath simulate --compare-health` measures it.
 
 use crate::duration::{format_duration, parse_duration};
 use crate::request::RequestError;
@@ -322,7 +324,7 @@ impl AnalysisSpec {
         })
     }
 
-    /// The significance level of each test: 1 − `confidence`.
+    /// The significance level over a whole rollout: 1 − `confidence`.
     pub fn alpha(&self) -> f64 {
         1.0 - self.confidence
     }
@@ -378,8 +380,11 @@ fn p_value(p: f64) -> String {
     }
 }
 
-/// Judges the new version against the old over one window (see the module docs).
-pub fn judge(spec: &AnalysisSpec, evidence: &Evidence) -> Finding {
+/// Judges the new version against the old over one window (see the module docs), as one of
+/// a rollout's `checks` analysed health checks ([`crate::Rollout::analysis_checks`]): each
+/// test runs at (1 − `confidence`) / `checks` (Bonferroni), so that identical versions are
+/// rolled back at most 1 − `confidence` of the time over the whole rollout.
+pub fn judge(spec: &AnalysisSpec, evidence: &Evidence, checks: u32) -> Finding {
     let (old, new) = (&evidence.baseline, &evidence.canary);
     let (v_old, v_new) = (&evidence.baseline_version, &evidence.canary_version);
     if new.invocations < spec.min_invocations {
@@ -390,7 +395,7 @@ pub fn judge(spec: &AnalysisSpec, evidence: &Evidence) -> Finding {
             ),
         };
     }
-    let alpha = spec.alpha();
+    let alpha = spec.alpha() / f64::from(checks.max(1));
     let mut notes = Vec::new();
     for metric in &spec.metrics {
         match metric {

@@ -2,6 +2,11 @@ use super::*;
 use proptest::prelude::*;
 use serde_json::json;
 
+/// One check of a rollout analysed once.
+fn judge_once(spec: &AnalysisSpec, evidence: &Evidence) -> Finding {
+    judge(spec, evidence, 1)
+}
+
 fn spec(value: Value) -> AnalysisSpec {
     AnalysisSpec::from_json(&value).expect("a valid analysis block")
 }
@@ -104,7 +109,7 @@ fn each_bad_field_is_named() {
 
 #[test]
 fn a_clearly_worse_version_fails_with_the_numbers() {
-    let finding = judge(&spec(json!({})), &evidence((4, 61), (2, 540)));
+    let finding = judge_once(&spec(json!({})), &evidence((4, 61), (2, 540)));
     assert_eq!(
         finding,
         Finding::Fail {
@@ -115,7 +120,7 @@ fn a_clearly_worse_version_fails_with_the_numbers() {
 
 #[test]
 fn an_equal_version_passes_and_says_why() {
-    let finding = judge(&spec(json!({})), &evidence((2, 100), (18, 900)));
+    let finding = judge_once(&spec(json!({})), &evidence((2, 100), (18, 900)));
     let Finding::Pass { summary } = finding else {
         panic!("{finding:?}")
     };
@@ -128,7 +133,7 @@ fn an_equal_version_passes_and_says_why() {
 #[test]
 fn too_few_invocations_is_no_evidence() {
     assert_eq!(
-        judge(
+        judge_once(
             &spec(json!({"minInvocations": 100})),
             &evidence((30, 99), (0, 900))
         ),
@@ -143,11 +148,11 @@ fn the_effect_size_floor_spares_a_significant_but_small_increase() {
     // 1.10 % vs 1.00 % over millions: significant, but under a 2x floor.
     let big = evidence((11_000, 1_000_000), (90_000, 9_000_000));
     assert!(matches!(
-        judge(&spec(json!({})), &big),
+        judge_once(&spec(json!({})), &big),
         Finding::Fail { .. }
     ));
     assert!(matches!(
-        judge(&spec(json!({"maxRelativeErrorIncrease": 2.0})), &big),
+        judge_once(&spec(json!({"maxRelativeErrorIncrease": 2.0})), &big),
         Finding::Pass { .. }
     ));
 }
@@ -157,11 +162,11 @@ fn the_absolute_limit_needs_evidence_too() {
     let limited = spec(json!({"maxErrorRate": "1%"}));
     // One error in 50 is 2 %, but one unlucky request is no proof the rate is above 1 %.
     assert!(matches!(
-        judge(&limited, &evidence((1, 50), (0, 0))),
+        judge_once(&limited, &evidence((1, 50), (0, 0))),
         Finding::Pass { .. }
     ));
     // At 100 % there is no old traffic: only the limit can fail the version.
-    let finding = judge(&limited, &evidence((9, 200), (0, 0)));
+    let finding = judge_once(&limited, &evidence((9, 200), (0, 0)));
     let Finding::Fail { reason } = finding else {
         panic!("{finding:?}")
     };
@@ -179,7 +184,7 @@ fn throttles_and_latency() {
     let mut slow = evidence((0, 500), (0, 5_000));
     slow.canary.p99_ms = Some(950.0);
     assert_eq!(
-        judge(&both, &slow),
+        judge_once(&both, &slow),
         Finding::Fail {
             reason: "v7: duration p99 950 ms is above maxP99Ms 800".into()
         }
@@ -188,11 +193,25 @@ fn throttles_and_latency() {
     throttled.canary.throttles = 40;
     throttled.baseline.throttles = 5;
     throttled.canary.p99_ms = Some(100.0);
-    let finding = judge(&both, &throttled);
+    let finding = judge_once(&both, &throttled);
     let Finding::Fail { reason } = finding else {
         panic!("{finding:?}")
     };
     assert!(reason.starts_with("v7: 40 throttles / 540"), "{reason}");
+}
+
+#[test]
+fn the_confidence_is_split_across_a_rollouts_checks() {
+    // p = 0.0049 (20/200 vs 90/1800): below 0.01 for one check, not for ten.
+    let ev = evidence((20, 200), (90, 1_800));
+    assert!(matches!(
+        judge(&spec(json!({})), &ev, 1),
+        Finding::Fail { .. }
+    ));
+    assert!(matches!(
+        judge(&spec(json!({})), &ev, 10),
+        Finding::Pass { .. }
+    ));
 }
 
 /// A small deterministic generator (splitmix64) for the false-positive test.
@@ -224,7 +243,7 @@ fn identical_versions_fail_at_most_at_the_stated_rate() {
                 let new = rng.binomial(200, 0.02);
                 let old = rng.binomial(1_800, 0.02);
                 matches!(
-                    judge(&judged, &evidence((new, 200), (old, 1_800))),
+                    judge_once(&judged, &evidence((new, 200), (old, 1_800))),
                     Finding::Fail { .. }
                 )
             })
@@ -257,8 +276,8 @@ proptest! {
         let errors = errors.min(invocations);
         let old_errors = old_errors.min(old_invocations);
         let worse = (errors + more).min(invocations);
-        let before = judge(&judged, &evidence((errors, invocations), (old_errors, old_invocations)));
-        let after = judge(&judged, &evidence((worse, invocations), (old_errors, old_invocations)));
+        let before = judge_once(&judged, &evidence((errors, invocations), (old_errors, old_invocations)));
+        let after = judge_once(&judged, &evidence((worse, invocations), (old_errors, old_invocations)));
         if matches!(before, Finding::Fail { .. }) {
             prop_assert!(matches!(after, Finding::Fail { .. }), "{before:?} then {after:?}");
         }

@@ -252,6 +252,22 @@ impl Rollout {
         self.step_index.and_then(|index| self.plan.get(index))
     }
 
+    /// How many health checks of this rollout canary analysis judges: one per plan step that
+    /// waits, and one at the end of a bake (at least 1). [`crate::judge`] splits the
+    /// rollout's confidence across them.
+    pub fn analysis_checks(&self) -> u32 {
+        let waits = self
+            .plan
+            .steps()
+            .iter()
+            .filter(
+                |step| matches!(step, PlanStep::Shift { wait_seconds, .. } if *wait_seconds > 0),
+            )
+            .count();
+        let bake = usize::from(self.spec.bake_seconds > 0);
+        u32::try_from(waits + bake).unwrap_or(u32::MAX).max(1)
+    }
+
     /// Whether a health check now has traffic at the current weight to analyse: the step in
     /// effect waited, or the rollout baked. A step with no wait (the last 100 % of a canary)
     /// has no window, and is checked by its alarms alone.

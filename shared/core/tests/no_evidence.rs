@@ -159,6 +159,19 @@ fn a_verdict_for_an_old_step_or_before_the_tick_is_due_changes_nothing() {
 }
 
 #[test]
+fn each_step_that_waits_and_a_bake_is_one_analysed_check() {
+    let mut linear = rollout("Linear10PercentEvery1Minute", 0, false, false);
+    assert_eq!(
+        linear.analysis_checks(),
+        9,
+        "10 % to 90 % wait; 100 % does not"
+    );
+    linear.spec.bake_seconds = 600;
+    assert_eq!(linear.analysis_checks(), 10);
+    assert_eq!(rollout("AllAtOnce", 0, false, false).analysis_checks(), 1);
+}
+
+#[test]
 fn the_analysis_is_part_of_the_stored_record() {
     let r = started(json!({"metrics": ["errors", "duration-p99"], "maxP99Ms": 800}));
     let read = Rollout::from_json(&r.to_json()).expect("reads back");
