@@ -50,6 +50,31 @@ fn plan_json_with_a_gate_and_bake() {
 }
 
 #[test]
+fn plan_takes_fractional_percents() {
+    let output = glidepath(&[
+        "plan",
+        r#"{"type":"canary","percent":0.5,"interval":"10m"}"#,
+        "--json",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let value: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(
+        value["steps"],
+        serde_json::json!([{"weight": 0.5, "waitSeconds": 600}, {"weight": 100, "waitSeconds": 0}])
+    );
+    let refused = glidepath(&[
+        "plan",
+        r#"{"type":"canary","percent":0.125,"interval":"10m"}"#,
+    ]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        stderr(&refused).contains("more than two decimals"),
+        "{}",
+        stderr(&refused)
+    );
+}
+
+#[test]
 fn plan_table_lists_every_step() {
     let output = glidepath(&[
         "plan",

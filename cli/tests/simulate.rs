@@ -1,7 +1,7 @@
 //! `glidepath simulate` outcomes for healthy and failing new versions.
 
 use glidepath_cli::simulate::{Detection, Scenario, simulate};
-use glidepath_core::Status;
+use glidepath_core::{Status, Weight};
 
 fn scenario() -> Scenario {
     Scenario {
@@ -23,9 +23,10 @@ fn a_healthy_version_succeeds_after_the_whole_plan() {
         "{}",
         canary.requests_new
     );
-    let weights: Vec<u8> = canary.timeline.iter().map(|e| e.weight).collect();
+    let weights: Vec<Weight> = canary.timeline.iter().map(|e| e.weight).collect();
     // Shifting at 10 %, at 100 %, the verified post-traffic stage, success.
-    assert_eq!(weights, vec![10, 100, 100, 100]);
+    let full = Weight::FULL;
+    assert_eq!(weights, vec![Weight::percent(10), full, full, full]);
 
     let linear = simulate(
         "Linear10PercentEvery10Minutes",
@@ -64,7 +65,10 @@ fn a_failing_version_is_rolled_back_sooner_with_event_detection() {
     assert_eq!(by_tick.detection_seconds, Some(900));
     assert_eq!(by_event.detection_seconds, Some(60));
     assert!(by_event.failed_requests * 5 < by_tick.failed_requests);
-    assert_eq!(by_event.timeline.last().map(|e| e.weight), Some(0));
+    assert_eq!(
+        by_event.timeline.last().map(|e| e.weight),
+        Some(Weight::ZERO)
+    );
     assert!(
         by_event
             .timeline
@@ -90,7 +94,7 @@ fn fail_after_lets_early_steps_pass() {
     // Weights 10 % and 20 % and 30 % pass; the period closing at 240 s catches it.
     assert_eq!(result.duration_seconds, 240);
     let peak = result.timeline.iter().map(|e| e.weight).max();
-    assert_eq!(peak, Some(40));
+    assert_eq!(peak, Some(Weight::percent(40)));
     assert_eq!(result.detection_seconds, Some(40));
 }
 

@@ -342,7 +342,7 @@ fn rollouts_converge_safely_under_injected_aws_faults() {
                     "{}: history seq is contiguous",
                     rollout.id
                 );
-                let shifts: Vec<u8> = history
+                let shifts: Vec<glidepath_core::Weight> = history
                     .iter()
                     .filter(|h| h.status == Status::Shifting)
                     .map(|h| h.weight)

@@ -84,7 +84,7 @@ pub fn weight_line(
         if let Some(&(_, previous)) = points.last() {
             points.push((x, previous));
         }
-        points.push((x, f64::from(entry.weight)));
+        points.push((x, entry.weight.as_percent()));
     }
     if !rollout.status.is_terminal()
         && let Some(&(_, last)) = points.last()
@@ -156,7 +156,7 @@ pub fn history_svg(
                 .map(|entry| {
                     (
                         entry.at.saturating_sub(first_at) as f64 / unit,
-                        f64::from(entry.weight),
+                        entry.weight.as_percent(),
                     )
                 })
                 .collect();
@@ -231,7 +231,7 @@ mod tests {
             seq,
             event: event.into(),
             status,
-            weight,
+            weight: glidepath_core::Weight::percent(weight),
             at,
             reason: None,
             actor: None,

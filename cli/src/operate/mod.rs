@@ -339,7 +339,7 @@ impl<C: Control> Operator<'_, C> {
             let ended = rollout.status.is_terminal() && printed >= rollout.seq;
             if let Some(bar) = &bar {
                 let states = self.control.alarm_states(&rollout.spec.alarms).await?;
-                bar.set_position(u64::from(rollout.weight));
+                bar.set_position(u64::from(rollout.weight.hundredths()));
                 bar.set_message(render::progress(
                     &rollout,
                     &states,
@@ -439,13 +439,14 @@ impl<C: Control> Operator<'_, C> {
     }
 }
 
-/// The live view's bar: the weight on the new version, 0 to 100 %.
+/// The live view's bar: the weight on the new version, 0 to 100 % in 0.01 % steps (the
+/// message beside it starts with the weight).
 fn progress_bar() -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::with_draw_target(
-        Some(100),
+        Some(u64::from(glidepath_core::Weight::FULL.hundredths())),
         indicatif::ProgressDrawTarget::stdout(),
     );
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:30} {pos:>3}%  {wide_msg}") {
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:30} {wide_msg}") {
         bar.set_style(style.progress_chars("█▌ "));
     }
     bar

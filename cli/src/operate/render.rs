@@ -236,7 +236,11 @@ pub fn progress(
     now: UnixSeconds,
     paint: Paint,
 ) -> String {
-    let mut line = paint.status(rollout.status, rollout.status.as_str());
+    let mut line = format!(
+        "{:>5}%  {}",
+        rollout.weight.to_string(),
+        paint.status(rollout.status, rollout.status.as_str())
+    );
     let steps = rollout.plan.len();
     if let Some(step) = rollout.step_index {
         let _ = write!(line, "  step {}/{steps}", step + 1);

@@ -123,7 +123,7 @@ fn rollout(id: &str, status: Status, weight: u8, seq: u64) -> Rollout {
     spec.authorized_by = Some("this-account".into());
     let mut rollout = Rollout::new(id, spec, request.plan, 100 + seq);
     rollout.status = status;
-    rollout.weight = weight;
+    rollout.weight = glidepath_core::Weight::percent(weight);
     rollout.seq = seq;
     rollout.step_index = (weight > 0).then(|| usize::from(weight / 10 - 1));
     rollout
@@ -553,12 +553,12 @@ fn the_live_line_shows_the_step_the_next_step_and_the_alarms() {
     ]);
     assert_eq!(
         render::progress(&shifting, &states, 10_000, render::Paint::PLAIN),
-        "Shifting  step 2/10  next step in 40s  errors OK  latency ALARM"
+        "   20%  Shifting  step 2/10  next step in 40s  errors OK  latency ALARM"
     );
     let done = rollout("r-1", Status::Succeeded, 100, 9);
     assert_eq!(
         render::progress(&done, &Default::default(), 10_000, render::Paint::PLAIN),
-        "Succeeded  step 10/10"
+        "  100%  Succeeded  step 10/10"
     );
 }
 

@@ -24,8 +24,8 @@ pub use report::{SimulationReport, format_text};
 
 use glidepath_core::{
     AnalysisSpec, Command, Event, Evidence, Finding, HealthVerdict, HookOutcome, PauseKind,
-    Rollout, RolloutSpec, Status, Strategy, StrategyError, TransitionError, VersionMetrics, judge,
-    transition,
+    Rollout, RolloutSpec, Status, Strategy, StrategyError, TransitionError, VersionMetrics, Weight,
+    judge, transition,
 };
 use rng::SplitMix64;
 use serde::Serialize;
@@ -129,7 +129,7 @@ impl Scenario {
 pub struct TimelineEntry {
     pub at_seconds: u64,
     pub status: Status,
-    pub weight: u8,
+    pub weight: Weight,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
@@ -183,7 +183,7 @@ pub fn simulate(strategy: &str, scenario: &Scenario) -> Result<SimulationResult,
     let mut sim = Simulation {
         scenario,
         rollout: Rollout::new("simulation", spec, plan, 0),
-        alias_weight: 0,
+        alias_weight: Weight::ZERO,
         timers: Vec::new(),
         alarm: ErrorRateAlarm::new(scenario.alarm_threshold, scenario.alarm_period_seconds),
         rng: SplitMix64::new(scenario.seed),
@@ -209,7 +209,7 @@ pub fn simulate(strategy: &str, scenario: &Scenario) -> Result<SimulationResult,
 struct Simulation<'a> {
     scenario: &'a Scenario,
     rollout: Rollout,
-    alias_weight: u8,
+    alias_weight: Weight,
     timers: Vec<(u64, u64)>,
     alarm: ErrorRateAlarm,
     rng: SplitMix64,
@@ -336,7 +336,7 @@ impl Simulation<'_> {
 
     /// One second of traffic through the fake alias.
     fn serve(&mut self, now: u64) {
-        let share_new = f64::from(self.alias_weight) / 100.0;
+        let share_new = self.alias_weight.fraction();
         let new_is_bad = self
             .scenario
             .fail_after_seconds

@@ -3,6 +3,7 @@
 use super::handle;
 use glidepath_aws::fakes::{FakeAws, seed_rollout};
 use glidepath_aws::ports::HandOff;
+use glidepath_core::Weight;
 use glidepath_core::{HookOutcome, Status};
 use serde_json::json;
 
@@ -33,7 +34,10 @@ async fn moves_everything_to_the_new_version_then_succeeds() {
         "step left the work to finalize"
     );
     let view = handle(&fake, json!({"rolloutId": id})).await.unwrap();
-    assert_eq!((view.status, view.weight), (Status::Succeeded, 100));
+    assert_eq!(
+        (view.status, view.weight),
+        (Status::Succeeded, Weight::percent(100))
+    );
     let alias = fake.alias("orders", "live").unwrap();
     assert_eq!((alias.version.as_str(), alias.routing), ("2", None));
     assert_eq!(fake.world().hook_calls.len(), 1);

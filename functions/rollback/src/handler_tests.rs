@@ -3,6 +3,7 @@
 use super::handle;
 use glidepath_aws::fakes::{FakeAws, seed_rollout};
 use glidepath_core::Status;
+use glidepath_core::Weight;
 use serde_json::json;
 
 async fn shifting(fake: &FakeAws) -> String {
@@ -22,7 +23,10 @@ async fn abort_puts_everything_back_on_the_old_version() {
     )
     .await
     .unwrap();
-    assert_eq!((view.status, view.weight), (Status::RolledBack, 0));
+    assert_eq!(
+        (view.status, view.weight),
+        (Status::RolledBack, Weight::percent(0))
+    );
     assert_eq!(view.reason.as_deref(), Some("aborted by operator: latency"));
     let alias = fake.alias("orders", "live").unwrap();
     assert_eq!((alias.version.as_str(), alias.routing), ("1", None));

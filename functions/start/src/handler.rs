@@ -129,7 +129,7 @@ pub async fn handle<P: Ports>(ports: &P, event: Value) -> Result<Started, Functi
 fn facts(request: &RolloutRequest, current_version: &str) -> RolloutFacts {
     RolloutFacts {
         health_signals: request.alarms.len() + usize::from(request.analysis.is_some()),
-        first_step_percent: request.plan.weights().next().unwrap_or(0),
+        first_step_percent: request.plan.weights().next().unwrap_or_default(),
         downgrade: match &request.target {
             Target::Version(target) => is_downgrade(current_version, target),
             // Publishing makes the newest version: never older than the alias's.

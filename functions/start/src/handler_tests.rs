@@ -3,6 +3,7 @@
 use super::{Started, handle};
 use glidepath_aws::fakes::{AlarmState, FUNCTION_ARN_PREFIX, FakeAws};
 use glidepath_aws::function::FunctionError;
+use glidepath_core::Weight;
 use glidepath_core::{Actor, Guardrail, HookOutcome, Policy, Status};
 use serde_json::{Value, json};
 
@@ -25,7 +26,10 @@ async fn starts_a_rollout_after_the_pre_traffic_hook() {
     let started = handle(&fake, request()).await.unwrap();
     assert!(!started.existing);
     let view = started.rollout;
-    assert_eq!((view.status, view.weight), (Status::Shifting, 10));
+    assert_eq!(
+        (view.status, view.weight),
+        (Status::Shifting, Weight::percent(10))
+    );
     assert_eq!(
         (view.current_version.as_str(), view.target_version.as_str()),
         ("1", "2")
@@ -74,7 +78,10 @@ async fn a_failing_pre_traffic_hook_never_sends_traffic() {
         },
     );
     let view = handle(&fake, request()).await.unwrap().rollout;
-    assert_eq!((view.status, view.weight), (Status::RolledBack, 0));
+    assert_eq!(
+        (view.status, view.weight),
+        (Status::RolledBack, Weight::percent(0))
+    );
     assert!(view.reason.unwrap().contains("GET /health: 500"));
     let world = fake.world();
     assert!(world.alias_writes.is_empty(), "the alias was never touched");
@@ -157,7 +164,7 @@ async fn one_rollout_per_alias_and_idempotent_retries() {
     assert_eq!(fake.world().rollouts.len(), 1);
     assert_eq!(
         fake.rollout(&first.rollout_id).unwrap().weight,
-        10,
+        Weight::percent(10),
         "the first is unaffected"
     );
 }
@@ -197,7 +204,10 @@ async fn all_at_once_without_hooks_finishes_in_one_call() {
         .await
         .unwrap()
         .rollout;
-    assert_eq!((view.status, view.weight), (Status::Succeeded, 100));
+    assert_eq!(
+        (view.status, view.weight),
+        (Status::Succeeded, Weight::percent(100))
+    );
     assert!(fake.world().hand_offs.is_empty());
 }
 
@@ -219,7 +229,10 @@ async fn an_interrupted_first_step_is_carried_on_by_the_retried_request() {
             let world = fake.world();
             let rollout = world.rollouts.values().next().unwrap();
             // Not rolled back for a hiccup: the step is persisted and owed.
-            assert_eq!((rollout.status, rollout.weight), (Status::Shifting, 10));
+            assert_eq!(
+                (rollout.status, rollout.weight),
+                (Status::Shifting, Weight::percent(10))
+            );
             assert!(!rollout.owed.is_empty());
             assert_eq!(world.locks.len(), 1);
         }
@@ -520,7 +533,7 @@ async fn guardrails_hold_unless_overridden_by_someone_allowed_to() {
     assert!(fake.world().rollouts.is_empty(), "nothing was created");
     // Overridden by on-call, and recorded.
     let started = start_as(&fake, ON_CALL, &at_once).await.unwrap();
-    assert_eq!(started.rollout.weight, 100);
+    assert_eq!(started.rollout.weight, Weight::percent(100));
     let world = fake.world();
     let rollout = &world.rollouts[&started.rollout.rollout_id];
     assert_eq!(rollout.spec.overridden, vec![Guardrail::AllAtOnce]);

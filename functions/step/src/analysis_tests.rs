@@ -4,6 +4,7 @@
 use super::handle;
 use glidepath_aws::fakes::{AlarmState, FakeAws, seed_rollout};
 use glidepath_aws::ports::HandOff;
+use glidepath_core::Weight;
 use glidepath_core::{Status, VersionMetrics};
 use serde_json::json;
 
@@ -81,7 +82,10 @@ async fn an_equal_canary_goes_on() {
     metrics(&fake, "2", 100, 2);
     let after = tick(&fake, &rollout.id).await;
     // The 100 % step has no wait, so no window to analyse: its alarms alone finish it.
-    assert_eq!((after.status, after.weight), (Status::Succeeded, 100));
+    assert_eq!(
+        (after.status, after.weight),
+        (Status::Succeeded, Weight::percent(100))
+    );
     assert_eq!(fake.world().metrics_queries.len(), 1);
 }
 
@@ -94,7 +98,10 @@ async fn a_bake_is_analysed_against_the_limit_alone() {
     metrics(&fake, "1", 900, 9);
     metrics(&fake, "2", 100, 1);
     let baking = tick(&fake, &rollout.id).await;
-    assert_eq!((baking.status, baking.weight), (Status::Baking, 100));
+    assert_eq!(
+        (baking.status, baking.weight),
+        (Status::Baking, Weight::percent(100))
+    );
     // At 100 % the old version has no traffic; the new one is clearly above 1 %.
     metrics(&fake, "1", 0, 0);
     metrics(&fake, "2", 1_000, 40);
@@ -115,7 +122,10 @@ async fn too_little_traffic_holds_then_rolls_back_after_hold_for() {
     let rollout = seed_rollout(&fake, analysed(json!({"holdFor": "2m"}))).await;
     metrics(&fake, "2", 3, 0);
     let held = tick(&fake, &rollout.id).await;
-    assert_eq!((held.status, held.weight), (Status::Shifting, 10));
+    assert_eq!(
+        (held.status, held.weight),
+        (Status::Shifting, Weight::percent(10))
+    );
     assert!(
         held.reason
             .as_deref()
@@ -171,7 +181,7 @@ async fn a_failed_metrics_read_is_retryable_and_changes_nothing() {
     let stored = fake.world().rollouts[&rollout.id].clone();
     assert_eq!(
         (stored.status, stored.weight, stored.seq),
-        (Status::Shifting, 10, rollout.seq)
+        (Status::Shifting, Weight::percent(10), rollout.seq)
     );
     // The retry (the scheduler's) sees the metrics.
     metrics(&fake, "1", 900, 18);
@@ -179,5 +189,8 @@ async fn a_failed_metrics_read_is_retryable_and_changes_nothing() {
     let after = handle(&fake, json!({"rolloutId": rollout.id, "seq": seq}))
         .await
         .expect("retried");
-    assert_eq!((after.status, after.weight), (Status::Succeeded, 100));
+    assert_eq!(
+        (after.status, after.weight),
+        (Status::Succeeded, Weight::percent(100))
+    );
 }

@@ -4,6 +4,7 @@ use super::handle;
 use glidepath_aws::fakes::{AlarmState, FakeAws, seed_rollout};
 use glidepath_aws::ports::HandOff;
 use glidepath_core::Status;
+use glidepath_core::Weight;
 use serde_json::json;
 
 fn world() -> FakeAws {
@@ -35,12 +36,18 @@ async fn tick(fake: &FakeAws, id: &str) -> super::RolloutView {
 async fn healthy_ticks_finish_the_rollout() {
     let fake = world();
     let rollout = seed_rollout(&fake, canary()).await;
-    assert_eq!((rollout.status, rollout.weight), (Status::Shifting, 10));
+    assert_eq!(
+        (rollout.status, rollout.weight),
+        (Status::Shifting, Weight::percent(10))
+    );
     let alias = fake.alias("orders", "live").unwrap();
     assert_eq!(alias.routing, Some(("2".into(), 0.1)));
 
     let done = tick(&fake, &rollout.id).await;
-    assert_eq!((done.status, done.weight), (Status::Succeeded, 100));
+    assert_eq!(
+        (done.status, done.weight),
+        (Status::Succeeded, Weight::percent(100))
+    );
     let alias = fake.alias("orders", "live").unwrap();
     assert_eq!((alias.version.as_str(), alias.routing), ("2", None));
     let world = fake.world();
@@ -67,13 +74,13 @@ async fn stale_and_repeated_ticks_change_nothing() {
     let fake = world();
     let rollout = seed_rollout(&fake, linear()).await;
     let first = tick(&fake, &rollout.id).await;
-    assert_eq!(first.weight, 20);
+    assert_eq!(first.weight, Weight::percent(20));
     let writes = fake.world().alias_writes.len();
     for seq in [1, 0, 99] {
         let again = handle(&fake, json!({"rolloutId": rollout.id, "seq": seq}))
             .await
             .unwrap();
-        assert_eq!((again.weight, again.seq), (20, first.seq));
+        assert_eq!((again.weight, again.seq), (Weight::percent(20), first.seq));
     }
     assert_eq!(fake.world().alias_writes.len(), writes, "no alias write");
     // Early: the current tick before it is due.
@@ -121,7 +128,10 @@ async fn drift_pauses_the_rollout_and_resume_takes_the_alias_back() {
         .await
         .unwrap();
     // The step the drift interrupted (20 %) is applied over whatever is there.
-    assert_eq!((resumed.status, resumed.weight), (Status::Shifting, 20));
+    assert_eq!(
+        (resumed.status, resumed.weight),
+        (Status::Shifting, Weight::percent(20))
+    );
     let alias = fake.alias("orders", "live").unwrap();
     assert_eq!(
         (alias.version.as_str(), alias.routing),
@@ -202,7 +212,10 @@ async fn a_failed_alias_write_is_retryable_and_changes_nothing() {
     // The step was decided and persisted first, with its alias write owed; the alias has
     // not moved.
     let stored = fake.rollout(&rollout.id).unwrap();
-    assert_eq!((stored.seq, stored.weight), (rollout.seq + 1, 20));
+    assert_eq!(
+        (stored.seq, stored.weight),
+        (rollout.seq + 1, Weight::percent(20))
+    );
     assert!(stored.owed.alias.is_some());
     assert_eq!(
         fake.alias("orders", "live").unwrap().routing,
@@ -213,7 +226,7 @@ async fn a_failed_alias_write_is_retryable_and_changes_nothing() {
     let retried = handle(&fake, json!({"rolloutId": rollout.id, "seq": seq}))
         .await
         .unwrap();
-    assert_eq!(retried.weight, 20);
+    assert_eq!(retried.weight, Weight::percent(20));
 }
 
 #[tokio::test]
@@ -245,7 +258,7 @@ async fn a_tick_whose_next_tick_cannot_be_scheduled_is_finished_by_the_retry() {
     // No undo (issue 7, finding 2): the record says 20 % and owes the tick; the alias holds
     // what the record says.
     let stored = fake.rollout(&rollout.id).unwrap();
-    assert_eq!(stored.weight, 20);
+    assert_eq!(stored.weight, Weight::percent(20));
     assert!(stored.owed.tick);
     assert_eq!(
         fake.alias("orders", "live").unwrap().routing,
@@ -255,7 +268,7 @@ async fn a_tick_whose_next_tick_cannot_be_scheduled_is_finished_by_the_retry() {
     let retried = handle(&fake, json!({"rolloutId": rollout.id, "seq": seq}))
         .await
         .unwrap();
-    assert_eq!(retried.weight, 20);
+    assert_eq!(retried.weight, Weight::percent(20));
     assert!(fake.rollout(&rollout.id).unwrap().owed.is_empty());
     assert_eq!(fake.latest_tick(&rollout.id).map(|t| t.0), Some(stored.seq));
     assert_eq!(
@@ -364,7 +377,7 @@ async fn operator_commands_need_the_policy_and_record_their_actor() {
     let promoted = run(function_url_request(release, &command("promote")))
         .await
         .unwrap();
-    assert_eq!(promoted.weight, 100);
+    assert_eq!(promoted.weight, Weight::percent(100));
     {
         let world = fake.world();
         let history = &world.history[&rollout.id];

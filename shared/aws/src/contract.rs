@@ -9,7 +9,7 @@
 use crate::error::PortError;
 use crate::ports::{AliasRouter, Created, RolloutStore};
 use glidepath_core::{
-    Event, Grace, Plan, Rollout, RolloutSpec, Status, Strategy, UnixSeconds, transition,
+    Event, Grace, Plan, Rollout, RolloutSpec, Status, Strategy, UnixSeconds, Weight, transition,
 };
 use std::collections::BTreeSet;
 
@@ -380,7 +380,10 @@ pub async fn alias_fencing<R: AliasRouter>(
         ..spec(function, "live")
     };
     let start = router.read_alias(function, "live").await.expect("alias");
-    assert!(start.holds(&spec, 0), "starts on {current}: {start:?}");
+    assert!(
+        start.holds(&spec, Weight::percent(0)),
+        "starts on {current}: {start:?}"
+    );
     let function_arn = start.function_arn().expect("GetAlias gives the alias ARN");
     assert!(
         function_arn.ends_with(&format!(":function:{function}")),
@@ -389,16 +392,16 @@ pub async fn alias_fencing<R: AliasRouter>(
 
     // A fenced write on the right revision.
     let r1 = router
-        .set_weight(&spec, 10, Some(&start.revision))
+        .set_weight(&spec, Weight::percent(10), Some(&start.revision))
         .await
         .expect("fenced write");
     let now = router.read_alias(function, "live").await.expect("alias");
-    assert!(now.holds(&spec, 10), "{now:?}");
+    assert!(now.holds(&spec, Weight::percent(10)), "{now:?}");
     assert_eq!(now.revision, r1);
     // The same write again on the old revision: already there, nothing written.
     assert_eq!(
         router
-            .set_weight(&spec, 10, Some(&start.revision))
+            .set_weight(&spec, Weight::percent(10), Some(&start.revision))
             .await
             .expect("a repeated write"),
         r1
@@ -413,7 +416,10 @@ pub async fn alias_fencing<R: AliasRouter>(
         "a repeated fenced write writes nothing"
     );
     // Another weight on the old revision: drift, and the alias is left as it is.
-    match router.set_weight(&spec, 20, Some(&start.revision)).await {
+    match router
+        .set_weight(&spec, Weight::percent(20), Some(&start.revision))
+        .await
+    {
         Err(PortError::Drift(detail)) => assert!(detail.contains(function), "{detail}"),
         other => panic!("a stale fenced write: {other:?}"),
     }
@@ -422,15 +428,32 @@ pub async fn alias_fencing<R: AliasRouter>(
             .read_alias(function, "live")
             .await
             .expect("alias")
-            .holds(&spec, 10)
+            .holds(&spec, Weight::percent(10))
     );
     // A take-over writes whatever is there.
-    router.set_weight(&spec, 0, None).await.expect("take-over");
+    router
+        .set_weight(&spec, Weight::percent(0), None)
+        .await
+        .expect("take-over");
     assert!(
         router
             .read_alias(function, "live")
             .await
             .expect("alias")
-            .holds(&spec, 0)
+            .holds(&spec, Weight::percent(0))
     );
+    // A fractional weight goes out as a fraction with four decimals and reads back exact.
+    let half = Weight::from_hundredths(50).expect("0.5 %");
+    router.set_weight(&spec, half, None).await.expect("0.5 %");
+    let fractional = router.read_alias(function, "live").await.expect("alias");
+    assert!(fractional.holds(&spec, half), "{fractional:?}");
+    assert_eq!(
+        fractional.routing,
+        Some((target.to_string(), 0.005)),
+        "the routing weight as Lambda reports it"
+    );
+    router
+        .set_weight(&spec, Weight::ZERO, None)
+        .await
+        .expect("back to 0 %");
 }

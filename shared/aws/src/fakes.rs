@@ -20,7 +20,7 @@ use crate::ports::{
 use crate::runner::Role;
 use glidepath_core::{
     Grace, HealthVerdict, HookOutcome, InsufficientData, Rollout, RolloutSpec, Status, UnixSeconds,
-    VersionMetrics,
+    VersionMetrics, Weight,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -108,14 +108,14 @@ pub struct World {
     pub hook_delays: BTreeMap<String, std::time::Duration>,
     pub hook_calls: Vec<(String, HookRequest)>,
     /// (rollout id, status, weight) of every notification.
-    pub notifications: Vec<(String, Status, u8)>,
+    pub notifications: Vec<(String, Status, Weight)>,
     /// Every published change, whole (its actor included).
     pub notified_changes: Vec<HistoryEntry>,
     /// (rollout id, seq) of every notification, in order.
     pub notified_seqs: Vec<(String, u64)>,
     pub hand_offs: Vec<(HandOff, String)>,
     /// (function, weight) of every alias write Glidepath made.
-    pub alias_writes: Vec<(String, u8)>,
+    pub alias_writes: Vec<(String, Weight)>,
     /// Operations that fail with a retryable AWS error, with how many more times.
     pub failures: BTreeMap<&'static str, u32>,
     /// Operations that take effect and then fail (the answer lost), with how many more times.
@@ -553,7 +553,7 @@ impl AliasRouter for FakeAws {
     async fn set_weight(
         &self,
         spec: &RolloutSpec,
-        weight: u8,
+        weight: Weight,
         fence: Option<&str>,
     ) -> Result<String, PortError> {
         self.interleave().await;

@@ -108,7 +108,7 @@ pub struct RolloutView {
     pub current_version: String,
     pub target_version: String,
     pub status: Status,
-    pub weight: u8,
+    pub weight: glidepath_core::Weight,
     pub seq: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,

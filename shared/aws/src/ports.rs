@@ -4,7 +4,7 @@
 use crate::error::PortError;
 use glidepath_core::{
     Actor, Grace, HealthVerdict, HookOutcome, HookPhase, InsufficientData, Rollout, RolloutSpec,
-    Status, UnixSeconds, VersionMetrics,
+    Status, UnixSeconds, VersionMetrics, Weight,
 };
 use serde::{Deserialize, Serialize};
 use std::future::Future;
@@ -24,7 +24,7 @@ pub struct HistoryEntry {
     pub seq: u64,
     pub event: String,
     pub status: Status,
-    pub weight: u8,
+    pub weight: Weight,
     pub at: UnixSeconds,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -181,7 +181,7 @@ pub trait AliasRouter: Send + Sync {
         &self,
         function: &str,
     ) -> impl Future<Output = Result<bool, PortError>> + Send;
-    /// Puts `weight` % on the target version (0 and 100 leave no routing config) and returns
+    /// Puts `weight` on the target version (0 and 100 % leave no routing config) and returns
     /// the alias's new `RevisionId`. With `fence`, the write is conditional on the alias's
     /// revision being that one; when it is not, the alias is re-read and judged by
     /// [`reconcile`] (already at `weight`: success, else `Drift`), and nothing is written.
@@ -189,7 +189,7 @@ pub trait AliasRouter: Send + Sync {
     fn set_weight(
         &self,
         spec: &RolloutSpec,
-        weight: u8,
+        weight: Weight,
         fence: Option<&str>,
     ) -> impl Future<Output = Result<String, PortError>> + Send;
 }
@@ -202,14 +202,14 @@ pub trait AliasRouter: Send + Sync {
 pub fn reconcile(
     found: &AliasState,
     spec: &RolloutSpec,
-    weight: u8,
+    weight: Weight,
     fence: &str,
 ) -> Result<String, PortError> {
     if found.holds(spec, weight) {
         return Ok(found.revision.clone());
     }
     let routing = match &found.routing {
-        Some((version, share)) => format!(" with {:.1}% on version {version}", share * 100.0),
+        Some((version, share)) => format!(" with {:.2}% on version {version}", share * 100.0),
         None => String::new(),
     };
     Err(PortError::Drift(format!(
@@ -219,15 +219,18 @@ pub fn reconcile(
 }
 
 /// The alias configuration that puts `weight` % on the target version: the version the alias
-/// points at, and the additional version with its weight (none at 0 and 100 %).
-pub fn alias_config(spec: &RolloutSpec, weight: u8) -> (String, Option<(String, f64)>) {
-    match weight {
-        0 => (spec.current_version.clone(), None),
-        100.. => (spec.target_version.clone(), None),
-        w => (
+/// points at, and the additional version with its weight as Lambda takes it, a fraction
+/// (none at 0 and 100 %).
+pub fn alias_config(spec: &RolloutSpec, weight: Weight) -> (String, Option<(String, f64)>) {
+    if weight.is_zero() {
+        (spec.current_version.clone(), None)
+    } else if weight.is_full() {
+        (spec.target_version.clone(), None)
+    } else {
+        (
             spec.current_version.clone(),
-            Some((spec.target_version.clone(), f64::from(w) / 100.0)),
-        ),
+            Some((spec.target_version.clone(), weight.fraction())),
+        )
     }
 }
 
@@ -241,13 +244,16 @@ impl AliasState {
             .then(|| function.to_string())
     }
 
-    /// Whether the alias holds exactly `weight` % of a rollout of `spec`.
-    pub fn holds(&self, spec: &RolloutSpec, weight: u8) -> bool {
+    /// Whether the alias holds exactly `weight` of a rollout of `spec` (a routing weight read
+    /// back to the nearest hundredth of a percent, [`Weight::from_fraction`]).
+    pub fn holds(&self, spec: &RolloutSpec, weight: Weight) -> bool {
         let (version, routing) = alias_config(spec, weight);
         self.version == version
             && match (&self.routing, &routing) {
                 (None, None) => true,
-                (Some((va, wa)), Some((vb, wb))) => va == vb && (wa - wb).abs() < 1e-9,
+                (Some((va, wa)), Some((vb, _))) => {
+                    va == vb && Weight::from_fraction(*wa) == Some(weight)
+                }
                 _ => false,
             }
     }

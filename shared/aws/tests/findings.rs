@@ -10,6 +10,7 @@ mod support;
 use glidepath_aws::fakes::AlarmState;
 use glidepath_aws::ports::{HandOff, RolloutStore};
 use glidepath_aws::{PortError, Role, RunError, Runner};
+use glidepath_core::Weight;
 use glidepath_core::{Event, Grace, HookOutcome, HookPhase, Status};
 use support::*;
 
@@ -73,7 +74,7 @@ async fn a_failed_schedule_then_a_rollback_leaves_the_old_version() {
         .await
         .unwrap_err();
     assert_eq!(error.error_type().as_str(), "Retryable");
-    assert_eq!(fake.rollout("r-1").unwrap().weight, 20);
+    assert_eq!(fake.rollout("r-1").unwrap().weight, Weight::percent(20));
 
     let rolled_back = Runner::new(&fake, Role::Rollback)
         .run(
@@ -204,7 +205,7 @@ async fn a_breach_that_loses_to_a_tick_still_rolls_back() {
         .run("r-1", Event::Tick { seq })
         .await
         .unwrap();
-    assert_eq!(fake.rollout("r-1").unwrap().weight, 20);
+    assert_eq!(fake.rollout("r-1").unwrap().weight, Weight::percent(20));
     let after = Runner::new(&fake, Role::CheckAlarms)
         .run_on(
             breach_copy,
@@ -379,7 +380,8 @@ async fn a_failed_notification_is_published_later() {
         .await
         .unwrap();
     assert_eq!(
-        after.weight, 20,
+        after.weight,
+        Weight::percent(20),
         "a failed publish does not stop the rollout"
     );
     let stored = fake.rollout("r-1").unwrap();
@@ -449,7 +451,10 @@ async fn a_hook_slower_than_the_invocation_fails_its_stage() {
         .run_on(created, Event::Start)
         .await
         .unwrap();
-    assert_eq!((after.status, after.weight), (Status::RolledBack, 0));
+    assert_eq!(
+        (after.status, after.weight),
+        (Status::RolledBack, Weight::percent(0))
+    );
     assert!(
         after
             .reason

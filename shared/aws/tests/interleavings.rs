@@ -13,6 +13,7 @@ mod support;
 use glidepath_aws::fakes::{AlarmState, FakeAws};
 use glidepath_aws::ports::RolloutStore;
 use glidepath_aws::{Role, Runner};
+use glidepath_core::Weight;
 use glidepath_core::{Event, HookOutcome, HookPhase, Rollout, Status};
 use std::future::Future;
 use std::pin::Pin;
@@ -251,8 +252,15 @@ fn two_ticks() {
         |fake, id| vec![tick(&fake, &id), tick(&fake, &id)],
         |fake| {
             let rollout = fake.rollout("r-1").unwrap();
-            assert_eq!((rollout.status, rollout.weight), (Status::Shifting, 20));
-            assert_eq!(raised_weights(fake), vec![10, 20], "20 % written once");
+            assert_eq!(
+                (rollout.status, rollout.weight),
+                (Status::Shifting, Weight::percent(20))
+            );
+            assert_eq!(
+                raised_weights(fake),
+                vec![Weight::percent(10), Weight::percent(20)],
+                "20 % written once"
+            );
         },
     );
 }
@@ -264,7 +272,7 @@ fn watchdog_redrive_vs_tick() {
         setup_started(linear()),
         |fake, id| vec![tick(&fake, &id), redrive(&fake, Role::Step, &id)],
         |fake| {
-            assert_eq!(fake.rollout("r-1").unwrap().weight, 20);
+            assert_eq!(fake.rollout("r-1").unwrap().weight, Weight::percent(20));
             each_step_applied_once(fake);
         },
     );

@@ -1,6 +1,7 @@
 //! Events the engine reacts to and the commands (effects) it asks for, as plain data.
 
 use crate::rollout::{Status, UnixSeconds};
+use crate::weight::Weight;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -119,7 +120,7 @@ pub enum Command {
     /// the alias's `RevisionId` being the one Glidepath last confirmed, and a mismatch is fed
     /// back as [`Event::Drift`]. With `take_over` (rolling back, or an operator resuming
     /// after drift) it overwrites whatever the alias holds.
-    SetWeight { weight: u8, take_over: bool },
+    SetWeight { weight: Weight, take_over: bool },
     /// Deliver `Event::Tick { seq }` at `at`.
     ScheduleTick { seq: u64, at: UnixSeconds },
     /// Check alarms and metrics, then feed back [`Event::Health`] with this `seq`.
@@ -137,7 +138,7 @@ pub enum Command {
 #[serde(rename_all = "camelCase")]
 pub struct Notification {
     pub status: Status,
-    pub weight: u8,
+    pub weight: Weight,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }

@@ -12,6 +12,7 @@
 //!   and when the watchdog should re-drive it: the one rule the store and its fakes share.
 //! - [`policy`]: who may move traffic: the [`Actor`] behind a request, the authorisation
 //!   [`Policy`] and the [`Guardrail`]s of a new rollout.
+//! - [`weight`]: [`Weight`], a share of traffic in 0.01 % steps.
 //! - [`transition()`]: the pure state machine tying them together.
 //!
 //! Callers (the Lambdas, `glidepath simulate`) load a rollout, call [`transition()`] with an
@@ -29,6 +30,7 @@ pub mod rollout;
 pub mod stats;
 pub mod strategy;
 mod transition;
+pub mod weight;
 
 pub use analysis::{AnalysisSpec, Evidence, Finding, Metric, NoData, VersionMetrics, judge};
 pub use duration::{DurationError, MAX_DURATION_SECONDS, format_duration, parse_duration};
@@ -51,3 +53,4 @@ pub use transition::{
     EARLY_TICK_TOLERANCE_SECONDS, HOOK_STAGE_LIMIT_SECONDS, MAX_REASON_CHARS, Transition,
     TransitionError, transition,
 };
+pub use weight::{Weight, WeightError};

@@ -1,6 +1,7 @@
 //! A `Plan` is what a strategy turns into: the ordered list of traffic weights, the wait
 //! after each one, and manual gates. It always ends with 100 % on the new version.
 
+use crate::weight::Weight;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -12,7 +13,7 @@ pub const MAX_PLAN_STEPS: usize = 100;
 pub enum PlanStep {
     /// Put `weight` % of traffic on the new version, then watch for `wait_seconds`
     /// before the next entry.
-    Shift { weight: u8, wait_seconds: u64 },
+    Shift { weight: Weight, wait_seconds: u64 },
     /// A manual gate: hold the current weight until an operator resumes or promotes.
     Pause,
 }
@@ -32,7 +33,7 @@ impl Plan {
                 .iter()
                 .rev()
                 .find(|s| matches!(s, PlanStep::Shift { .. })),
-            Some(PlanStep::Shift { weight: 100, .. })
+            Some(PlanStep::Shift { weight, .. }) if weight.is_full()
         ));
         Plan { steps }
     }
@@ -65,7 +66,7 @@ impl Plan {
     }
 
     /// The shift weights in order, without the gates.
-    pub fn weights(&self) -> impl Iterator<Item = u8> + '_ {
+    pub fn weights(&self) -> impl Iterator<Item = Weight> + '_ {
         self.steps.iter().filter_map(|step| match step {
             PlanStep::Shift { weight, .. } => Some(*weight),
             PlanStep::Pause => None,
@@ -82,7 +83,7 @@ impl Plan {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct PlanStepWire {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    weight: Option<u8>,
+    weight: Option<Weight>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     wait_seconds: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -118,7 +119,7 @@ impl<'de> Deserialize<'de> for PlanStep {
                 weight: Some(weight),
                 wait_seconds,
                 pause: None,
-            } if (1..=100).contains(&weight) => Ok(PlanStep::Shift {
+            } if !weight.is_zero() => Ok(PlanStep::Shift {
                 weight,
                 wait_seconds: wait_seconds.unwrap_or(0),
             }),
@@ -128,7 +129,7 @@ impl<'de> Deserialize<'de> for PlanStep {
                 pause: Some(true),
             } => Ok(PlanStep::Pause),
             _ => Err(D::Error::custom(
-                "a plan step is {\"weight\": 1-100, \"waitSeconds\": N} or {\"pause\": true}",
+                "a plan step is {\"weight\": 0.01-100, \"waitSeconds\": N} or {\"pause\": true}",
             )),
         }
     }
@@ -142,12 +143,12 @@ mod tests {
     fn steps_serialize_in_the_documented_shape() {
         let plan = Plan::new(vec![
             PlanStep::Shift {
-                weight: 10,
+                weight: Weight::percent(10),
                 wait_seconds: 300,
             },
             PlanStep::Pause,
             PlanStep::Shift {
-                weight: 100,
+                weight: Weight::percent(100),
                 wait_seconds: 0,
             },
         ]);

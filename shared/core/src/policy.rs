@@ -281,8 +281,8 @@ impl Grant {
 pub struct RolloutFacts {
     /// What would roll the rollout back by itself: its alarms, and its canary analysis.
     pub health_signals: usize,
-    /// The weight of its first step, in percent.
-    pub first_step_percent: u8,
+    /// The weight of its first step.
+    pub first_step_percent: crate::weight::Weight,
     /// Whether the target version is older than the current one.
     pub downgrade: bool,
 }
@@ -414,12 +414,12 @@ impl Policy {
                 "the rollout watches no alarm and has no analysis, so nothing would roll it back by itself".to_string(),
             ));
         }
-        if facts.first_step_percent >= 100 && self.guardrails.all_at_once_needs_allow {
+        if facts.first_step_percent.is_full() && self.guardrails.all_at_once_needs_allow {
             tripped.push((
                 Guardrail::AllAtOnce,
                 "the first step sends all the traffic at once".to_string(),
             ));
-        } else if facts.first_step_percent > limit {
+        } else if facts.first_step_percent > crate::weight::Weight::percent(limit) {
             tripped.push((
                 Guardrail::LargeFirstStep,
                 format!(

@@ -1,4 +1,5 @@
 use super::*;
+use crate::Weight;
 use proptest::prelude::*;
 
 const ORDERS: &str = "arn:aws:lambda:eu-west-1:123456789012:function:orders";
@@ -82,7 +83,7 @@ fn guardrails_need_an_explicit_allow_and_a_rule_that_permits_it() {
     let policy = policy();
     let facts = RolloutFacts {
         health_signals: 1,
-        first_step_percent: 10,
+        first_step_percent: Weight::percent(10),
         downgrade: false,
     };
     let deployer_grant = policy
@@ -104,7 +105,7 @@ fn guardrails_need_an_explicit_allow_and_a_rule_that_permits_it() {
     );
 
     let large = RolloutFacts {
-        first_step_percent: 30,
+        first_step_percent: Weight::percent(30),
         ..facts
     };
     assert!(
@@ -116,7 +117,7 @@ fn guardrails_need_an_explicit_allow_and_a_rule_that_permits_it() {
     );
 
     let all_at_once = RolloutFacts {
-        first_step_percent: 100,
+        first_step_percent: Weight::percent(100),
         ..facts
     };
     // Not asked for: refused even for a principal allowed to override.

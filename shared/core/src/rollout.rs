@@ -5,6 +5,7 @@
 use crate::owed::Owed;
 use crate::plan::{Plan, PlanStep};
 use crate::policy::{Actor, Guardrail};
+use crate::weight::Weight;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -166,7 +167,7 @@ pub struct Rollout {
     /// Index of the plan step in effect; `None` before the first shift.
     pub step_index: Option<usize>,
     /// Percentage of traffic on the target version now (0–100).
-    pub weight: u8,
+    pub weight: Weight,
     /// Bumped on every transition: ticks carry it, writes are conditional on it.
     pub seq: u64,
     /// `RevisionId` of the alias as Glidepath last wrote and confirmed it (set by the runner).
@@ -230,7 +231,7 @@ impl Rollout {
             plan,
             status: Status::PreTraffic,
             step_index: None,
-            weight: 0,
+            weight: Weight::ZERO,
             seq: 0,
             alias_revision: None,
             next_tick_at: None,

@@ -4,12 +4,14 @@
 //!
 //! ```json
 //! {"type": "canary", "percent": 10, "interval": "5m"}
+//! {"type": "canary", "percent": 0.5, "interval": "10m"}
 //! {"type": "linear", "percent": 10, "interval": "90s"}
 //! {"type": "steps", "steps": [{"weight": 5, "bake": "2m"}, {"pause": true}, {"weight": 50, "bake": "10m"}]}
 //! {"type": "allAtOnce"}
 //! ```
 //!
-//! Intervals must be at least one second. AWS EventBridge Scheduler, which delivers the ticks
+//! Percents and weights take up to two decimals (0.01 % steps, [`Weight`]). Intervals must be
+//! at least one second. AWS EventBridge Scheduler, which delivers the ticks
 //! in production, has a precision of about 60 s, so shorter intervals are only exact in
 //! `glidepath simulate` and on the local emulator.
 
@@ -18,6 +20,7 @@ use crate::duration::{DurationError, parse_duration};
 /// The longest strategy text accepted (it is stored in the rollout record, a DynamoDB item).
 pub const MAX_STRATEGY_BYTES: usize = 4_096;
 use crate::plan::{MAX_PLAN_STEPS, Plan, PlanStep};
+use crate::weight::Weight;
 use serde_json::{Map, Value};
 
 /// The prefix CodeDeploy puts before its predefined Lambda deployment configs.
@@ -25,19 +28,27 @@ pub const CODEDEPLOY_PREFIX: &str = "CodeDeployDefault.Lambda";
 
 /// CodeDeploy's predefined Lambda deployment configurations, without the prefix.
 pub const PREDEFINED: &[(&str, Strategy)] = &[
-    ("Canary10Percent5Minutes", Strategy::canary(10, 5 * 60)),
-    ("Canary10Percent10Minutes", Strategy::canary(10, 10 * 60)),
-    ("Canary10Percent15Minutes", Strategy::canary(10, 15 * 60)),
-    ("Canary10Percent30Minutes", Strategy::canary(10, 30 * 60)),
-    ("Linear10PercentEvery1Minute", Strategy::linear(10, 60)),
-    ("Linear10PercentEvery2Minutes", Strategy::linear(10, 2 * 60)),
-    ("Linear10PercentEvery3Minutes", Strategy::linear(10, 3 * 60)),
+    ("Canary10Percent5Minutes", Strategy::canary(TEN, 5 * 60)),
+    ("Canary10Percent10Minutes", Strategy::canary(TEN, 10 * 60)),
+    ("Canary10Percent15Minutes", Strategy::canary(TEN, 15 * 60)),
+    ("Canary10Percent30Minutes", Strategy::canary(TEN, 30 * 60)),
+    ("Linear10PercentEvery1Minute", Strategy::linear(TEN, 60)),
+    (
+        "Linear10PercentEvery2Minutes",
+        Strategy::linear(TEN, 2 * 60),
+    ),
+    (
+        "Linear10PercentEvery3Minutes",
+        Strategy::linear(TEN, 3 * 60),
+    ),
     (
         "Linear10PercentEvery10Minutes",
-        Strategy::linear(10, 10 * 60),
+        Strategy::linear(TEN, 10 * 60),
     ),
     ("AllAtOnce", Strategy::AllAtOnce),
 ];
+
+const TEN: Weight = Weight::percent(10);
 
 /// How traffic moves from the current version to the new one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,9 +56,15 @@ pub enum Strategy {
     /// 100 % at once.
     AllAtOnce,
     /// `percent` %, then 100 % after `interval_seconds`.
-    Canary { percent: u8, interval_seconds: u64 },
+    Canary {
+        percent: Weight,
+        interval_seconds: u64,
+    },
     /// `percent` % more every `interval_seconds` until 100 %.
-    Linear { percent: u8, interval_seconds: u64 },
+    Linear {
+        percent: Weight,
+        interval_seconds: u64,
+    },
     /// An explicit list; a final 100 % is implied when the list does not end there.
     Steps(Vec<StepSpec>),
 }
@@ -55,7 +72,7 @@ pub enum Strategy {
 /// One entry of an explicit step list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StepSpec {
-    Shift { weight: u8, bake_seconds: u64 },
+    Shift { weight: Weight, bake_seconds: u64 },
     Pause,
 }
 
@@ -86,14 +103,14 @@ impl StrategyError {
 }
 
 impl Strategy {
-    pub const fn canary(percent: u8, interval_seconds: u64) -> Self {
+    pub const fn canary(percent: Weight, interval_seconds: u64) -> Self {
         Strategy::Canary {
             percent,
             interval_seconds,
         }
     }
 
-    pub const fn linear(percent: u8, interval_seconds: u64) -> Self {
+    pub const fn linear(percent: Weight, interval_seconds: u64) -> Self {
         Strategy::Linear {
             percent,
             interval_seconds,
@@ -161,10 +178,7 @@ impl Strategy {
         match kind {
             "canary" | "linear" => {
                 allow_only(object, "", &["type", "percent", "interval"])?;
-                let percent = whole_number(object, "percent", "percent")?;
-                let percent = u8::try_from(percent).map_err(|_| {
-                    StrategyError::invalid("percent", format!("{percent} is not in [1, 99]"))
-                })?;
+                let percent = percent_field(object, "percent", "percent")?;
                 let interval = duration_field(object, "interval", "interval")?
                     .ok_or_else(|| StrategyError::invalid("interval", "missing, e.g. \"5m\""))?;
                 Ok(if kind == "canary" {
@@ -198,8 +212,8 @@ impl Strategy {
         }
     }
 
-    /// Range checks: percent in [1, 99], intervals at least 1 s, weights in (0, 100] and
-    /// strictly increasing, at most [`MAX_PLAN_STEPS`] steps.
+    /// Range checks: percent in (0, 100), intervals at least 1 s, weights in (0, 100] and
+    /// strictly increasing, at most [`MAX_PLAN_STEPS`] steps (a linear strategy's included).
     pub fn validate(&self) -> Result<(), StrategyError> {
         match self {
             Strategy::AllAtOnce => Ok(()),
@@ -211,11 +225,23 @@ impl Strategy {
                 percent,
                 interval_seconds,
             } => {
-                if !(1..=99).contains(percent) {
+                if percent.is_zero() || percent.is_full() {
                     return Err(StrategyError::invalid(
                         "percent",
-                        format!("{percent} is not in [1, 99]"),
+                        format!("{percent} is not above 0 and below 100"),
                     ));
+                }
+                if matches!(self, Strategy::Linear { .. }) {
+                    let full = u32::from(Weight::FULL.hundredths());
+                    let steps = full.div_ceil(u32::from(percent.hundredths()));
+                    if steps as usize > MAX_PLAN_STEPS {
+                        return Err(StrategyError::invalid(
+                            "percent",
+                            format!(
+                                "{percent} % at a time takes {steps} steps to reach 100 %; at most {MAX_PLAN_STEPS} are allowed"
+                            ),
+                        ));
+                    }
                 }
                 if *interval_seconds < 1 {
                     return Err(StrategyError::invalid(
@@ -241,12 +267,12 @@ impl Strategy {
                         ),
                     ));
                 }
-                let mut previous: Option<u8> = None;
+                let mut previous: Option<Weight> = None;
                 for (index, spec) in specs.iter().enumerate() {
                     let StepSpec::Shift { weight, .. } = spec else {
                         continue;
                     };
-                    if !(1..=100).contains(weight) {
+                    if weight.is_zero() {
                         return Err(StrategyError::invalid(
                             format!("steps[{index}].weight"),
                             format!("{weight} is not in (0, 100]"),
@@ -269,27 +295,28 @@ impl Strategy {
 
     /// The schedule this strategy produces. Call on a validated strategy.
     pub fn plan(&self) -> Plan {
-        let shift = |weight: u8, wait_seconds: u64| PlanStep::Shift {
+        let shift = |weight: Weight, wait_seconds: u64| PlanStep::Shift {
             weight,
             wait_seconds,
         };
         let steps = match self {
-            Strategy::AllAtOnce => vec![shift(100, 0)],
+            Strategy::AllAtOnce => vec![shift(Weight::FULL, 0)],
             Strategy::Canary {
                 percent,
                 interval_seconds,
-            } => vec![shift(*percent, *interval_seconds), shift(100, 0)],
+            } => vec![shift(*percent, *interval_seconds), shift(Weight::FULL, 0)],
             Strategy::Linear {
                 percent,
                 interval_seconds,
             } => {
-                let step = u16::from((*percent).max(1));
-                let mut weights: Vec<PlanStep> = (1..)
-                    .map(|n| n * step)
-                    .take_while(|weight| *weight < 100)
-                    .map(|weight| shift(weight as u8, *interval_seconds))
+                let step = percent.hundredths().max(1);
+                let mut weights: Vec<PlanStep> = (1u16..)
+                    .map_while(|n| n.checked_mul(step))
+                    .take_while(|hundredths| *hundredths < Weight::FULL.hundredths())
+                    .filter_map(Weight::from_hundredths)
+                    .map(|weight| shift(weight, *interval_seconds))
                     .collect();
-                weights.push(shift(100, 0));
+                weights.push(shift(Weight::FULL, 0));
                 weights
             }
             Strategy::Steps(specs) => {
@@ -305,9 +332,9 @@ impl Strategy {
                     .collect();
                 let reaches_full = specs
                     .iter()
-                    .any(|spec| matches!(spec, StepSpec::Shift { weight: 100, .. }));
+                    .any(|spec| matches!(spec, StepSpec::Shift { weight, .. } if weight.is_full()));
                 if !reaches_full {
-                    steps.push(shift(100, 0));
+                    steps.push(shift(Weight::FULL, 0));
                 }
                 steps
             }
@@ -336,9 +363,7 @@ fn step_from_json(index: usize, value: &Value) -> Result<StepSpec, StrategyError
     }
     allow_only(object, &prefix, &["weight", "bake"])?;
     let field = format!("{prefix}.weight");
-    let weight = whole_number(object, "weight", &field)?;
-    let weight = u8::try_from(weight)
-        .map_err(|_| StrategyError::invalid(&field, format!("{weight} is not in (0, 100]")))?;
+    let weight = percent_field(object, "weight", &field)?;
     let bake_seconds = duration_field(object, "bake", &format!("{prefix}.bake"))?.unwrap_or(0);
     Ok(StepSpec::Shift {
         weight,
@@ -367,13 +392,19 @@ fn allow_only(
     }
 }
 
-fn whole_number(object: &Map<String, Value>, key: &str, field: &str) -> Result<u64, StrategyError> {
+/// A number of percent with at most two decimals, in [0, 100] ([`Weight::from_percent`]).
+fn percent_field(
+    object: &Map<String, Value>,
+    key: &str,
+    field: &str,
+) -> Result<Weight, StrategyError> {
     let value = object
         .get(key)
         .ok_or_else(|| StrategyError::invalid(field, "missing"))?;
-    value.as_u64().ok_or_else(|| {
-        StrategyError::invalid(field, format!("{value} is not a whole number of percent"))
-    })
+    let number = value.as_f64().ok_or_else(|| {
+        StrategyError::invalid(field, format!("{value} is not a number of percent"))
+    })?;
+    Weight::from_percent(number).map_err(|e| StrategyError::invalid(field, e.to_string()))
 }
 
 fn duration_field(

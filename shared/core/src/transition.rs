@@ -7,6 +7,7 @@ use crate::event::{Command, Event, HealthVerdict, HookOutcome, HookPhase, Notifi
 use crate::owed::{AliasWrite, Owed};
 use crate::plan::PlanStep;
 use crate::rollout::{Pause, PauseKind, Rollout, Status, UnixSeconds};
+use crate::weight::Weight;
 
 /// How long a hook stage may go on, re-driven, without its hook ever answering (an invoking
 /// function that dies mid-hook, again and again): a re-drive after this fails the stage
@@ -256,7 +257,7 @@ fn redrive(rollout: &Rollout, step: Step<'_>, now: UnixSeconds) -> Transition {
         // Restoring is always safe to repeat.
         Status::RollingBack if rollout.owed.alias.is_none() => {
             commands.push(Command::SetWeight {
-                weight: 0,
+                weight: Weight::ZERO,
                 take_over: true,
             });
         }
@@ -369,7 +370,7 @@ impl<'a> Step<'a> {
         }
     }
 
-    fn set_weight(&mut self, weight: u8) {
+    fn set_weight(&mut self, weight: Weight) {
         if weight != self.next.weight {
             self.commands.push(Command::SetWeight {
                 weight,
@@ -485,17 +486,17 @@ impl<'a> Step<'a> {
     fn post_traffic(mut self) -> Transition {
         self.next.status = Status::PostTraffic;
         self.next.reason = None;
-        if self.next.weight != 100 {
+        if !self.next.weight.is_full() {
             self.next.weight_since = Some(self.now);
         }
-        self.next.weight = 100;
+        self.next.weight = Weight::FULL;
         if !self
             .commands
             .iter()
             .any(|c| matches!(c, Command::SetWeight { .. }))
         {
             self.commands.push(Command::SetWeight {
-                weight: 100,
+                weight: Weight::FULL,
                 take_over: false,
             });
         }
@@ -584,12 +585,12 @@ impl<'a> Step<'a> {
         {
             // The alias is not where we left it: write 100 % even if the record says so.
             self.commands.push(Command::SetWeight {
-                weight: 100,
+                weight: Weight::FULL,
                 take_over: true,
             });
-            self.next.weight = 100;
+            self.next.weight = Weight::FULL;
         } else {
-            self.set_weight(100);
+            self.set_weight(Weight::FULL);
         }
         self.post_traffic()
     }
@@ -597,10 +598,10 @@ impl<'a> Step<'a> {
     fn roll_back(mut self, reason: impl Into<String>) -> Transition {
         self.next.status = Status::RollingBack;
         self.next.reason = Some(reason.into());
-        self.next.weight = 0;
+        self.next.weight = Weight::ZERO;
         // Always written, even at 0 %: the alias may hold a weight the record has not seen.
         self.commands.push(Command::SetWeight {
-            weight: 0,
+            weight: Weight::ZERO,
             take_over: true,
         });
         self.finish()
@@ -615,7 +616,7 @@ impl<'a> Step<'a> {
             self.next.reason = None;
         }
         if status != Status::Succeeded {
-            self.next.weight = 0;
+            self.next.weight = Weight::ZERO;
         }
         self.commands.push(Command::CancelTicks);
         self.commands.push(Command::ReleaseLock);

@@ -126,8 +126,12 @@ fn json() -> impl proptest::strategy::Strategy<Value = Value> {
 fn feed(value: &Value) {
     if let Ok(request) = RolloutRequest::from_json(value) {
         // What is accepted holds the plan's rules.
-        let weights: Vec<u8> = request.plan.weights().collect();
-        assert_eq!(weights.last(), Some(&100), "a plan ends at 100 %");
+        let weights: Vec<glidepath_core::Weight> = request.plan.weights().collect();
+        assert_eq!(
+            weights.last(),
+            Some(&glidepath_core::Weight::FULL),
+            "a plan ends at 100 %"
+        );
         assert!(weights.windows(2).all(|w| w[0] < w[1]), "weights rise");
         assert!(request.bake_seconds <= MAX_DURATION_SECONDS);
         for step in request.plan.steps() {

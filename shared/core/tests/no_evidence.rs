@@ -4,6 +4,7 @@
 
 mod support;
 
+use glidepath_core::Weight;
 use glidepath_core::{
     AnalysisSpec, Command, Event, HealthVerdict, Rollout, Status, Transition, transition,
 };
@@ -50,7 +51,7 @@ fn each_weight_opens_the_window_the_analysis_reads() {
     let r = started(json!({}));
     assert_eq!(r.weight_since, Some(T0));
     let full = verdict(&r, HealthVerdict::Healthy, T0 + 300);
-    assert_eq!(full.weight, 100);
+    assert_eq!(full.weight, Weight::percent(100));
     assert_eq!(full.weight_since, Some(T0 + 300));
 }
 
@@ -68,7 +69,10 @@ fn holding_keeps_the_weight_and_checks_again_every_minute() {
     );
     assert!(held.changed);
     let record = &held.rollout;
-    assert_eq!((record.status, record.weight), (Status::Shifting, 10));
+    assert_eq!(
+        (record.status, record.weight),
+        (Status::Shifting, Weight::percent(10))
+    );
     assert_eq!(record.held_since, Some(due));
     assert_eq!(record.next_tick_at, Some(due + 60));
     assert_eq!(
@@ -96,7 +100,10 @@ fn holding_keeps_the_weight_and_checks_again_every_minute() {
     assert_eq!(again.held_since, Some(due));
     // Evidence at last: the next step, the hold and its reason cleared.
     let full = verdict(&again, HealthVerdict::Healthy, due + 120);
-    assert_eq!((full.status, full.weight), (Status::Shifting, 100));
+    assert_eq!(
+        (full.status, full.weight),
+        (Status::Shifting, Weight::percent(100))
+    );
     assert_eq!((full.held_since, full.reason), (None, None));
 }
 
@@ -122,7 +129,10 @@ fn a_hold_ends_in_a_rollback_after_hold_for() {
 #[test]
 fn pass_goes_on_and_fail_rolls_back() {
     let passed = verdict(&started(json!({"noData": "pass"})), no_data(), T0 + 300);
-    assert_eq!((passed.status, passed.weight), (Status::Shifting, 100));
+    assert_eq!(
+        (passed.status, passed.weight),
+        (Status::Shifting, Weight::percent(100))
+    );
     let failed = verdict(&started(json!({"noData": "fail"})), no_data(), T0 + 300);
     assert_eq!(failed.status, Status::RollingBack);
     assert!(

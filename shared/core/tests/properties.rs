@@ -4,7 +4,8 @@
 mod support;
 
 use glidepath_core::{
-    Command, Event, HealthVerdict, HookOutcome, HookPhase, PlanStep, Rollout, Status, transition,
+    Command, Event, HealthVerdict, HookOutcome, HookPhase, PlanStep, Rollout, Status, Weight,
+    transition,
 };
 use proptest::prelude::*;
 use std::collections::BTreeSet;
@@ -16,13 +17,24 @@ fn strategy_text() -> impl proptest::strategy::Strategy<Value = String> {
             .map(|(name, _)| name.to_string())
             .collect::<Vec<_>>(),
     );
-    let canary = (1u8..=99, 1u64..=900)
-        .prop_map(|(p, i)| format!(r#"{{"type":"canary","percent":{p},"interval":"{i}s"}}"#));
-    let linear = (1u8..=99, 1u64..=900)
-        .prop_map(|(p, i)| format!(r#"{{"type":"linear","percent":{p},"interval":"{i}s"}}"#));
-    let steps =
-        proptest::collection::vec((1u8..=100, 0u64..=600, any::<bool>()), 1..8).prop_map(|raw| {
-            let mut weights: Vec<u8> = raw.iter().map(|(w, _, _)| *w).collect();
+    // Percents in hundredths, written with two decimals (0.05 is 5 hundredths).
+    let percent = |hundredths: u16| format!("{}.{:02}", hundredths / 100, hundredths % 100);
+    let canary = (1u16..=9_999, 1u64..=900).prop_map(move |(p, i)| {
+        format!(
+            r#"{{"type":"canary","percent":{},"interval":"{i}s"}}"#,
+            percent(p)
+        )
+    });
+    // At least 1 % a step: a linear plan has at most 100 steps.
+    let linear = (100u16..=9_900, 1u64..=900).prop_map(move |(p, i)| {
+        format!(
+            r#"{{"type":"linear","percent":{},"interval":"{i}s"}}"#,
+            percent(p)
+        )
+    });
+    let steps = proptest::collection::vec((1u16..=10_000, 0u64..=600, any::<bool>()), 1..8)
+        .prop_map(move |raw| {
+            let mut weights: Vec<u16> = raw.iter().map(|(w, _, _)| *w).collect();
             weights.sort_unstable();
             weights.dedup();
             let mut parts = Vec::new();
@@ -30,7 +42,10 @@ fn strategy_text() -> impl proptest::strategy::Strategy<Value = String> {
                 if *gate {
                     parts.push(r#"{"pause":true}"#.to_string());
                 }
-                parts.push(format!(r#"{{"weight":{weight},"bake":"{bake}s"}}"#));
+                parts.push(format!(
+                    r#"{{"weight":{},"bake":"{bake}s"}}"#,
+                    percent(*weight)
+                ));
             }
             format!(r#"{{"type":"steps","steps":[{}]}}"#, parts.join(","))
         });
@@ -94,7 +109,7 @@ fn action() -> impl proptest::strategy::Strategy<Value = Action> {
 #[derive(Default)]
 struct Model {
     /// The weight the alias would have after every `SetWeight` so far.
-    alias_weight: u8,
+    alias_weight: Weight,
     pre_hook_requested: bool,
     pre_hook_succeeded: bool,
     post_hook_requested: bool,
@@ -109,7 +124,7 @@ fn run(r0: Rollout, actions: Vec<Action>) -> Result<(), TestCaseError> {
     let mut r = r0;
     let mut now = r.created_at;
     let mut model = Model::default();
-    let plan_weights: BTreeSet<u8> = r.plan.weights().collect();
+    let plan_weights: BTreeSet<Weight> = r.plan.weights().collect();
     for action in actions {
         let event = match action {
             Action::Start => Event::Start,
@@ -259,7 +274,7 @@ fn check_step(
     t: &glidepath_core::Transition,
     event: &Event,
     model: &mut Model,
-    plan_weights: &BTreeSet<u8>,
+    plan_weights: &BTreeSet<Weight>,
     now: u64,
 ) -> Result<(), TestCaseError> {
     let after = &t.rollout;
@@ -283,11 +298,11 @@ fn check_step(
         match command {
             Command::SetWeight { weight, .. } => {
                 prop_assert!(
-                    *weight == 0 || plan_weights.contains(weight),
+                    weight.is_zero() || plan_weights.contains(weight),
                     "weight {} is not in the plan",
                     weight
                 );
-                if *weight > 0 && before.spec.hooks.pre_traffic.is_some() {
+                if !weight.is_zero() && before.spec.hooks.pre_traffic.is_some() {
                     prop_assert!(
                         model.pre_hook_succeeded,
                         "traffic shifted before the pre-traffic hook succeeded"
@@ -367,15 +382,15 @@ fn check_step(
     }
     match after.status {
         Status::RolledBack | Status::Failed => {
-            prop_assert_eq!(after.weight, 0);
+            prop_assert_eq!(after.weight, Weight::ZERO);
             prop_assert_eq!(
                 model.alias_weight,
-                0,
+                Weight::ZERO,
                 "ended with traffic on the new version"
             );
         }
         Status::Succeeded if before.status != Status::Succeeded => {
-            prop_assert_eq!(model.alias_weight, 100);
+            prop_assert_eq!(model.alias_weight, Weight::FULL);
             if !model.promoted {
                 let shifts: BTreeSet<usize> = after
                     .plan
@@ -467,7 +482,7 @@ proptest! {
             }
         }
         prop_assert_eq!(r.status, Status::Succeeded);
-        prop_assert_eq!(r.weight, 100);
+        prop_assert_eq!(r.weight, Weight::FULL);
         prop_assert_eq!(now - started_at, r.plan.total_wait_seconds() + bake);
     }
 }

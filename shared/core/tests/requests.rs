@@ -1,6 +1,6 @@
 //! Rollout requests: the accepted shapes, and an error naming the field for each bad one.
 
-use glidepath_core::{InsufficientData, RolloutRequest, Target};
+use glidepath_core::{InsufficientData, RolloutRequest, Target, Weight};
 use serde_json::{Value, json};
 
 fn parse(value: Value) -> Result<RolloutRequest, String> {
@@ -18,7 +18,10 @@ fn a_full_request_is_read() {
     .unwrap();
     assert_eq!(request.target, Target::Version("7".into()));
     assert_eq!(request.bake_seconds, 600);
-    assert_eq!(request.plan.weights().collect::<Vec<_>>(), vec![10, 100]);
+    assert_eq!(
+        request.plan.weights().collect::<Vec<_>>(),
+        vec![Weight::percent(10), Weight::FULL]
+    );
     assert_eq!(request.insufficient_data, InsufficientData::Breach);
     assert_eq!(request.hooks.pre_traffic.as_deref(), Some("smoke"));
     assert_eq!(request.hooks.post_traffic, None);

@@ -1,8 +1,24 @@
 //! Every predefined name, the JSON forms, the plans they produce, and each validation error.
 
+use glidepath_core::Weight;
 use glidepath_core::{PlanStep, Strategy, StrategyError};
 
+/// The plan's (weight, wait) pairs, a gate as (0, 0), for plans of whole percents.
 fn shifts(strategy: &str) -> Vec<(u8, u64)> {
+    exact_shifts(strategy)
+        .into_iter()
+        .map(|(weight, wait)| {
+            assert!(weight.is_whole(), "{strategy}: {weight} % is not whole");
+            (
+                u8::try_from(weight.hundredths() / 100).unwrap_or(u8::MAX),
+                wait,
+            )
+        })
+        .collect()
+}
+
+/// The plan's (weight, wait) pairs, a gate as (0 %, 0).
+fn exact_shifts(strategy: &str) -> Vec<(Weight, u64)> {
     Strategy::parse(strategy)
         .unwrap_or_else(|e| panic!("{strategy}: {e}"))
         .plan()
@@ -13,9 +29,45 @@ fn shifts(strategy: &str) -> Vec<(u8, u64)> {
                 weight,
                 wait_seconds,
             } => (*weight, *wait_seconds),
-            PlanStep::Pause => (0, 0),
+            PlanStep::Pause => (Weight::ZERO, 0),
         })
         .collect()
+}
+
+#[test]
+fn fractional_percents_to_two_decimals() {
+    let half = Weight::from_percent(0.5).unwrap_or_default();
+    assert_eq!(
+        exact_shifts(r#"{"type":"canary","percent":0.5,"interval":"10m"}"#),
+        vec![(half, 600), (Weight::FULL, 0)]
+    );
+    assert_eq!(
+        exact_shifts(r#"{"type":"steps","steps":[{"weight":0.1,"bake":"5m"},{"weight":2.5}]}"#),
+        vec![
+            (Weight::from_percent(0.1).unwrap_or_default(), 300),
+            (Weight::from_percent(2.5).unwrap_or_default(), 0),
+            (Weight::FULL, 0)
+        ]
+    );
+    let linear = exact_shifts(r#"{"type":"linear","percent":2.5,"interval":"1m"}"#);
+    assert_eq!(
+        linear.len(),
+        40,
+        "2.5 % at a time: 39 steps below 100 %, then 100 %"
+    );
+    assert_eq!(linear[1].0, Weight::from_percent(5.0).unwrap_or_default());
+    assert!(
+        error(r#"{"type":"canary","percent":0.125,"interval":"1m"}"#)
+            .contains("more than two decimals"),
+    );
+    assert!(
+        error(r#"{"type":"linear","percent":0.5,"interval":"1m"}"#)
+            .contains("takes 200 steps to reach 100 %; at most 100 are allowed"),
+    );
+    assert!(
+        error(r#"{"type":"steps","steps":[{"weight":0.5},{"weight":0.5}]}"#)
+            .contains("weights must strictly increase")
+    );
 }
 
 fn error(strategy: &str) -> String {
@@ -99,16 +151,16 @@ fn explicit_steps_with_gate_and_implied_final_step() {
         plan.steps(),
         &[
             PlanStep::Shift {
-                weight: 5,
+                weight: Weight::percent(5),
                 wait_seconds: 120
             },
             PlanStep::Pause,
             PlanStep::Shift {
-                weight: 50,
+                weight: Weight::percent(50),
                 wait_seconds: 600
             },
             PlanStep::Shift {
-                weight: 100,
+                weight: Weight::percent(100),
                 wait_seconds: 0
             },
         ]
@@ -143,7 +195,7 @@ fn validation_errors_name_the_field_and_value() {
         (
             r#"{"type":"canary","percent":0,"interval":"5m"}"#,
             "`percent`",
-            "0 is not in [1, 99]",
+            "0 is not above 0 and below 100",
         ),
         (
             r#"{"type":"canary","percent":100,"interval":"5m"}"#,
@@ -156,9 +208,9 @@ fn validation_errors_name_the_field_and_value() {
             "300",
         ),
         (
-            r#"{"type":"linear","percent":10.5,"interval":"5m"}"#,
+            r#"{"type":"linear","percent":10.125,"interval":"5m"}"#,
             "`percent`",
-            "10.5",
+            "10.125 has more than two decimals",
         ),
         (r#"{"type":"linear","percent":10}"#, "`interval`", "missing"),
         (

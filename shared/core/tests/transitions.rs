@@ -2,6 +2,7 @@
 
 mod support;
 
+use glidepath_core::Weight;
 use glidepath_core::{
     AliasWrite, Command, Event, HOOK_STAGE_LIMIT_SECONDS, HealthVerdict, HookOutcome, HookPhase,
     MAX_REASON_CHARS, OwedKind, OwedWork, PauseKind, Rollout, SCHEMA_VERSION, Status, Transition,
@@ -48,7 +49,7 @@ fn healthy_tick(r: &Rollout) -> Transition {
     )
 }
 
-fn set_weights(t: &Transition) -> Vec<u8> {
+fn set_weights(t: &Transition) -> Vec<Weight> {
     t.commands
         .iter()
         .filter_map(|c| match c {
@@ -63,13 +64,13 @@ fn canary_without_hooks_runs_to_success() {
     let r = rollout("Canary10Percent5Minutes", 0, false, false);
     let started = apply(&r, Event::Start, T0);
     assert_eq!(started.rollout.status, Status::Shifting);
-    assert_eq!(started.rollout.weight, 10);
+    assert_eq!(started.rollout.weight, Weight::percent(10));
     assert_eq!(started.rollout.seq, 1);
     assert_eq!(
         &started.commands[..2],
         &[
             Command::SetWeight {
-                weight: 10,
+                weight: Weight::percent(10),
                 take_over: false
             },
             Command::ScheduleTick {
@@ -83,18 +84,18 @@ fn canary_without_hooks_runs_to_success() {
     let full = healthy_tick(&started.rollout);
     assert_eq!(
         (full.rollout.status, full.rollout.weight),
-        (Status::Shifting, 100)
+        (Status::Shifting, Weight::percent(100))
     );
-    assert_eq!(set_weights(&full), vec![100]);
+    assert_eq!(set_weights(&full), vec![Weight::percent(100)]);
 
     // The end of the plan: the alias is verified at 100 % (a fenced write) before success.
     let post = healthy_tick(&full.rollout);
     assert_eq!(post.rollout.status, Status::PostTraffic);
-    assert_eq!(set_weights(&post), vec![100]);
+    assert_eq!(set_weights(&post), vec![Weight::percent(100)]);
     assert_eq!(post.rollout.owed.alias, Some(AliasWrite::Fenced));
     let done = alias_applied(&post.rollout, T0 + 600);
     assert_eq!(done.rollout.status, Status::Succeeded);
-    assert_eq!(done.rollout.weight, 100);
+    assert_eq!(done.rollout.weight, Weight::percent(100));
     assert!(done.commands.contains(&Command::ReleaseLock));
     assert!(done.commands.contains(&Command::CancelTicks));
     assert_eq!(done.rollout.seq, 4);
@@ -147,7 +148,7 @@ fn owed_effects_are_recorded_and_hold_the_next_step() {
             since: T0 + 60
         })
     );
-    assert_eq!(healthy_tick(r).rollout.weight, 20);
+    assert_eq!(healthy_tick(r).rollout.weight, Weight::percent(20));
 }
 
 #[test]
@@ -183,7 +184,7 @@ fn drift_after_the_last_shift_pauses_instead_of_succeeding() {
         assert_eq!(
             resumed.commands[0],
             Command::SetWeight {
-                weight: 100,
+                weight: Weight::percent(100),
                 take_over: true
             }
         );
@@ -281,7 +282,7 @@ fn pre_traffic_hook_gates_all_traffic() {
         T0 + 5,
     );
     assert_eq!(failed.rollout.status, Status::RolledBack);
-    assert_eq!(failed.rollout.weight, 0);
+    assert_eq!(failed.rollout.weight, Weight::percent(0));
     assert!(set_weights(&failed).is_empty(), "no traffic ever moved");
     assert!(
         failed
@@ -302,7 +303,7 @@ fn pre_traffic_hook_gates_all_traffic() {
     );
     assert_eq!(
         (ok.rollout.status, ok.rollout.weight),
-        (Status::Shifting, 10)
+        (Status::Shifting, Weight::percent(10))
     );
 }
 
@@ -315,7 +316,7 @@ fn breach_rolls_back_and_rollback_is_idempotent() {
     )
     .rollout;
     let r = healthy_tick(&r).rollout;
-    assert_eq!(r.weight, 20);
+    assert_eq!(r.weight, Weight::percent(20));
     let breach = apply(
         &r,
         Event::Breach {
@@ -324,7 +325,7 @@ fn breach_rolls_back_and_rollback_is_idempotent() {
         T0 + 70,
     );
     assert_eq!(breach.rollout.status, Status::RollingBack);
-    assert_eq!(set_weights(&breach), vec![0]);
+    assert_eq!(set_weights(&breach), vec![Weight::percent(0)]);
     // A second breach, a tick for the old seq and an abort while rolling back change nothing.
     for event in [
         Event::Breach {
@@ -338,7 +339,7 @@ fn breach_rolls_back_and_rollback_is_idempotent() {
     let done = alias_applied(&breach.rollout, T0 + 72);
     assert_eq!(
         (done.rollout.status, done.rollout.weight),
-        (Status::RolledBack, 0)
+        (Status::RolledBack, Weight::percent(0))
     );
     assert!(done.commands.contains(&Command::ReleaseLock));
     assert_eq!(
@@ -417,7 +418,7 @@ fn operator_pause_resume_promote_abort() {
 
     let promoted = apply(&resumed.rollout, Event::Promote, T0 + 110);
     assert_eq!(promoted.rollout.status, Status::PostTraffic);
-    assert_eq!(set_weights(&promoted), vec![100]);
+    assert_eq!(set_weights(&promoted), vec![Weight::percent(100)]);
     assert!(promoted.commands.contains(&Command::RunHook {
         phase: HookPhase::PostTraffic,
         function: "smoke-post".into()
@@ -447,13 +448,16 @@ fn manual_gate_holds_until_resume() {
     );
     let r = apply(&r, Event::Start, T0).rollout;
     let gated = healthy_tick(&r).rollout;
-    assert_eq!((gated.status, gated.weight), (Status::Paused, 5));
+    assert_eq!(
+        (gated.status, gated.weight),
+        (Status::Paused, Weight::percent(5))
+    );
     assert_eq!(gated.pause.map(|p| p.kind), Some(PauseKind::Gate));
     assert_eq!(gated.next_tick_at, None);
     let next = apply(&gated, Event::Resume, T0 + 500);
     assert_eq!(
         (next.rollout.status, next.rollout.weight),
-        (Status::Shifting, 50)
+        (Status::Shifting, Weight::percent(50))
     );
     assert_eq!(next.rollout.next_tick_at, Some(T0 + 560));
 }
@@ -461,7 +465,7 @@ fn manual_gate_holds_until_resume() {
 #[test]
 fn bake_then_post_hook_then_success() {
     let r = apply(&rollout("AllAtOnce", 600, false, true), Event::Start, T0).rollout;
-    assert_eq!(r.weight, 100);
+    assert_eq!(r.weight, Weight::percent(100));
     let baking = healthy_tick(&r).rollout;
     assert_eq!(baking.status, Status::Baking);
     assert_eq!(baking.next_tick_at, Some(T0 + 600));
@@ -487,7 +491,7 @@ fn bake_then_post_hook_then_success() {
         T0 + 620,
     );
     assert_eq!(bad.rollout.status, Status::RollingBack);
-    assert_eq!(set_weights(&bad), vec![0]);
+    assert_eq!(set_weights(&bad), vec![Weight::percent(0)]);
 }
 
 #[test]
@@ -525,7 +529,7 @@ fn drift_pauses_and_resume_reapplies_the_weight() {
         .changed
     );
     let resumed = apply(&drifted.rollout, Event::Resume, T0 + 60);
-    assert_eq!(set_weights(&resumed), vec![10]);
+    assert_eq!(set_weights(&resumed), vec![Weight::percent(10)]);
     assert_eq!(resumed.rollout.status, Status::Shifting);
 }
 
@@ -599,7 +603,10 @@ fn drift_before_any_traffic_fails_the_rollout() {
         },
         T0 + 1,
     );
-    assert_eq!((t.rollout.status, t.rollout.weight), (Status::Failed, 0));
+    assert_eq!(
+        (t.rollout.status, t.rollout.weight),
+        (Status::Failed, Weight::percent(0))
+    );
     assert!(t.commands.contains(&Command::ReleaseLock));
     assert!(set_weights(&t).is_empty());
 }
@@ -634,7 +641,7 @@ fn redrive_returns_the_owed_work_and_changes_nothing() {
         apply(&shifting, Event::Redrive, T0 + 3).commands,
         vec![
             Command::SetWeight {
-                weight: 100,
+                weight: Weight::percent(100),
                 take_over: false
             },
             Command::ScheduleTick {
@@ -654,7 +661,7 @@ fn redrive_returns_the_owed_work_and_changes_nothing() {
         apply(&post, Event::Redrive, T0 + 4).commands,
         vec![
             Command::SetWeight {
-                weight: 100,
+                weight: Weight::percent(100),
                 take_over: false
             },
             Command::RunHook {
@@ -674,7 +681,7 @@ fn redrive_returns_the_owed_work_and_changes_nothing() {
     assert_eq!(
         apply(&rolling_back, Event::Redrive, T0 + 6).commands,
         vec![Command::SetWeight {
-            weight: 0,
+            weight: Weight::percent(0),
             take_over: true
         }]
     );
@@ -693,7 +700,7 @@ fn a_hook_stage_that_never_answers_fails_safely_at_its_limit() {
     let failed = apply(&pre, Event::Redrive, T0 + HOOK_STAGE_LIMIT_SECONDS);
     assert_eq!(
         (failed.rollout.status, failed.rollout.weight),
-        (Status::RolledBack, 0)
+        (Status::RolledBack, Weight::percent(0))
     );
     assert!(set_weights(&failed).is_empty());
     assert!(failed.rollout.reason.unwrap().contains("did not answer"));
@@ -726,7 +733,7 @@ fn resuming_after_drift_at_a_gate_owes_one_write() {
             .filter(|c| matches!(c, Command::SetWeight { .. }))
             .collect::<Vec<_>>(),
         vec![&Command::SetWeight {
-            weight: 50,
+            weight: Weight::percent(50),
             take_over: true
         }]
     );

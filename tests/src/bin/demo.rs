@@ -125,10 +125,11 @@ async fn rollout(
     }
 }
 
-fn weight_now(status: Status, weight: u8) -> u64 {
+/// The share on the new version now, in hundredths of a percent.
+fn weight_now(status: Status, weight: glidepath_core::Weight) -> u64 {
     match status {
         Status::PreTraffic | Status::RolledBack | Status::Failed => 0,
-        _ => u64::from(weight),
+        _ => u64::from(weight.hundredths()),
     }
 }
 
@@ -139,9 +140,9 @@ async fn traffic(
     target: &Target,
     current: &str,
     new: &str,
-    weight: u64,
+    hundredths: u64,
 ) -> anyhow::Result<(u64, u64)> {
-    let to_new = (REQUESTS_PER_SECOND * weight).div_ceil(100);
+    let to_new = (REQUESTS_PER_SECOND * hundredths).div_ceil(10_000);
     let mut errors = 0;
     for index in 0..REQUESTS_PER_SECOND {
         let version = if index < to_new { new } else { current };

@@ -29,7 +29,7 @@ use crate::ports::{Created, HistoryEntry, RolloutStore, claim_is_live};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use glidepath_core::{
-    Actor, Channel, Grace, OwedKind, OwedWork, Rollout, RolloutSpec, Status, UnixSeconds,
+    Actor, Channel, Grace, OwedKind, OwedWork, Rollout, RolloutSpec, Status, UnixSeconds, Weight,
 };
 use std::collections::HashMap;
 
@@ -177,7 +177,8 @@ impl DynamoStore {
         item.insert("event".into(), s(&entry.event));
         item.insert("seq".into(), n(entry.seq));
         item.insert("status".into(), s(entry.status.as_str()));
-        item.insert("weight".into(), n(u64::from(entry.weight)));
+        // Percent, as a DynamoDB number: `10`, `0.5`.
+        item.insert("weight".into(), AttributeValue::N(entry.weight.to_string()));
         item.insert("at".into(), n(entry.at));
         if let Some(reason) = &entry.reason {
             item.insert("reason".into(), s(reason));
@@ -681,7 +682,14 @@ impl RolloutStore for DynamoStore {
                         .map_err(|_| {
                         PortError::Invalid(format!("history item has an unknown status `{status}`"))
                     })?,
-                    weight: u8::try_from(number(item, "weight")).unwrap_or(0),
+                    weight: item
+                        .get("weight")
+                        .and_then(|v| v.as_n().ok())
+                        .and_then(|v| v.parse::<f64>().ok())
+                        .and_then(|percent| Weight::from_percent(percent).ok())
+                        .ok_or_else(|| {
+                            PortError::Invalid("history item has no readable `weight`".into())
+                        })?,
                     at: number(item, "at"),
                     reason: text(item, "reason").map(str::to_string),
                     actor: text(item, "actor").map(|principal| Actor {

@@ -11,7 +11,7 @@ use crate::ports::{
 use aws_sdk_lambda::Client;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{AliasRoutingConfiguration, InvocationType};
-use glidepath_core::{HookOutcome, RolloutSpec};
+use glidepath_core::{HookOutcome, RolloutSpec, Weight};
 use std::collections::HashMap;
 
 #[derive(Debug, Clone)]
@@ -166,7 +166,7 @@ impl AliasRouter for LambdaRouter {
     async fn set_weight(
         &self,
         spec: &RolloutSpec,
-        weight: u8,
+        weight: Weight,
         fence: Option<&str>,
     ) -> Result<String, PortError> {
         if let Some(revision) = self.update_alias(spec, weight, fence).await? {
@@ -189,7 +189,7 @@ impl LambdaRouter {
     async fn update_alias(
         &self,
         spec: &RolloutSpec,
-        weight: u8,
+        weight: Weight,
         revision: Option<&str>,
     ) -> Result<Option<String>, PortError> {
         let (version, routing) = alias_config(spec, weight);

@@ -342,7 +342,7 @@ impl<'a, P: Ports> Runner<'a, P> {
         if step.changed {
             info!(
                 rollout_id = %step.rollout.id, seq = step.rollout.seq, event = event.name(),
-                status = %step.rollout.status, weight = step.rollout.weight, "transition"
+                status = %step.rollout.status, weight = %step.rollout.weight, "transition"
             );
         }
         Ok(true)
@@ -436,7 +436,11 @@ impl<'a, P: Ports> Runner<'a, P> {
     /// take-over that was delayed past a newer writer (a rollback after a resume, a new
     /// rollout after a rollback) therefore finds the record moved on, or its write refused,
     /// and leaves the alias to that writer. `Err(newer)`: superseded by `newer`.
-    async fn take_over(&self, run: &Run, weight: u8) -> Result<Result<String, Rollout>, RunError> {
+    async fn take_over(
+        &self,
+        run: &Run,
+        weight: glidepath_core::Weight,
+    ) -> Result<Result<String, Rollout>, RunError> {
         let spec = &run.rollout.spec;
         for _ in 0..TAKE_OVER_ATTEMPTS {
             let found = self

@@ -7,6 +7,7 @@
 use glidepath_aws::fakes::{AlarmState, FakeAws};
 use glidepath_aws::ports::{HandOff, RolloutStore};
 use glidepath_aws::{Role, Runner};
+use glidepath_core::Weight;
 use glidepath_core::{Event, Rollout, RolloutRequest, Status, Target};
 use serde_json::{Value, json};
 
@@ -107,13 +108,13 @@ pub fn check_invariants(fake: &FakeAws, id: &str) {
     let world = fake.world();
     match rollout.status {
         Status::RolledBack | Status::Failed => assert!(
-            alias.holds(spec, 0),
+            alias.holds(spec, Weight::ZERO),
             "{} leaves {alias:?}, not 100 % on version {}",
             rollout.status,
             spec.current_version
         ),
         Status::Succeeded => assert!(
-            alias.holds(spec, 100),
+            alias.holds(spec, Weight::FULL),
             "Succeeded leaves {alias:?}, not 100 % on version {}",
             spec.target_version
         ),
@@ -150,21 +151,21 @@ pub fn check_invariants(fake: &FakeAws, id: &str) {
 }
 
 /// The weights Glidepath wrote above 0 %, in order: each plan step is applied once.
-pub fn raised_weights(fake: &FakeAws) -> Vec<u8> {
+pub fn raised_weights(fake: &FakeAws) -> Vec<Weight> {
     fake.world()
         .alias_writes
         .iter()
         .map(|(_, weight)| *weight)
-        .filter(|weight| *weight > 0)
+        .filter(|weight| !weight.is_zero())
         .collect()
 }
 
 /// Asserts each partial weight was written once, in rising order (100 % is written by the
 /// last shift and again by the fenced write that verifies it before success).
 pub fn each_step_applied_once(fake: &FakeAws) {
-    let raised: Vec<u8> = raised_weights(fake)
+    let raised: Vec<Weight> = raised_weights(fake)
         .into_iter()
-        .filter(|weight| *weight < 100)
+        .filter(|weight| !weight.is_full())
         .collect();
     assert!(
         raised.windows(2).all(|pair| pair[0] < pair[1]),
