@@ -2,18 +2,12 @@
 //! versions since the current weight, judged at each tick.
 
 use super::handle;
+use super::tests::{tick, world};
 use glidepath_aws::fakes::{AlarmState, FakeAws, seed_rollout};
 use glidepath_aws::ports::HandOff;
 use glidepath_core::Weight;
 use glidepath_core::{Status, VersionMetrics};
 use serde_json::json;
-
-fn world() -> FakeAws {
-    let fake = FakeAws::new(1_000);
-    fake.add_function("orders", 3, "live", 1);
-    fake.set_alarm("orders-errors", AlarmState::Ok);
-    fake
-}
 
 /// A 10 % canary for 5 minutes, guarded by an alarm and by analysis.
 fn analysed(analysis: serde_json::Value) -> serde_json::Value {
@@ -30,15 +24,6 @@ fn metrics(fake: &FakeAws, version: &str, invocations: u64, errors: u64) {
             ..VersionMetrics::default()
         },
     );
-}
-
-async fn tick(fake: &FakeAws, id: &str) -> glidepath_aws::function::RolloutView {
-    let (seq, at) = fake.latest_tick(id).expect("a tick is scheduled");
-    let now = fake.world().now;
-    fake.advance(at.saturating_sub(now));
-    handle(fake, json!({"rolloutId": id, "seq": seq}))
-        .await
-        .expect("tick handled")
 }
 
 #[tokio::test]

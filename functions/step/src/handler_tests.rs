@@ -7,7 +7,7 @@ use glidepath_core::Status;
 use glidepath_core::Weight;
 use serde_json::json;
 
-fn world() -> FakeAws {
+pub(super) fn world() -> FakeAws {
     let fake = FakeAws::new(1_000);
     fake.add_function("orders", 3, "live", 1);
     fake.world().functions.insert("smoke".into());
@@ -23,7 +23,8 @@ fn linear() -> serde_json::Value {
     json!({"function": "orders", "alias": "live", "targetVersion": "2", "strategy": "Linear10PercentEvery1Minute"})
 }
 
-async fn tick(fake: &FakeAws, id: &str) -> super::RolloutView {
+/// Delivers the rollout's latest tick when it is due (the clock moved on to it).
+pub(super) async fn tick(fake: &FakeAws, id: &str) -> super::RolloutView {
     let (seq, at) = fake.latest_tick(id).expect("a tick is scheduled");
     let now = fake.world().now;
     fake.advance(at.saturating_sub(now));
