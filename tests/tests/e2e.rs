@@ -187,6 +187,39 @@ impl World {
     }
 }
 
+/// What EventBridge delivers to `check-alarms` when `alarm` goes to `ALARM` now (the emulator
+/// emits no such event, and refuses `aws.*` sources in PutEvents, so the tests deliver it):
+/// the documented sample, stamped with now and this account.
+async fn alarm_event(world: &World, alarm: &str) -> Value {
+    let mut event: Value = serde_json::from_str(include_str!(
+        "../fixtures/eventbridge-alarm-state-change.json"
+    ))
+    .expect("the fixture is JSON");
+    event["detail"]["alarmName"] = json!(alarm);
+    // A real delivery is stamped with the change's time; the sample's is older than the
+    // rollout, and a change older than a rollout does not concern it.
+    let now = format!(
+        "{}.000+0000",
+        glidepath_aws::clock::utc_datetime(glidepath_aws::clock::now())
+    );
+    event["detail"]["state"]["timestamp"] = json!(now);
+    // And with this account: check-alarms refuses another account's alarms.
+    let arn = world
+        .clients
+        .lambda
+        .get_function_configuration()
+        .function_name(&world.glidepath.check_alarms)
+        .send()
+        .await
+        .expect("check-alarms exists")
+        .function_arn
+        .unwrap_or_default();
+    if let Some(account) = arn.split(':').nth(4) {
+        event["account"] = json!(account);
+    }
+    event
+}
+
 fn id_of(answer: &Value) -> String {
     answer["rolloutId"]
         .as_str()
@@ -355,34 +388,7 @@ fn e03_an_alarm_event_rolls_back_without_waiting_for_a_tick() {
             .set_alarm(&world.clients, StateValue::Alarm)
             .await
             .unwrap();
-        // What EventBridge delivers for the alarm's change (the emulator emits no such event,
-        // and refuses `aws.*` sources in PutEvents, so the test delivers it).
-        let mut event: Value = serde_json::from_str(include_str!(
-            "../fixtures/eventbridge-alarm-state-change.json"
-        ))
-        .unwrap();
-        event["detail"]["alarmName"] = json!(target.alarm);
-        // A real delivery is stamped with the change's time; the sample's is older than the
-        // rollout, and a change older than a rollout does not concern it.
-        let now = format!(
-            "{}.000+0000",
-            glidepath_aws::clock::utc_datetime(glidepath_aws::clock::now())
-        );
-        event["detail"]["state"]["timestamp"] = json!(now);
-        // And with this account: check-alarms refuses another account's alarms.
-        let arn = world
-            .clients
-            .lambda
-            .get_function_configuration()
-            .function_name(&world.glidepath.check_alarms)
-            .send()
-            .await
-            .unwrap()
-            .function_arn
-            .unwrap_or_default();
-        if let Some(account) = arn.split(':').nth(4) {
-            event["account"] = json!(account);
-        }
+        let event = alarm_event(world, &target.alarm).await;
         let clock = Instant::now();
         let outcome = world
             .clients
@@ -1330,5 +1336,68 @@ fn e16_a_fractional_weight_reaches_the_alias() {
         assert_eq!(code, 0, "{out}");
         world.wait_status(&id, Status::RolledBack).await;
         target.expect_alias(&world.clients, "1", None).await;
+    });
+}
+
+/// Issue 10 (optional part): `"alarms": "auto"` makes a per-version alarm from the analysis's
+/// limit before the rollout starts; its `ALARM` rolls the rollout back through `check-alarms`
+/// without waiting for a tick, and the alarm is deleted when the rollout ends.
+#[test]
+#[ignore = "needs the local AWS emulator: run scripts/test"]
+fn e17_alarms_glidepath_makes_roll_back_at_once_and_go_at_the_end() {
+    run(async {
+        let world = world().await;
+        let target = world.target("auto-alarms").await;
+        let mut request = target.request("2", json!("Canary10Percent30Minutes"));
+        request["alarms"] = json!("auto");
+        request["analysis"] = json!({"maxErrorRate": "1%"});
+        let id = world.started(&request).await;
+        let prefix = format!("{}-gp-{id}", world.glidepath.stack);
+        let alarms = |world: &'static World, prefix: String| async move {
+            world
+                .clients
+                .cloudwatch
+                .describe_alarms()
+                .alarm_name_prefix(prefix)
+                .send()
+                .await
+                .unwrap()
+                .metric_alarms()
+                .iter()
+                .filter_map(|a| a.alarm_name.clone())
+                .collect::<Vec<String>>()
+        };
+        let made = alarms(world, prefix.clone()).await;
+        assert_eq!(
+            made,
+            [format!("{prefix}-error-rate")],
+            "made before the rollout"
+        );
+        assert_eq!(world.rollout(&id).await.spec.alarms, made);
+        world
+            .clients
+            .cloudwatch
+            .set_alarm_state()
+            .alarm_name(&made[0])
+            .state_value(StateValue::Alarm)
+            .state_reason("set by e17")
+            .send()
+            .await
+            .unwrap();
+        let event = alarm_event(world, &made[0]).await;
+        let outcome = world
+            .clients
+            .invoke(&world.glidepath.check_alarms, &event)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(outcome["rolledBack"], json!([id]));
+        world.wait_status(&id, Status::RolledBack).await;
+        target.expect_alias(&world.clients, "1", None).await;
+        wait_for("the made alarm to be deleted", DEADLINE, || async {
+            Ok(alarms(world, prefix.clone()).await.is_empty().then_some(()))
+        })
+        .await
+        .unwrap();
     });
 }

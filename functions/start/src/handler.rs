@@ -21,6 +21,7 @@ use glidepath_aws::entry::identify;
 use glidepath_aws::function::{FunctionError, Invocation, RolloutView};
 use glidepath_aws::ports::{AliasRouter, Created, HealthCheck, Ports, RolloutStore};
 use glidepath_aws::{ErrorType, PortError, Role, Runner, clock::new_rollout_id};
+use glidepath_core::managed_alarms;
 use glidepath_core::policy::is_downgrade;
 use glidepath_core::{
     Action, Actor, Event, HealthVerdict, OwedKind, Policy, Rollout, RolloutFacts, RolloutRequest,
@@ -83,6 +84,17 @@ fn request_body(
     Ok((envelope.detail, Actor::event_bridge(account)))
 }
 
+/// Deletes alarms made for a rollout that was not created (best effort: a left-over alarm
+/// guards nothing, no rollout watches it).
+async fn remove_alarms<P: Ports>(ports: &P, names: &[String]) {
+    if names.is_empty() {
+        return;
+    }
+    if let Err(error) = ports.health().delete_alarms(names).await {
+        warn!(error = %error, alarms = ?names, "could not delete the alarms made for a rollout that was not created");
+    }
+}
+
 /// The fields in which `request` differs from the rollout its idempotency key created.
 fn differences(request: &RolloutRequest, existing: &Rollout) -> Vec<&'static str> {
     let spec = &existing.spec;
@@ -98,7 +110,8 @@ fn differences(request: &RolloutRequest, existing: &Rollout) -> Vec<&'static str
     if request.bake_seconds != spec.bake_seconds {
         differ.push("bake");
     }
-    if request.alarms != spec.alarms {
+    let managed = !spec.managed_alarms.is_empty();
+    if request.managed_alarms != managed || (!managed && request.alarms != spec.alarms) {
         differ.push("alarms");
     }
     if request.insufficient_data != spec.insufficient_data {
@@ -121,6 +134,7 @@ pub async fn handle<P: Ports>(ports: &P, event: Value) -> Result<Started, Functi
         event,
         &Invocation::default(),
         &glidepath_aws::fakes::open_policy(),
+        "glidepath-",
     )
     .await
 }
@@ -144,6 +158,7 @@ pub async fn handle_until<P: Ports>(
     event: Value,
     invocation: &Invocation,
     policy: &Policy,
+    alarm_prefix: &str,
 ) -> Result<Started, FunctionError> {
     let deadline = invocation.deadline;
     let (actor, event) = identify(event)?;
@@ -267,10 +282,30 @@ pub async fn handle_until<P: Ports>(
     spec.requested_by = Some(actor.clone());
     spec.authorized_by = Some(grant.rule.clone());
     spec.overridden = overridden;
-    let mut rollout = Rollout::new(new_rollout_id(), spec, request.plan.clone(), ports.now());
+    let id = new_rollout_id();
+    // `"alarms": "auto"`: the alarms exist before the rollout does, so a breach is watched
+    // from its first step; a rollout that is not created takes them away again.
+    let managed = if request.managed_alarms {
+        managed_alarms::definitions(alarm_prefix, &id, &spec)
+    } else {
+        Vec::new()
+    };
+    spec.managed_alarms = managed.iter().map(|a| a.name.clone()).collect();
+    spec.alarms.extend(spec.managed_alarms.iter().cloned());
+    if !managed.is_empty() {
+        if let Err(error) = ports.health().put_alarms(&managed).await {
+            remove_alarms(ports, &spec.managed_alarms).await;
+            return Err(error.into());
+        }
+    }
+    let mut rollout = Rollout::new(id, spec, request.plan.clone(), ports.now());
     rollout.alias_revision = Some(alias.revision);
     rollout.actor = Some(actor.clone());
-    match store.create(&rollout).await {
+    let created = store.create(&rollout).await;
+    if !matches!(created, Ok(Created::New)) {
+        remove_alarms(ports, &rollout.spec.managed_alarms).await;
+    }
+    match created {
         Ok(Created::New) => {}
         Ok(Created::Existing(existing)) => {
             return resume_existing(ports, *existing, deadline).await;
@@ -364,3 +399,7 @@ fn started<P: Ports>(ports: &P, rollout: &Rollout, existing: bool) -> Started {
 #[cfg(test)]
 #[path = "handler_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "managed_alarms_tests.rs"]
+mod managed_alarms_tests;

@@ -362,18 +362,36 @@ async fn a_rollout_request_from_another_source_or_account_is_refused() {
         account: Some("123456789012".into()),
     };
     let open = glidepath_aws::fakes::open_policy();
-    let error = super::handle_until(&fake, envelope("my.app", "123456789012"), &ours, &open)
-        .await
-        .unwrap_err();
+    let error = super::handle_until(
+        &fake,
+        envelope("my.app", "123456789012"),
+        &ours,
+        &open,
+        "glidepath-",
+    )
+    .await
+    .unwrap_err();
     assert!(error.message.contains("`source`"), "{}", error.message);
-    let error = super::handle_until(&fake, envelope("glidepath", "999999999999"), &ours, &open)
-        .await
-        .unwrap_err();
+    let error = super::handle_until(
+        &fake,
+        envelope("glidepath", "999999999999"),
+        &ours,
+        &open,
+        "glidepath-",
+    )
+    .await
+    .unwrap_err();
     assert!(error.message.contains("`account`"), "{}", error.message);
     assert!(fake.world().rollouts.is_empty());
-    let accepted = super::handle_until(&fake, envelope("glidepath", "123456789012"), &ours, &open)
-        .await
-        .unwrap();
+    let accepted = super::handle_until(
+        &fake,
+        envelope("glidepath", "123456789012"),
+        &ours,
+        &open,
+        "glidepath-",
+    )
+    .await
+    .unwrap();
     assert_eq!(accepted.rollout.status, Status::Shifting);
     // The sending account is the rollout's actor.
     let world = fake.world();
@@ -409,6 +427,7 @@ async fn start_as(fake: &FakeAws, caller: &str, body: &Value) -> Result<Started,
         glidepath_aws::fakes::function_url_request(caller, body),
         &glidepath_aws::function::Invocation::default(),
         &policy(),
+        "glidepath-",
     )
     .await
 }
@@ -422,6 +441,7 @@ async fn only_principals_the_policy_allows_may_start_and_they_are_recorded() {
         request(),
         &glidepath_aws::function::Invocation::default(),
         &policy(),
+        "glidepath-",
     )
     .await
     .unwrap_err();

@@ -15,7 +15,7 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let ports = AwsPorts::new(&sdk, &config);
-    let policy = &config.policy;
+    let (policy, alarm_prefix) = (&config.policy, config.alarm_prefix.as_str());
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         let invocation = glidepath_aws::function::Invocation::from_context(&event.context);
         let entry = Entry::of(&event.payload);
@@ -23,7 +23,8 @@ async fn main() -> Result<(), Error> {
         async move {
             respond(
                 entry,
-                handler::handle_until(ports, event.payload, &invocation, policy).await,
+                handler::handle_until(ports, event.payload, &invocation, policy, alarm_prefix)
+                    .await,
             )
         }
     }))

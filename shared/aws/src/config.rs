@@ -41,6 +41,10 @@ pub struct Config {
     /// who may start, pause, resume, promote and abort what, and the guardrails of new
     /// rollouts. Required: without it nobody could be authorised.
     pub policy: Policy,
+    /// `GLIDEPATH_ALARM_PREFIX` (default `glidepath-`): the name prefix of the alarms
+    /// Glidepath creates (`"alarms": "auto"`); the stack's roles may create and delete only
+    /// alarms with it.
+    pub alarm_prefix: String,
 }
 
 impl fmt::Debug for Config {
@@ -95,7 +99,21 @@ impl Config {
                     problem: format!("`{text}` is not a whole number of seconds from 1 to 86400"),
                 })?,
         };
+        let alarm_prefix = match lookup("GLIDEPATH_ALARM_PREFIX") {
+            None => "glidepath-".to_string(),
+            Some(prefix) => {
+                let allowed = |c: char| c.is_ascii_alphanumeric() || "-_.".contains(c);
+                if prefix.is_empty() || prefix.len() > 128 || !prefix.chars().all(allowed) {
+                    return Err(ConfigError::Invalid {
+                        name: "GLIDEPATH_ALARM_PREFIX",
+                        problem: format!("`{prefix}` is not 1 to 128 letters, digits and - _ ."),
+                    });
+                }
+                prefix
+            }
+        };
         Ok(Config {
+            alarm_prefix,
             table: required("GLIDEPATH_TABLE")?,
             schedule_group: required("GLIDEPATH_SCHEDULE_GROUP")?,
             scheduler_role_arn: required("GLIDEPATH_SCHEDULER_ROLE_ARN")?,
@@ -150,6 +168,22 @@ mod tests {
         assert_eq!(config.event_bus, "default");
         assert_eq!(config.retention_days, 90);
         assert_eq!(config.grace, Grace::default());
+        assert_eq!(config.alarm_prefix, "glidepath-");
+        let mut prefixed = FULL.to_vec();
+        prefixed.push(("GLIDEPATH_ALARM_PREFIX", "gp-prod-gp-"));
+        assert_eq!(
+            Config::from_lookup(env(&prefixed)).unwrap().alarm_prefix,
+            "gp-prod-gp-"
+        );
+        let mut bad = FULL.to_vec();
+        bad.push(("GLIDEPATH_ALARM_PREFIX", "gp prod*"));
+        assert!(matches!(
+            Config::from_lookup(env(&bad)),
+            Err(ConfigError::Invalid {
+                name: "GLIDEPATH_ALARM_PREFIX",
+                ..
+            })
+        ));
         let mut fast = FULL.to_vec();
         fast.push(("GLIDEPATH_WATCHDOG_GRACE_SECONDS", "5"));
         assert_eq!(

@@ -25,6 +25,7 @@ fn spec(function: &str, alias: &str) -> RolloutSpec {
         insufficient_data: Default::default(),
         hooks: Default::default(),
         analysis: None,
+        managed_alarms: Vec::new(),
         idempotency_key: None,
         function_arn: None,
         requested_by: None,

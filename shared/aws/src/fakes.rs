@@ -18,6 +18,7 @@ use crate::ports::{
     alias_config, claim_is_live, reconcile,
 };
 use crate::runner::Role;
+use glidepath_core::managed_alarms::AlarmDefinition;
 use glidepath_core::{
     Grace, HealthVerdict, HookOutcome, InsufficientData, Rollout, RolloutSpec, Status, UnixSeconds,
     VersionMetrics, Weight,
@@ -102,6 +103,8 @@ pub struct World {
     pub version_metrics: BTreeMap<String, VersionMetrics>,
     /// Every canary-analysis query asked, in order.
     pub metrics_queries: Vec<MetricsQuery>,
+    /// The alarms Glidepath created and has not deleted, by name.
+    pub managed_alarms: BTreeMap<String, AlarmDefinition>,
     /// What each hook function answers (default: succeeded).
     pub hook_outcomes: BTreeMap<String, HookOutcome>,
     /// How long each hook function takes to answer (default: at once).
@@ -639,6 +642,33 @@ impl HealthCheck for FakeAws {
             .filter(|name| !world.alarms.contains_key(*name))
             .cloned()
             .collect())
+    }
+
+    async fn put_alarms(&self, alarms: &[AlarmDefinition]) -> Result<(), PortError> {
+        self.interleave().await;
+        let mut world = self.world();
+        for alarm in alarms {
+            world.fail("cloudwatch:PutMetricAlarm")?;
+            world
+                .alarms
+                .entry(alarm.name.clone())
+                .or_insert(AlarmState::InsufficientData);
+            world
+                .managed_alarms
+                .insert(alarm.name.clone(), alarm.clone());
+        }
+        Ok(())
+    }
+
+    async fn delete_alarms(&self, names: &[String]) -> Result<(), PortError> {
+        self.interleave().await;
+        let mut world = self.world();
+        world.fail("cloudwatch:DeleteAlarms")?;
+        for name in names {
+            world.alarms.remove(name);
+            world.managed_alarms.remove(name);
+        }
+        Ok(())
     }
 
     async fn version_metrics(

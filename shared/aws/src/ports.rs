@@ -2,6 +2,7 @@
 //! adapter (in [`crate::adapters`]) and, with the `fakes` feature, an in-memory fake.
 
 use crate::error::PortError;
+use glidepath_core::managed_alarms::AlarmDefinition;
 use glidepath_core::{
     Actor, Grace, HealthVerdict, HookOutcome, HookPhase, InsufficientData, Rollout, RolloutSpec,
     Status, UnixSeconds, VersionMetrics, Weight,
@@ -334,6 +335,15 @@ pub trait HealthCheck: Send + Sync {
         &self,
         query: &MetricsQuery,
     ) -> impl Future<Output = Result<(VersionMetrics, VersionMetrics), PortError>> + Send;
+    /// Creates (or updates) the alarms Glidepath manages for a rollout, one `PutMetricAlarm`
+    /// each.
+    fn put_alarms(
+        &self,
+        alarms: &[AlarmDefinition],
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// Deletes the named alarms (`DeleteAlarms`); a name that does not exist is no error.
+    fn delete_alarms(&self, names: &[String])
+    -> impl Future<Output = Result<(), PortError>> + Send;
 }
 
 /// What a hook function receives.

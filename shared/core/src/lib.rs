@@ -8,6 +8,7 @@
 //! - [`rollout`]: the persisted [`Rollout`] record, its [`Status`] and request ([`RolloutSpec`]).
 //! - [`request`]: a user's rollout request, checked field by field.
 //! - [`event`]: the [`Event`]s the engine reacts to and the [`Command`]s (effects) it emits.
+//! - [`managed_alarms`]: the per-version alarms Glidepath creates for `"alarms": "auto"`.
 //! - [`owed`]: what a record owes (unconfirmed effects, a tick, a hook stage, a rollback)
 //!   and when the watchdog should re-drive it: the one rule the store and its fakes share.
 //! - [`policy`]: who may move traffic: the [`Actor`] behind a request, the authorisation
@@ -22,6 +23,7 @@
 pub mod analysis;
 pub mod duration;
 pub mod event;
+pub mod managed_alarms;
 pub mod owed;
 pub mod plan;
 pub mod policy;

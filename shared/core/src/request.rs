@@ -60,6 +60,9 @@ pub struct RolloutRequest {
     pub plan: Plan,
     pub bake_seconds: u64,
     pub alarms: Vec<String>,
+    /// `"alarms": "auto"`: Glidepath creates per-version alarms from the analysis's limits
+    /// ([`crate::managed_alarms`]) instead of watching named ones.
+    pub managed_alarms: bool,
     pub insufficient_data: InsufficientData,
     pub hooks: Hooks,
     pub idempotency_key: Option<String>,
@@ -134,14 +137,19 @@ impl RolloutRequest {
             None => 0,
             Some(text) => parse_duration(&text).map_err(|e| bad("bake", e.to_string()))?,
         };
-        Ok(RolloutRequest {
+        let (alarms, managed_alarms) = match &raw.alarms {
+            Some(Value::String(text)) if text == "auto" => (Vec::new(), true),
+            other => (alarms_field(other)?, false),
+        };
+        let request = RolloutRequest {
             function,
             alias,
             target,
             strategy,
             plan,
             bake_seconds,
-            alarms: alarms_field(&raw.alarms)?,
+            alarms,
+            managed_alarms,
             insufficient_data: insufficient_data_field(&raw.insufficient_data)?,
             hooks: hooks_field(&raw.hooks)?,
             idempotency_key: idempotency_key_field(&raw.idempotency_key)?,
@@ -151,7 +159,20 @@ impl RolloutRequest {
                 None | Some(Value::Null) => None,
                 Some(block) => Some(AnalysisSpec::from_json(block)?),
             },
-        })
+        };
+        if request.managed_alarms {
+            let limits = request
+                .analysis
+                .as_ref()
+                .is_some_and(|a| a.max_error_rate.is_some() || a.max_p99_ms.is_some());
+            if !limits {
+                return Err(bad(
+                    "alarms",
+                    "\"auto\" needs an `analysis` with `maxErrorRate` or `maxP99Ms`: the limits the alarms Glidepath creates watch",
+                ));
+            }
+        }
+        Ok(request)
     }
 }
 
@@ -238,7 +259,7 @@ fn alarms_field(value: &Option<Value>) -> Result<Vec<String>, RequestError> {
         Some(other) => {
             return Err(bad(
                 "alarms",
-                format!("{other} is not a list of alarm names"),
+                format!("{other} is not a list of alarm names, or \"auto\""),
             ));
         }
     };
@@ -386,6 +407,7 @@ impl RolloutRequest {
             insufficient_data: self.insufficient_data,
             hooks: self.hooks.clone(),
             analysis: self.analysis.clone(),
+            managed_alarms: Vec::new(),
             idempotency_key: self.idempotency_key.clone(),
             function_arn: None,
             requested_by: None,

@@ -131,6 +131,10 @@ pub struct RolloutSpec {
     /// Canary analysis at every health check, when asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub analysis: Option<crate::analysis::AnalysisSpec>,
+    /// The alarms among `alarms` that Glidepath created for this rollout (`"alarms": "auto"`)
+    /// and deletes when it ends.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub managed_alarms: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotency_key: Option<String>,
     /// The function's unqualified ARN as Lambda reported it when the rollout was created:

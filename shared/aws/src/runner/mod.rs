@@ -19,7 +19,8 @@
 
 use crate::error::{ErrorType, PortError};
 use crate::ports::{
-    AliasRouter, Dispatcher, HandOff, HistoryEntry, HookRequest, Ports, RolloutStore, Ticker,
+    AliasRouter, Dispatcher, HandOff, HealthCheck, HistoryEntry, HookRequest, Ports, RolloutStore,
+    Ticker,
 };
 use glidepath_core::{
     Actor, Command, Event, Owed, Rollout, Status, Transition, TransitionError, UnixSeconds,
@@ -541,8 +542,17 @@ impl<'a, P: Ports> Runner<'a, P> {
                 Command::ScheduleTick { seq, at } if at <= now => {
                     follow_ups.push(Event::Tick { seq });
                 }
+                // The rollout has ended: the alarms Glidepath made for it go. Best effort: a
+                // left-over alarm guards nothing (its watches went with the lock).
+                Command::ReleaseLock if !run.rollout.spec.managed_alarms.is_empty() => {
+                    let names = &run.rollout.spec.managed_alarms;
+                    if let Err(error) = self.ports.health().delete_alarms(names).await {
+                        warn!(rollout_id = %run.rollout.id, error = %error, alarms = ?names,
+                            "could not delete the alarms Glidepath made; delete them by hand");
+                    }
+                }
                 // SetWeight and later ticks ran before, CancelTicks and Notify above;
-                // ReleaseLock is part of the write.
+                // ReleaseLock (the lock itself) is part of the write.
                 _ => {}
             }
         }

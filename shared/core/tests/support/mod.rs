@@ -18,6 +18,7 @@ pub fn rollout(strategy: &str, bake_seconds: u64, pre: bool, post: bool) -> Roll
             post_traffic: post.then(|| "smoke-post".to_string()),
         },
         analysis: None,
+        managed_alarms: Vec::new(),
         idempotency_key: None,
         function_arn: None,
         requested_by: None,
