@@ -48,7 +48,7 @@ async fn the_alarms_are_made_before_the_rollout_and_watched() {
     for name in &names {
         assert_eq!(
             fake.rollouts_watching(name).await.expect("watches"),
-            [id.clone()],
+            std::slice::from_ref(id),
             "an alarm event on {name} finds the rollout"
         );
     }
