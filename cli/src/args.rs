@@ -27,6 +27,17 @@ pub struct Cli {
     /// Print one JSON document (`watch`, `start --wait`: one JSON object a transition, a line each).
     #[arg(long, global = true)]
     pub json: bool,
+    /// How commands reach the stack: `url` signs requests to its function URLs with your
+    /// credentials (the rollout records your IAM ARN); `invoke` uses Lambda Invoke (recorded as
+    /// `lambda:invoke`).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "GLIDEPATH_VIA",
+        default_value = "url"
+    )]
+    pub via: crate::operate::aws::Via,
 }
 
 #[derive(Debug, Subcommand)]

@@ -78,7 +78,7 @@ fn operate(cli: &glidepath_cli::args::Cli) -> ExitCode {
         }
     };
     let result: Result<Exit, OperateError> = runtime.block_on(async {
-        let control = AwsControl::connect(&cli.stack).await?;
+        let control = AwsControl::connect(&cli.stack, cli.via).await?;
         use std::io::IsTerminal;
         let terminal = std::io::stdout().is_terminal();
         let mut stdout = std::io::stdout().lock();

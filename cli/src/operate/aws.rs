@@ -3,10 +3,10 @@
 //! with the same adapter the functions use. Credentials, region and endpoint come from the
 //! standard AWS configuration chain (profiles, `AWS_REGION`, `AWS_ENDPOINT_URL`), loaded once.
 //!
-//! The commands reach the functions by direct invoke, so the rollout records the actor
-//! `lambda:invoke`: the stack's authorisation policy must allow that principal for CLI users
-//! (the default policy does). Signing requests to the stack's function URLs, which would
-//! record the caller's own ARN, is not built yet.
+//! The commands that change a rollout reach the functions through the stack's function URLs,
+//! signed with the caller's credentials ([`super::url`]), so the rollout records the caller's
+//! own IAM ARN; with `--via invoke` they use Lambda `Invoke` instead, recorded as
+//! `lambda:invoke` (Lambda passes no caller identity on an invoke).
 
 use super::prune::AliasRoute;
 use super::{Control, Exit, Function, OperateError};
@@ -26,6 +26,19 @@ pub struct Stack {
     pub step: String,
     pub rollback: String,
     pub table: String,
+    /// The function URLs of `start`, `step` and `rollback` (`StartUrl`, `StepUrl`,
+    /// `RollbackUrl`), when the stack has them.
+    pub urls: Option<[String; 3]>,
+}
+
+/// How the commands reach the stack's functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Via {
+    /// The function URLs, SigV4-signed: the rollout records your IAM ARN.
+    #[default]
+    Url,
+    /// Lambda `Invoke`: recorded as `lambda:invoke`.
+    Invoke,
 }
 
 impl Stack {
@@ -48,6 +61,16 @@ impl Stack {
             step: output("StepFunctionName")?,
             rollback: output("RollbackFunctionName")?,
             table: output("TableName")?,
+            urls: match (
+                outputs.get("StartUrl"),
+                outputs.get("StepUrl"),
+                outputs.get("RollbackUrl"),
+            ) {
+                (Some(start), Some(step), Some(rollback)) => {
+                    Some([start.clone(), step.clone(), rollback.clone()])
+                }
+                _ => None,
+            },
         })
     }
 }
@@ -55,6 +78,8 @@ impl Stack {
 /// The real stack.
 pub struct AwsControl {
     pub stack: Stack,
+    /// Set when the commands go through the function URLs.
+    urls: Option<super::url::UrlInvoker>,
     lambda: aws_sdk_lambda::Client,
     store: DynamoStore,
     router: LambdaRouter,
@@ -63,14 +88,14 @@ pub struct AwsControl {
 
 impl AwsControl {
     /// Loads the AWS configuration once and reads stack `name`'s outputs.
-    pub async fn connect(name: &str) -> Result<AwsControl, OperateError> {
+    pub async fn connect(name: &str, via: Via) -> Result<AwsControl, OperateError> {
         let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        if sdk.region().is_none() {
+        let Some(region) = sdk.region() else {
             return Err(OperateError::new(
                 Exit::Aws,
                 "no AWS region: set AWS_REGION or a profile's region",
             ));
-        }
+        };
         let cloudformation = aws_sdk_cloudformation::Client::new(&sdk);
         let described = cloudformation
             .describe_stacks()
@@ -102,6 +127,30 @@ impl AwsControl {
             })
             .unwrap_or_default();
         let stack = Stack::from_outputs(name, &outputs)?;
+        let urls = match (via, &stack.urls) {
+            (Via::Invoke, _) => None,
+            (Via::Url, None) => {
+                return Err(OperateError::new(
+                    Exit::Aws,
+                    format!(
+                        "stack {name} has no function URLs (outputs StartUrl, StepUrl, RollbackUrl): pass --via invoke"
+                    ),
+                ));
+            }
+            (Via::Url, Some(_)) => {
+                let credentials = sdk.credentials_provider().ok_or_else(|| {
+                    OperateError::new(
+                        Exit::Aws,
+                        "no AWS credentials to sign with: configure a profile or the AWS_* variables",
+                    )
+                })?;
+                Some(super::url::UrlInvoker::new(
+                    credentials,
+                    region.to_string(),
+                    sdk.endpoint_url(),
+                )?)
+            }
+        };
         let lambda = aws_sdk_lambda::Client::new(&sdk);
         Ok(AwsControl {
             store: DynamoStore::new(
@@ -116,6 +165,7 @@ impl AwsControl {
                 CallCounter::default(),
             ),
             lambda,
+            urls,
             stack,
         })
     }
@@ -127,6 +177,14 @@ fn aws(error: glidepath_aws::PortError) -> OperateError {
 
 impl Control for AwsControl {
     async fn invoke(&self, function: Function, payload: &Value) -> Result<Value, OperateError> {
+        if let (Some(invoker), Some([start, step, rollback])) = (&self.urls, &self.stack.urls) {
+            let url = match function {
+                Function::Start => start,
+                Function::Step => step,
+                Function::Rollback => rollback,
+            };
+            return invoker.post(url, payload).await;
+        }
         let name = match function {
             Function::Start => &self.stack.start,
             Function::Step => &self.stack.step,

@@ -12,6 +12,7 @@ pub mod aws;
 pub mod chart;
 pub mod prune;
 pub mod render;
+pub mod url;
 
 use glidepath_aws::ports::HistoryEntry;
 use glidepath_core::{Rollout, Status};
