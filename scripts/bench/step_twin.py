@@ -4,12 +4,10 @@ in the same order). It implements only what the benchmark sends: a tick is read 
 consistent GetItem, and a tick for a rollout that is not there is refused as InvalidRequest,
 as `step` does.
 
-It runs under a minimal Runtime API loop (below) built on the standard library, not under
-awslambdaric: awslambdaric builds a C++ extension that this machine's pinned tooling does not
-install. The loop keeps one HTTP connection open, as the real clients do.
+It runs under `runtime_loop.py`, a minimal Runtime API loop on the standard library, not
+under awslambdaric (see there).
 """
 
-import http.client
 import json
 import os
 
@@ -42,24 +40,7 @@ def handler(event, _context):
     return {"rolloutId": rollout_id, "seq": record["seq"], "tick": seq}
 
 
-def main():
-    host, port = os.environ["AWS_LAMBDA_RUNTIME_API"].split(":")
-    connection = http.client.HTTPConnection(host, int(port))
-    base = "/2018-06-01/runtime/invocation"
-    while True:
-        connection.request("GET", f"{base}/next")
-        response = connection.getresponse()
-        request_id = response.getheader("Lambda-Runtime-Aws-Request-Id")
-        event = json.loads(response.read())
-        try:
-            body = json.dumps(handler(event, None)).encode()
-            path = f"{base}/{request_id}/response"
-        except Exception as error:  # noqa: BLE001 - every failure is reported to the runtime
-            body = json.dumps({"errorType": type(error).__name__, "errorMessage": str(error)}).encode()
-            path = f"{base}/{request_id}/error"
-        connection.request("POST", path, body=body, headers={"Content-Type": "application/json"})
-        connection.getresponse().read()
-
-
 if __name__ == "__main__":
-    main()
+    import runtime_loop
+
+    runtime_loop.serve(handler)
