@@ -52,12 +52,10 @@ pub fn function_url_request(caller: &str, body: &serde_json::Value) -> serde_jso
     request
 }
 
-/// The function name an unqualified or qualified ARN (or a plain name) refers to.
+/// The function name an unqualified or qualified ARN (or a plain name) refers to
+/// ([`glidepath_core::function_name`]), owned.
 pub fn function_name(function: &str) -> String {
-    match function.split_once(":function:") {
-        Some((_, rest)) => rest.split(':').next().unwrap_or(rest).to_string(),
-        None => function.to_string(),
-    }
+    glidepath_core::function_name(function).to_string()
 }
 
 /// The `CodeSha256` the fake gives a version: 44 base64 characters, one per version.

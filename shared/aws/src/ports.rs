@@ -298,13 +298,8 @@ impl MetricsQuery {
         let since = rollout.weight_since.unwrap_or(rollout.updated_at);
         let start = since - since % 60;
         let end = (now.div_ceil(60) * 60).max(start + 60);
-        let function = &rollout.spec.function;
-        let function_name = match function.rsplit_once("function:") {
-            Some((_, name)) => name.to_string(),
-            None => function.clone(),
-        };
         Some(MetricsQuery {
-            function_name,
+            function_name: rollout.spec.function_name().to_string(),
             alias: rollout.spec.alias.clone(),
             baseline_version: rollout.spec.current_version.clone(),
             canary_version: rollout.spec.target_version.clone(),

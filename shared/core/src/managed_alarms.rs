@@ -40,19 +40,12 @@ pub struct AlarmDefinition {
     pub description: String,
 }
 
-/// The function's name from a name or an (unqualified) ARN.
-pub fn function_name(function: &str) -> &str {
-    function
-        .rsplit_once("function:")
-        .map_or(function, |(_, name)| name)
-}
-
 /// The alarms a rollout with `"alarms": "auto"` gets: one per limit of its analysis.
 pub fn definitions(prefix: &str, rollout_id: &str, spec: &RolloutSpec) -> Vec<AlarmDefinition> {
     let Some(analysis) = &spec.analysis else {
         return Vec::new();
     };
-    let name = function_name(&spec.function).to_string();
+    let name = spec.function_name().to_string();
     let alarm = |suffix: &str, kind: AlarmKind, what: String| AlarmDefinition {
         name: format!("{prefix}{rollout_id}-{suffix}"),
         kind,
@@ -103,6 +96,13 @@ mod tests {
         );
         assert_eq!(alarms[0].kind, AlarmKind::ErrorRate { above: 0.01 });
         assert_eq!(alarms[1].kind, AlarmKind::P99 { above_ms: 800.0 });
+        for name in [
+            "orders",
+            "123456789012:function:orders",
+            "arn:aws:lambda:eu-west-1:123456789012:function:orders:live",
+        ] {
+            assert_eq!(crate::function_name(name), "orders", "{name}");
+        }
         for alarm in &alarms {
             assert_eq!(alarm.function_name, "orders");
             assert_eq!(alarm.resource, "orders:live");

@@ -153,9 +153,22 @@ pub struct RolloutSpec {
 }
 
 impl RolloutSpec {
+    /// The function's name (`FunctionName` of Lambda's metrics), from a name or an ARN.
+    pub fn function_name(&self) -> &str {
+        function_name(&self.function)
+    }
+
     /// The function as the lock and the alias index know it (its ARN when known).
     pub fn function_key(&self) -> &str {
         self.function_arn.as_deref().unwrap_or(&self.function)
+    }
+}
+
+/// The function name a name, or a full, partial or qualified function ARN, refers to.
+pub fn function_name(function: &str) -> &str {
+    match function.split_once(":function:") {
+        Some((_, rest)) => rest.split(':').next().unwrap_or(rest),
+        None => function,
     }
 }
 
