@@ -11,7 +11,8 @@ use plotters::prelude::*;
 pub enum Mark {
     /// A health check or hook that passed and let the rollout go on.
     Check,
-    /// The rollout held: an operator's pause or a manual gate.
+    /// The rollout held: an operator's pause, a manual gate, or canary analysis waiting for
+    /// evidence.
     Gate,
     /// What sent it back: an alarm, a failed hook, drift, an abort, a failure.
     Trouble,
@@ -26,7 +27,7 @@ impl Mark {
     pub fn label(self) -> &'static str {
         match self {
             Mark::Check => "health check or hook passed",
-            Mark::Gate => "paused or gate",
+            Mark::Gate => "paused, gate or held",
             Mark::Trouble => "rollback started",
             Mark::Succeeded => "succeeded",
             Mark::RolledBack => "rolled back",
@@ -42,16 +43,28 @@ impl Mark {
     ];
 }
 
-/// Which mark, if any, a transition gets: by the status it led to first, then by its event.
-pub fn mark(entry: &HistoryEntry) -> Option<Mark> {
-    match entry.status {
-        Status::Succeeded => Some(Mark::Succeeded),
-        Status::RolledBack | Status::Failed => Some(Mark::RolledBack),
-        Status::RollingBack => Some(Mark::Trouble),
-        Status::Paused => Some(Mark::Gate),
-        _ => matches!(entry.event.as_str(), "tick" | "health" | "hook-completed")
-            .then_some(Mark::Check),
-    }
+/// Which mark, if any, each transition gets: by the status it led to first, then by its
+/// event. A health check that left the status and weight as they were (canary analysis
+/// holding for evidence) is a hold, not a passed check.
+pub fn marks(history: &[HistoryEntry]) -> Vec<Option<Mark>> {
+    let mut previous: Option<&HistoryEntry> = None;
+    history
+        .iter()
+        .map(|entry| {
+            let held =
+                previous.is_some_and(|p| p.status == entry.status && p.weight == entry.weight);
+            previous = Some(entry);
+            match entry.status {
+                Status::Succeeded => Some(Mark::Succeeded),
+                Status::RolledBack | Status::Failed => Some(Mark::RolledBack),
+                Status::RollingBack => Some(Mark::Trouble),
+                Status::Paused => Some(Mark::Gate),
+                _ if !matches!(entry.event.as_str(), "tick" | "health" | "hook-completed") => None,
+                _ if held => Some(Mark::Gate),
+                _ => Some(Mark::Check),
+            }
+        })
+        .collect()
 }
 
 /// The x axis's unit for a history `span_seconds` long: seconds, minutes or hours, so that a
@@ -100,15 +113,11 @@ pub fn history_svg(
     history: &[HistoryEntry],
     now: UnixSeconds,
 ) -> Result<String, String> {
-    let span = weight_line(rollout, history, now)
-        .iter()
-        .map(|&(x, _)| x)
-        .fold(1.0_f64, f64::max);
+    let seconds = weight_line(rollout, history, now);
+    let span = seconds.iter().map(|&(x, _)| x).fold(1.0_f64, f64::max);
     let (unit, unit_name) = time_unit(span);
-    let line: Vec<(f64, f64)> = weight_line(rollout, history, now)
-        .into_iter()
-        .map(|(x, y)| (x / unit, y))
-        .collect();
+    let line: Vec<(f64, f64)> = seconds.into_iter().map(|(x, y)| (x / unit, y)).collect();
+    let marked = marks(history);
     let end = span / unit;
     let first_at = history.first().map(|h| h.at).unwrap_or(0);
     let spec = &rollout.spec;
@@ -152,8 +161,9 @@ pub fn history_svg(
         for kind in Mark::ALL {
             let points: Vec<(f64, f64)> = history
                 .iter()
-                .filter(|entry| mark(entry) == Some(kind))
-                .map(|entry| {
+                .zip(&marked)
+                .filter(|(_, mark)| **mark == Some(kind))
+                .map(|(entry, _)| {
                     (
                         entry.at.saturating_sub(first_at) as f64 / unit,
                         entry.weight.as_percent(),
@@ -260,9 +270,8 @@ mod tests {
 
     #[test]
     fn each_transition_gets_the_mark_of_what_it_led_to() {
-        let marks: Vec<Option<Mark>> = rolled_back().iter().map(mark).collect();
         assert_eq!(
-            marks,
+            marks(&rolled_back()),
             [
                 None,
                 None,
@@ -271,19 +280,27 @@ mod tests {
                 Some(Mark::RolledBack)
             ]
         );
+        let one = |e: HistoryEntry| marks(&[e])[0];
         assert_eq!(
-            mark(&entry(5, "hook-completed", Status::RollingBack, 0, 0)),
+            one(entry(5, "hook-completed", Status::RollingBack, 0, 0)),
             Some(Mark::Trouble),
             "a failed hook starts a rollback"
         );
         assert_eq!(
-            mark(&entry(5, "tick", Status::Paused, 50, 0)),
+            one(entry(5, "tick", Status::Paused, 50, 0)),
             Some(Mark::Gate)
         );
         assert_eq!(
-            mark(&entry(5, "alias-applied", Status::Succeeded, 100, 0)),
+            one(entry(5, "alias-applied", Status::Succeeded, 100, 0)),
             Some(Mark::Succeeded)
         );
+        // Canary analysis holding at 10 %: the same status and weight again is no pass.
+        let held = [
+            entry(1, "start", Status::Shifting, 10, 1_000),
+            entry(2, "health", Status::Shifting, 10, 1_300),
+            entry(3, "health", Status::Shifting, 100, 1_360),
+        ];
+        assert_eq!(marks(&held), [None, Some(Mark::Gate), Some(Mark::Check)]);
     }
 
     #[test]
