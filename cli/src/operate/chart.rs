@@ -356,7 +356,7 @@ mod tests {
         );
         assert!(has("rollback started") && has("rolled back") && has("weight"));
         assert!(
-            !has("succeeded") && !has("paused or gate"),
+            !has("succeeded") && !has("paused, gate or held"),
             "only marks that happened are in the legend: {texts:?}"
         );
         assert!(
