@@ -80,6 +80,8 @@ pub struct AwsControl {
     pub stack: Stack,
     /// Set when the commands go through the function URLs.
     urls: Option<super::url::UrlInvoker>,
+    /// Each function's ARN as `GetAlias` reported it, by the name or ARN it was asked with.
+    function_arns: std::sync::Mutex<HashMap<String, String>>,
     lambda: aws_sdk_lambda::Client,
     store: DynamoStore,
     router: LambdaRouter,
@@ -166,6 +168,7 @@ impl AwsControl {
             ),
             lambda,
             urls,
+            function_arns: Default::default(),
             stack,
         })
     }
@@ -234,7 +237,21 @@ impl Control for AwsControl {
         function: &str,
         alias: &str,
     ) -> Result<Vec<Rollout>, OperateError> {
-        // The table keys an alias by its function's ARN, as GetAlias reports it.
+        // The table keys an alias by its function's ARN, as GetAlias reports it: the same for
+        // every alias of the function, so read once a run (`list --function`, `versions
+        // prune` ask for each alias in turn).
+        let known = self
+            .function_arns
+            .lock()
+            .ok()
+            .and_then(|arns| arns.get(function).cloned());
+        if let Some(key) = known {
+            return self
+                .store
+                .rollouts_for_alias(&key, alias)
+                .await
+                .map_err(aws);
+        }
         let state = self.router.read_alias(function, alias).await.map_err(|e| {
             OperateError::new(
                 if matches!(e, glidepath_aws::PortError::NotFound(_)) {
@@ -246,6 +263,9 @@ impl Control for AwsControl {
             )
         })?;
         let key = state.function_arn().unwrap_or_else(|| function.to_string());
+        if let Ok(mut arns) = self.function_arns.lock() {
+            arns.insert(function.to_string(), key.clone());
+        }
         self.store
             .rollouts_for_alias(&key, alias)
             .await
