@@ -189,8 +189,9 @@ impl World {
 
 /// What EventBridge delivers to `check-alarms` when `alarm` goes to `ALARM` now (the emulator
 /// emits no such event, and refuses `aws.*` sources in PutEvents, so the tests deliver it):
-/// the documented sample, stamped with now and this account.
-async fn alarm_event(world: &World, alarm: &str) -> Value {
+/// the documented sample, stamped with now and this account, delivered to `check-alarms`.
+/// Returns its answer.
+async fn deliver_alarm(world: &World, alarm: &str) -> Value {
     let mut event: Value = serde_json::from_str(include_str!(
         "../fixtures/eventbridge-alarm-state-change.json"
     ))
@@ -217,7 +218,12 @@ async fn alarm_event(world: &World, alarm: &str) -> Value {
     if let Some(account) = arn.split(':').nth(4) {
         event["account"] = json!(account);
     }
-    event
+    world
+        .clients
+        .invoke(&world.glidepath.check_alarms, &event)
+        .await
+        .expect("check-alarms is invoked")
+        .expect("check-alarms takes the event")
 }
 
 fn id_of(answer: &Value) -> String {
@@ -388,14 +394,8 @@ fn e03_an_alarm_event_rolls_back_without_waiting_for_a_tick() {
             .set_alarm(&world.clients, StateValue::Alarm)
             .await
             .unwrap();
-        let event = alarm_event(world, &target.alarm).await;
         let clock = Instant::now();
-        let outcome = world
-            .clients
-            .invoke(&world.glidepath.check_alarms, &event)
-            .await
-            .unwrap()
-            .unwrap();
+        let outcome = deliver_alarm(world, &target.alarm).await;
         assert_eq!(outcome["rolledBack"], json!([id]));
         world.wait_status(&id, Status::RolledBack).await;
         let seconds = clock.elapsed().as_secs_f64();
@@ -1395,13 +1395,7 @@ fn e17_alarms_glidepath_makes_roll_back_at_once_and_go_at_the_end() {
             .send()
             .await
             .unwrap();
-        let event = alarm_event(world, &made[0]).await;
-        let outcome = world
-            .clients
-            .invoke(&world.glidepath.check_alarms, &event)
-            .await
-            .unwrap()
-            .unwrap();
+        let outcome = deliver_alarm(world, &made[0]).await;
         assert_eq!(outcome["rolledBack"], json!([id]));
         world.wait_status(&id, Status::RolledBack).await;
         target.expect_alias(&world.clients, "1", None).await;
