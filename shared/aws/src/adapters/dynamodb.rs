@@ -612,18 +612,15 @@ impl RolloutStore for DynamoStore {
         if !open_only {
             keys.extend(self.newest_keys("ENDED", limit).await?);
         }
-        // Newest first; a rollout that ended between the two queries is in both.
+        // Newest first; a rollout that ended between the two queries is in both, under the
+        // same sort key.
         keys.sort_by(|a, b| b.cmp(a));
         keys.dedup();
-        let mut ids: Vec<String> = Vec::new();
-        for key in &keys {
-            if let Some((_, id)) = key.split_once('#')
-                && !ids.iter().any(|seen| seen == id)
-            {
-                ids.push(id.to_string());
-            }
-        }
-        ids.truncate(limit);
+        let ids: Vec<String> = keys
+            .iter()
+            .filter_map(|key| key.split_once('#').map(|(_, id)| id.to_string()))
+            .take(limit)
+            .collect();
         let mut records = self.load_many(&ids).await?;
         // A record that expired since the index was read is left out.
         Ok(ids.iter().filter_map(|id| records.remove(id)).collect())
