@@ -4,8 +4,8 @@
 mod support;
 
 use glidepath_core::{
-    Command, Event, HealthVerdict, HookOutcome, HookPhase, PlanStep, Rollout, Status, Weight,
-    transition,
+    AnalysisSpec, Command, Event, HealthVerdict, HookOutcome, HookPhase, PlanStep, Rollout, Status,
+    Weight, transition,
 };
 use proptest::prelude::*;
 use std::collections::BTreeSet;
@@ -64,6 +64,8 @@ enum Action {
     StaleHealthy(u64),
     Breach,
     BreachedHealth,
+    /// Canary analysis found too little traffic (the rollout's `noData` decides).
+    NoDataHealth,
     PreHook(bool),
     PostHook(bool),
     Pause,
@@ -90,6 +92,7 @@ fn action() -> impl proptest::strategy::Strategy<Value = Action> {
         2 => (0u64..3).prop_map(Action::StaleHealthy),
         1 => Just(Action::Breach),
         1 => Just(Action::BreachedHealth),
+        3 => Just(Action::NoDataHealth),
         3 => any::<bool>().prop_map(Action::PreHook),
         3 => any::<bool>().prop_map(Action::PostHook),
         1 => Just(Action::Pause),
@@ -153,6 +156,15 @@ fn run(r0: Rollout, actions: Vec<Action>) -> Result<(), TestCaseError> {
                     reason: "metric".into(),
                 },
             },
+            Action::NoDataHealth => {
+                now = now.max(r.next_tick_at.unwrap_or(now));
+                Event::Health {
+                    seq: r.seq,
+                    verdict: HealthVerdict::NoData {
+                        reason: "3 invocations".into(),
+                    },
+                }
+            }
             Action::PreHook(ok) | Action::PostHook(ok) => Event::HookCompleted {
                 phase: if matches!(action, Action::PreHook(_)) {
                     HookPhase::PreTraffic
@@ -435,8 +447,18 @@ proptest! {
         pre in any::<bool>(),
         post in any::<bool>(),
         actions in proptest::collection::vec(action(), 1..80),
+        no_data in prop_oneof![Just(None), Just(Some("hold")), Just(Some("pass")), Just(Some("fail"))],
     ) {
-        run(support::rollout(&strategy, bake, pre, post), actions)?;
+        let mut r = support::rollout(&strategy, bake, pre, post);
+        // With an analysis, NoData verdicts hold (for at most 2 minutes), pass or fail.
+        r.spec.analysis = no_data.map(|policy| {
+            let mut block = serde_json::json!({"noData": policy});
+            if policy == "hold" {
+                block["holdFor"] = serde_json::json!("2m");
+            }
+            AnalysisSpec::from_json(&block).expect("a valid analysis")
+        });
+        run(r, actions)?;
     }
 
     /// With only healthy ticks, hook successes and gate resumes, every rollout succeeds, and
