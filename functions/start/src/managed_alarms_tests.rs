@@ -115,3 +115,33 @@ async fn auto_needs_a_limit_to_watch() {
     );
     assert!(fake.world().rollouts.is_empty());
 }
+
+/// Two starts with `"alarms": "auto"` on one alias, interleaved at every port call with the
+/// second delayed by 0 to 7 scheduling points: one rollout is created, and only its alarms are
+/// left (the loser takes away the alarms it made before losing the lock).
+#[tokio::test]
+async fn two_starts_on_one_alias_leave_only_the_winners_alarms() {
+    use std::sync::Arc;
+    for delay in 0..8 {
+        let fake = world();
+        let yielding = fake.with_yield(Arc::new(|| Box::pin(tokio::task::yield_now())));
+        let mut request = auto(json!({"maxErrorRate": "1%"}));
+        request.as_object_mut().map(|r| r.remove("idempotencyKey"));
+        let (first, second) = tokio::join!(handle(&yielding, request.clone()), async {
+            for _ in 0..delay {
+                tokio::task::yield_now().await;
+            }
+            handle(&yielding, request.clone()).await
+        });
+        let winners = [&first, &second].iter().filter(|r| r.is_ok()).count();
+        assert_eq!(winners, 1, "delay {delay}: {first:?} / {second:?}");
+        let world = fake.world();
+        assert_eq!(world.rollouts.len(), 1, "delay {delay}");
+        let rollout = world.rollouts.values().next().expect("one rollout");
+        assert_eq!(
+            world.managed_alarms.keys().cloned().collect::<Vec<_>>(),
+            rollout.spec.managed_alarms,
+            "delay {delay}: only the winner's alarms are left"
+        );
+    }
+}
