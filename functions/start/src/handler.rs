@@ -160,10 +160,23 @@ pub async fn handle_until<P: Ports>(
     policy: &Policy,
     alarm_prefix: &str,
 ) -> Result<Started, FunctionError> {
-    let deadline = invocation.deadline;
     let (actor, event) = identify(event)?;
     let (body, actor) = request_body(event, actor, invocation.account.as_deref())?;
-    let request = RolloutRequest::from_json(&body)?;
+    start_request(ports, &body, actor, invocation, policy, alarm_prefix).await
+}
+
+/// Starts the rollout `body` asks for on behalf of `actor`, whoever has identified it (the
+/// `start` function, from its event; the `pipeline` function, from a CodePipeline job).
+pub async fn start_request<P: Ports>(
+    ports: &P,
+    body: &Value,
+    actor: Actor,
+    invocation: &Invocation,
+    policy: &Policy,
+    alarm_prefix: &str,
+) -> Result<Started, FunctionError> {
+    let deadline = invocation.deadline;
+    let request = RolloutRequest::from_json(body)?;
     let store = ports.store();
     let router = ports.router();
     let (function, alias_name) = (&request.function, &request.alias);

@@ -7,7 +7,7 @@ use glidepath_aws::entry::{Entry, respond};
 use glidepath_aws::function::init_tracing;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
-mod handler;
+use glidepath_start::handler;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

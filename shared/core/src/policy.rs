@@ -40,6 +40,11 @@ pub enum Channel {
     /// A direct invoke: no identity beyond IAM's permission to invoke
     /// ([`DIRECT_INVOKE_PRINCIPAL`]).
     DirectInvoke,
+    /// A CodePipeline job delivered to the `pipeline` function: the principal is
+    /// `codepipeline:<account>`, the job's account (which must be Glidepath's own). Like a
+    /// direct invoke, it is only as strong as IAM's permission to invoke that function, but
+    /// it is a separate function, so a policy can tell pipelines apart from other callers.
+    CodePipeline,
     /// Glidepath itself: a tick, an alarm event, the watchdog, a hand-off.
     Glidepath,
 }
@@ -74,6 +79,14 @@ impl Actor {
         Actor {
             principal: DIRECT_INVOKE_PRINCIPAL.to_string(),
             via: Channel::DirectInvoke,
+        }
+    }
+
+    /// A CodePipeline job of `account`, through the `pipeline` function.
+    pub fn code_pipeline(account: &str) -> Actor {
+        Actor {
+            principal: format!("codepipeline:{account}"),
+            via: Channel::CodePipeline,
         }
     }
 
