@@ -1,6 +1,6 @@
 //! Deploys the orchestrator: the workspace's function binaries (built by `scripts/test`
 //! before the suite runs) are zipped as `bootstrap`, uploaded to S3, and `infra/template.yaml`
-//! is deployed through CloudFormation with each `CodeUri` pointing at its zip.
+//! is deployed through CloudFormation (from S3) with each `CodeUri` pointing at its zip.
 
 use crate::clients::Clients;
 use anyhow::{Context, bail};
@@ -14,6 +14,7 @@ use std::time::Duration;
 /// The functions the template declares, by binary name.
 pub const FUNCTIONS: &[&str] = &[
     "start",
+    "pipeline",
     "step",
     "check-alarms",
     "finalize",
@@ -28,6 +29,8 @@ pub const FUNCTIONS: &[&str] = &[
 pub struct Orchestrator {
     pub stack: String,
     pub start: String,
+    /// The CodePipeline action.
+    pub pipeline: String,
     pub step: String,
     pub check_alarms: String,
     pub finalize: String,
@@ -122,11 +125,22 @@ pub async fn deploy(clients: &Clients, name: &str) -> anyhow::Result<Orchestrato
         anyhow::ensure!(template.contains(&local), "the template has no `{local}`");
         template = template.replace(&local, &format!("CodeUri: s3://{bucket}/{key}\n"));
     }
+    // The template is larger than the 51,200 bytes CloudFormation takes inline: it goes
+    // through S3, as `sam deploy` sends it.
+    clients
+        .s3
+        .put_object()
+        .bucket(&bucket)
+        .key("template.yaml")
+        .body(template.into_bytes().into())
+        .send()
+        .await
+        .context("uploading the template")?;
     clients
         .cloudformation
         .create_stack()
         .stack_name(name)
-        .template_body(template)
+        .template_url(format!("https://s3.amazonaws.com/{bucket}/template.yaml"))
         .capabilities(Capability::CapabilityIam)
         .capabilities(Capability::CapabilityAutoExpand)
         .parameters(
@@ -178,6 +192,7 @@ pub async fn deploy(clients: &Clients, name: &str) -> anyhow::Result<Orchestrato
     Ok(Orchestrator {
         stack: name.to_string(),
         start: output("StartFunctionName")?,
+        pipeline: output("PipelineFunctionName")?,
         step: output("StepFunctionName")?,
         check_alarms: output("CheckAlarmsFunctionName")?,
         finalize: output("FinalizeFunctionName")?,

@@ -23,6 +23,9 @@ use tokio::sync::OnceCell;
 
 const DEADLINE: Duration = Duration::from_secs(120);
 
+#[path = "e2e/pipeline.rs"]
+mod pipeline;
+
 struct World {
     clients: Clients,
     glidepath: Orchestrator,

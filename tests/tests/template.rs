@@ -115,6 +115,34 @@ fn each_function_may_make_exactly_the_calls_its_code_makes() {
             ]),
         ),
         (
+            "pipeline",
+            orchestrator(&[
+                "codepipeline:PutJobSuccessResult",
+                "codepipeline:PutJobFailureResult",
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:DeleteItem",
+                "lambda:GetAlias",
+                "lambda:UpdateAlias",
+                "lambda:GetFunctionConfiguration",
+                "lambda:PublishVersion",
+                "lambda:GetFunctionCodeSigningConfig",
+                "lambda:GetCodeSigningConfig",
+                "lambda:InvokeFunction",
+                "cloudwatch:DescribeAlarms",
+                "cloudwatch:PutMetricAlarm",
+                "cloudwatch:DeleteAlarms",
+                "scheduler:CreateSchedule",
+                "scheduler:ListSchedules",
+                "scheduler:DeleteSchedule",
+                "iam:PassRole",
+                "events:PutEvents",
+                "sqs:SendMessage",
+                "kms:Decrypt",
+                "kms:GenerateDataKey",
+            ]),
+        ),
+        (
             "step",
             orchestrator(&[
                 "dynamodb:GetItem",
@@ -229,6 +257,8 @@ fn no_statement_allows_every_action_and_star_resources_are_the_documented_few() 
         "cloudwatch:DescribeAlarms",
         "cloudwatch:GetMetricData",
         "scheduler:ListSchedules",
+        "codepipeline:PutJobSuccessResult",
+        "codepipeline:PutJobFailureResult",
     ]
     .into();
     for (id, resource) in resources(&template) {
@@ -578,7 +608,11 @@ fn an_optional_kms_key_covers_table_queue_and_logs() {
         .iter()
         .filter(|(_, r)| r["Type"] == "AWS::Logs::LogGroup")
         .collect();
-    assert_eq!(log_groups.len(), 8);
+    assert_eq!(
+        log_groups.len(),
+        function_roles(&template).len(),
+        "one per function"
+    );
     for (id, group) in log_groups {
         assert!(uses_key(&group["Properties"]["KmsKeyId"]), "{id:?}");
     }
