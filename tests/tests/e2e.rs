@@ -25,6 +25,8 @@ const DEADLINE: Duration = Duration::from_secs(120);
 
 #[path = "e2e/pipeline.rs"]
 mod pipeline;
+#[path = "e2e/publish.rs"]
+mod publish;
 
 struct World {
     clients: Clients,
@@ -897,6 +899,22 @@ fn port_contracts_hold_for_the_aws_adapters() {
         let target = world.target("contract").await;
         let router = LambdaRouter::new(world.clients.lambda.clone(), CallCounter::default());
         contract::alias_fencing(&router, &target.function, "1", "3").await;
+        let arn = target.function_key(&world.clients).await.unwrap();
+        let tags: std::collections::BTreeMap<String, String> = [
+            ("glidepath:alias".to_string(), "live".to_string()),
+            ("team".to_string(), "contract".to_string()),
+        ]
+        .into();
+        world
+            .clients
+            .lambda
+            .tag_resource()
+            .resource(&arn)
+            .set_tags(Some(tags.clone().into_iter().collect()))
+            .send()
+            .await
+            .unwrap();
+        contract::function_tags(&router, &target.function, &arn, &tags).await;
     })
 }
 

@@ -99,6 +99,7 @@ fn each_function_may_make_exactly_the_calls_its_code_makes() {
                 "lambda:GetFunctionConfiguration",
                 "lambda:PublishVersion",
                 "lambda:GetFunctionCodeSigningConfig",
+                "lambda:ListTags",
                 "lambda:GetCodeSigningConfig",
                 "lambda:InvokeFunction",
                 "cloudwatch:DescribeAlarms",
@@ -507,7 +508,10 @@ fn the_dead_letter_queue_lets_this_stacks_rules_write() {
             );
         }
     }
-    assert_eq!(rules, 2, "the rollout-request and alarm rules");
+    assert_eq!(
+        rules, 3,
+        "the rollout-request, version-published and alarm rules"
+    );
 }
 
 /// Issue 8: Scheduler may assume its role only for this stack's tick schedules, and the

@@ -7,8 +7,6 @@ use glidepath_aws::entry::{Entry, respond};
 use glidepath_aws::function::init_tracing;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
-use glidepath_start::handler;
-
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_tracing();
@@ -23,8 +21,14 @@ async fn main() -> Result<(), Error> {
         async move {
             respond(
                 entry,
-                handler::handle_until(ports, event.payload, &invocation, policy, alarm_prefix)
-                    .await,
+                glidepath_start::handle_event(
+                    ports,
+                    event.payload,
+                    &invocation,
+                    policy,
+                    alarm_prefix,
+                )
+                .await,
             )
         }
     }))

@@ -458,3 +458,30 @@ pub async fn alias_fencing<R: AliasRouter>(
         .await
         .expect("back to 0 %");
 }
+
+/// `function` (whose unqualified ARN is `function_arn`) carries exactly `tags`: read by name
+/// or by ARN, the same map; a function that does not exist is `NotFound`, not an AWS failure
+/// (rollouts on publish ignore a function deleted since).
+pub async fn function_tags<R: AliasRouter>(
+    router: &R,
+    function: &str,
+    function_arn: &str,
+    tags: &std::collections::BTreeMap<String, String>,
+) {
+    assert_eq!(
+        &router.function_tags(function).await.expect("by name"),
+        tags
+    );
+    assert_eq!(
+        &router.function_tags(function_arn).await.expect("by ARN"),
+        tags
+    );
+    let missing = format!("{function}-missing");
+    let missing_arn = format!("{function_arn}-missing");
+    for absent in [missing.as_str(), missing_arn.as_str()] {
+        match router.function_tags(absent).await {
+            Err(PortError::NotFound(_)) => {}
+            other => panic!("tags of {absent}: {other:?}, expected NotFound"),
+        }
+    }
+}

@@ -94,6 +94,10 @@ pub struct World {
     pub aliases: BTreeMap<(String, String), AliasState>,
     pub versions: BTreeMap<(String, String), VersionInfo>,
     pub functions: BTreeSet<String>,
+    /// Tags by function name.
+    pub tags: BTreeMap<String, BTreeMap<String, String>>,
+    /// Every refusal published.
+    pub refusals: Vec<crate::ports::Refusal>,
     /// Pending ticks by schedule name: (rollout id, seq, due).
     pub schedules: BTreeMap<String, (String, u64, UnixSeconds)>,
     pub alarms: BTreeMap<String, AlarmState>,
@@ -546,6 +550,16 @@ impl AliasRouter for FakeAws {
             .cloned())
     }
 
+    async fn function_tags(&self, function: &str) -> Result<BTreeMap<String, String>, PortError> {
+        self.interleave().await;
+        let world = self.world();
+        let name = function_name(function);
+        if !world.functions.contains(&name) {
+            return Err(PortError::NotFound(format!("no function {function}")));
+        }
+        Ok(world.tags.get(&name).cloned().unwrap_or_default())
+    }
+
     async fn function_exists(&self, function: &str) -> Result<bool, PortError> {
         self.interleave().await;
         Ok(self.world().functions.contains(&function_name(function)))
@@ -723,6 +737,14 @@ impl Notifier for FakeAws {
             .push((rollout.id.clone(), change.status, change.weight));
         world.notified_seqs.push((rollout.id.clone(), change.seq));
         world.notified_changes.push(change.clone());
+        Ok(())
+    }
+
+    async fn refused(&self, refusal: &crate::ports::Refusal) -> Result<(), PortError> {
+        self.interleave().await;
+        let mut world = self.world();
+        world.fail("events:PutEvents")?;
+        world.refusals.push(refusal.clone());
         Ok(())
     }
 }

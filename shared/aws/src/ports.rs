@@ -8,6 +8,7 @@ use glidepath_core::{
     Status, UnixSeconds, VersionMetrics, Weight,
 };
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::future::Future;
 
 /// The outcome of creating a rollout.
@@ -177,6 +178,12 @@ pub trait AliasRouter: Send + Sync {
         &self,
         function: &str,
     ) -> impl Future<Output = Result<Option<CodeSigning>, PortError>> + Send;
+    /// The function's tags (`ListTags`; `function` is its name or unqualified ARN). A missing
+    /// function is `NotFound`.
+    fn function_tags(
+        &self,
+        function: &str,
+    ) -> impl Future<Output = Result<BTreeMap<String, String>, PortError>> + Send;
     /// Whether a function (a hook) exists.
     fn function_exists(
         &self,
@@ -386,6 +393,22 @@ pub trait Notifier: Send + Sync {
         rollout: &Rollout,
         change: &HistoryEntry,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// Publishes that a rollout asked for by an event nobody answers (a published version)
+    /// was not started, and why.
+    fn refused(&self, refusal: &Refusal) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+/// A rollout that was asked for without a caller to answer, and refused: nothing moved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Refusal {
+    pub function: String,
+    pub version: String,
+    /// What asked: `publish` (a published version of a function that opted in by tags).
+    pub trigger: String,
+    /// The `errorType` it would have had (`InvalidRequest`, `Conflict`, `Forbidden`).
+    pub error_type: String,
+    pub reason: String,
 }
 
 impl HistoryEntry {

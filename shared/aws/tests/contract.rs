@@ -32,3 +32,17 @@ async fn alias_fencing() {
     fake.add_function("orders", 3, "live", 1);
     contract::alias_fencing(&fake, "orders", "1", "3").await;
 }
+
+#[tokio::test]
+async fn function_tags() {
+    let fake = FakeAws::new(AT);
+    fake.add_function("orders", 3, "live", 1);
+    let tags: std::collections::BTreeMap<String, String> = [
+        ("glidepath:alias".to_string(), "live".to_string()),
+        ("team".to_string(), "orders".to_string()),
+    ]
+    .into();
+    fake.world().tags.insert("orders".into(), tags.clone());
+    let arn = format!("{}orders", glidepath_aws::fakes::FUNCTION_ARN_PREFIX);
+    contract::function_tags(&fake, "orders", &arn, &tags).await;
+}

@@ -13,6 +13,8 @@
 //!   and when the watchdog should re-drive it: the one rule the store and its fakes share.
 //! - [`policy`]: who may move traffic: the [`Actor`] behind a request, the authorisation
 //!   [`Policy`] and the [`Guardrail`]s of a new rollout.
+//! - [`publish_tags`]: the tags that opt a function into rollouts on publish, read into a
+//!   rollout request.
 //! - [`weight`]: [`Weight`], a share of traffic in 0.01 % steps.
 //! - [`transition()`]: the pure state machine tying them together.
 //!
@@ -27,6 +29,7 @@ pub mod managed_alarms;
 pub mod owed;
 pub mod plan;
 pub mod policy;
+pub mod publish_tags;
 pub mod request;
 pub mod rollout;
 pub mod stats;

@@ -45,6 +45,11 @@ pub enum Channel {
     /// direct invoke, it is only as strong as IAM's permission to invoke that function, but
     /// it is a separate function, so a policy can tell pipelines apart from other callers.
     CodePipeline,
+    /// A version published of a function that opted in by tags (the CloudTrail event of the
+    /// call, through EventBridge): the principal is `publish:<account>`. The publisher's own
+    /// ARN is in the event but not trusted: `start` cannot tell an event EventBridge delivered
+    /// from one a caller invoked it with.
+    Publish,
     /// Glidepath itself: a tick, an alarm event, the watchdog, a hand-off.
     Glidepath,
 }
@@ -87,6 +92,14 @@ impl Actor {
         Actor {
             principal: format!("codepipeline:{account}"),
             via: Channel::CodePipeline,
+        }
+    }
+
+    /// A version published in `account` of a function that opted in.
+    pub fn publish(account: &str) -> Actor {
+        Actor {
+            principal: format!("publish:{account}"),
+            via: Channel::Publish,
         }
     }
 

@@ -3,13 +3,15 @@
 
 use super::calls::CallCounter;
 use crate::error::PortError;
-use crate::ports::{HistoryEntry, Notifier};
+use crate::ports::{HistoryEntry, Notifier, Refusal};
 use aws_sdk_eventbridge::Client;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use glidepath_core::Rollout;
 
 pub const SOURCE: &str = "glidepath";
 pub const STATE_CHANGE: &str = "Glidepath Rollout State Change";
+/// The `detail-type` of a rollout asked for by an event and refused ([`Refusal`]).
+pub const REFUSED: &str = "Glidepath Rollout Refused";
 
 /// The notification's `detail`: the transition `change` of `rollout`. `rolloutId` and `seq`
 /// identify it: a consumer that sees the same pair twice has seen the same change. `actor` is
@@ -48,10 +50,27 @@ impl EventBridgeNotifier {
 
 impl Notifier for EventBridgeNotifier {
     async fn notify(&self, rollout: &Rollout, change: &HistoryEntry) -> Result<(), PortError> {
+        let detail = state_change_detail(rollout, change).to_string();
+        self.put(STATE_CHANGE, detail).await
+    }
+
+    async fn refused(&self, refusal: &Refusal) -> Result<(), PortError> {
+        let detail = serde_json::to_string(refusal).map_err(|e| PortError::Aws {
+            operation: "EventBridge PutEvents",
+            message: format!("the refusal does not serialise: {e}"),
+            source: None,
+        })?;
+        self.put(REFUSED, detail).await
+    }
+}
+
+impl EventBridgeNotifier {
+    /// One event on the notification bus.
+    async fn put(&self, detail_type: &str, detail: String) -> Result<(), PortError> {
         let entry = PutEventsRequestEntry::builder()
             .source(SOURCE)
-            .detail_type(STATE_CHANGE)
-            .detail(state_change_detail(rollout, change).to_string())
+            .detail_type(detail_type)
+            .detail(detail)
             .event_bus_name(&self.bus)
             .build();
         self.calls.record("events:PutEvents");

@@ -142,6 +142,39 @@ impl AliasRouter for LambdaRouter {
         })
     }
 
+    async fn function_tags(
+        &self,
+        function: &str,
+    ) -> Result<std::collections::BTreeMap<String, String>, PortError> {
+        // ListTags takes an ARN only: a name is read for its ARN first.
+        let arn = if function.starts_with("arn:") {
+            function.to_string()
+        } else {
+            self.calls.record("lambda:GetFunctionConfiguration");
+            let config = self
+                .client
+                .get_function_configuration()
+                .function_name(function)
+                .send()
+                .await
+                .map_err(|e| not_found_or("Lambda GetFunctionConfiguration", function, e))?;
+            let arn = config.function_arn().unwrap_or(function);
+            arn.split(':').take(7).collect::<Vec<_>>().join(":")
+        };
+        self.calls.record("lambda:ListTags");
+        let output = self
+            .client
+            .list_tags()
+            .resource(&arn)
+            .send()
+            .await
+            .map_err(|e| not_found_or("Lambda ListTags", function, e))?;
+        Ok(output
+            .tags()
+            .map(|tags| tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default())
+    }
+
     async fn function_exists(&self, function: &str) -> Result<bool, PortError> {
         self.calls.record("lambda:GetFunctionConfiguration");
         match self
@@ -362,6 +395,22 @@ impl Dispatcher for LambdaDispatcher {
             .map_err(|e| PortError::aws("Lambda Invoke (hand-off)", e))?;
         Ok(())
     }
+}
+
+/// `NotFound` when Lambda says the function does not exist, else the AWS error.
+fn not_found_or<E>(
+    operation: &'static str,
+    function: &str,
+    error: aws_sdk_lambda::error::SdkError<E>,
+) -> PortError
+where
+    E: aws_sdk_lambda::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    use aws_sdk_lambda::error::ProvideErrorMetadata;
+    if error.code() == Some("ResourceNotFoundException") {
+        return PortError::NotFound(format!("no Lambda function {function}"));
+    }
+    PortError::aws(operation, error)
 }
 
 #[cfg(test)]
