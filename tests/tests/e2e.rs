@@ -23,6 +23,8 @@ use tokio::sync::OnceCell;
 
 const DEADLINE: Duration = Duration::from_secs(120);
 
+#[path = "e2e/alarm_actions.rs"]
+mod alarm_actions;
 #[path = "e2e/pipeline.rs"]
 mod pipeline;
 #[path = "e2e/publish.rs"]

@@ -640,3 +640,48 @@ fn an_optional_kms_key_covers_table_queue_and_logs() {
         }
     }
 }
+
+/// Issue 12: alarms may invoke check-alarms directly, each permission pinned to one account:
+/// this one always, and those named in `AlarmAccount1..3`, never any account.
+#[test]
+fn alarm_actions_may_invoke_check_alarms_from_named_accounts_only() {
+    let template = template();
+    let permissions: Vec<(&Value, &Value)> = resources(&template)
+        .iter()
+        .filter(|(_, r)| {
+            r["Type"] == "AWS::Lambda::Permission"
+                && r["Properties"]["Principal"] == "lambda.alarms.cloudwatch.amazonaws.com"
+        })
+        .collect();
+    assert_eq!(
+        permissions.len(),
+        4,
+        "this account's and three optional ones"
+    );
+    for (id, permission) in permissions {
+        let properties = &permission["Properties"];
+        assert_eq!(
+            strings(&properties["FunctionName"]).join(""),
+            "CheckAlarmsFunction",
+            "{id:?}"
+        );
+        let account = format!("{:?}", properties["SourceAccount"]);
+        assert!(
+            account.contains("AWS::AccountId") || account.contains("AlarmAccount"),
+            "{id:?}: SourceAccount {account}"
+        );
+        let arn = format!("{:?}", properties["SourceArn"]);
+        assert!(
+            arn.contains(":alarm:*") && !arn.contains(":*:alarm"),
+            "{id:?}: {arn}"
+        );
+        if !account.contains("AWS::AccountId") {
+            assert!(
+                permission["Condition"]
+                    .as_str()
+                    .is_some_and(|c| c.starts_with("HasAlarmAccount")),
+                "{id:?} is conditional on its account being listed"
+            );
+        }
+    }
+}

@@ -180,16 +180,22 @@ impl<C: Control> Operator<'_, C> {
     /// its alarms' state now.
     pub async fn status(&self, id: &str, out: &mut dyn Write) -> Result<Exit, OperateError> {
         let rollout = self.rollout(id).await?;
-        let states = self.control.alarm_states(&rollout.spec.alarms).await?;
+        let readable = glidepath_core::alarm_ref::readable(&rollout.spec.alarms);
+        let states = self.control.alarm_states(&readable).await?;
         let states: std::collections::BTreeMap<String, String> = rollout
             .spec
             .alarms
             .iter()
             .map(|name| {
-                let state = states
-                    .get(name)
-                    .cloned()
-                    .unwrap_or_else(|| "missing".into());
+                // Another account's alarm (by ARN) cannot be read from here.
+                let state = if glidepath_core::alarm_ref::is_pushed_only(name) {
+                    "pushed".to_string()
+                } else {
+                    states
+                        .get(name)
+                        .cloned()
+                        .unwrap_or_else(|| "missing".into())
+                };
                 (name.clone(), state)
             })
             .collect();
@@ -339,7 +345,8 @@ impl<C: Control> Operator<'_, C> {
             first = false;
             let ended = rollout.status.is_terminal() && printed >= rollout.seq;
             if let Some(bar) = &bar {
-                let states = self.control.alarm_states(&rollout.spec.alarms).await?;
+                let readable = glidepath_core::alarm_ref::readable(&rollout.spec.alarms);
+                let states = self.control.alarm_states(&readable).await?;
                 bar.set_position(u64::from(rollout.weight.hundredths()));
                 bar.set_message(render::progress(
                     &rollout,

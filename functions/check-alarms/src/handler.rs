@@ -3,9 +3,15 @@
 //! an alarm action (`alarmData` at the top level). On `ALARM`, every active rollout the alarm
 //! guards rolls back; on `INSUFFICIENT_DATA`, those whose policy treats that as a breach.
 //!
-//! An event is refused when it comes from another region or account than this function's
-//! (`AWS_REGION`, and the account in the invoked function's ARN) or, on EventBridge, from
-//! another source than `aws.cloudwatch`. A state change older than
+//! An event is refused when it comes from another region than this function's (`AWS_REGION`)
+//! or, on EventBridge, from another source than `aws.cloudwatch` or another account (the one
+//! in the invoked function's ARN).
+//!
+//! **Alarms of other accounts** may call `check-alarms` directly as their alarm action. Such
+//! an alarm concerns only rollouts that name it by ARN ([`glidepath_core::alarm_ref`]), and
+//! rolls one back only when the authorisation policy lets the alarm (its ARN is the
+//! principal, channel `AlarmAction`) `abort` that rollout's alias; a stranger is refused
+//! before anything is read, and every refusal changes nothing. A state change older than
 //! a rollout (a delayed or replayed event) does not roll that rollout back: `start` refuses
 //! to begin while a guarding alarm is already in `ALARM`, and every tick reads the alarms.
 
@@ -16,7 +22,7 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use glidepath_aws::function::FunctionError;
 use glidepath_aws::ports::{Ports, RolloutStore};
 use glidepath_aws::{Role, Runner};
-use glidepath_core::{Event, InsufficientData, Status, UnixSeconds};
+use glidepath_core::{Action, Actor, Event, InsufficientData, Policy, Status, UnixSeconds};
 use serde::Serialize;
 use serde_json::Value;
 use tracing::{info, warn};
@@ -40,6 +46,10 @@ pub struct AlarmOutcome {
     /// Rollouts created after this state change, which it does not concern.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub older_than_rollout: Vec<String>,
+    /// Rollouts naming this alarm of another account that the policy does not let it roll
+    /// back.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_allowed: Vec<String>,
 }
 
 /// Where an alarm event came from and when its state changed.
@@ -48,11 +58,13 @@ struct Origin {
     changed_at: UnixSeconds,
 }
 
-/// Where this function runs: alarm events from elsewhere are refused.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Where this function runs, and the policy that decides what alarms of other accounts may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Home {
     pub region: Option<String>,
     pub account: Option<String>,
+    /// No rules (the default here): no alarm of another account may act.
+    pub policy: Policy,
 }
 
 impl Home {
@@ -66,12 +78,29 @@ impl Home {
                 .nth(4)
                 .filter(|account| !account.is_empty())
                 .map(str::to_string),
+            policy: Policy {
+                rules: Vec::new(),
+                guardrails: Default::default(),
+            },
         }
+    }
+
+    /// The authorisation policy alarms of other accounts are judged by.
+    pub fn with_policy(mut self, policy: Policy) -> Home {
+        self.policy = policy;
+        self
     }
 }
 
-/// The alarm data, and the region and account the event says it comes from.
-type Received = (AlarmData, Option<String>, Option<String>);
+/// The alarm data; the region, account and alarm ARN the event says it comes from; and
+/// whether it came through EventBridge.
+type Received = (
+    AlarmData,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    bool,
+);
 
 fn alarm_data(event: Value) -> Result<Received, FunctionError> {
     let malformed =
@@ -91,11 +120,28 @@ fn alarm_data(event: Value) -> Result<Received, FunctionError> {
                 event.source
             )));
         }
-        Ok((event.detail, event.region, event.account))
+        let arn = event.resources.as_ref().and_then(|r| r.first()).cloned();
+        Ok((event.detail, event.region, event.account, arn, true))
     } else {
         let event: CloudWatchAlarm<Value, Value> =
             serde_json::from_value(event).map_err(malformed)?;
-        Ok((event.alarm_data, event.region, event.account_id))
+        if event
+            .source
+            .as_deref()
+            .is_some_and(|s| s != CLOUDWATCH_SOURCE)
+        {
+            return Err(FunctionError::invalid(format!(
+                "`source`: `{}` is not `{CLOUDWATCH_SOURCE}`",
+                event.source.unwrap_or_default()
+            )));
+        }
+        Ok((
+            event.alarm_data,
+            event.region,
+            event.account_id,
+            event.alarm_arn,
+            false,
+        ))
     }
 }
 
@@ -105,13 +151,30 @@ pub async fn handle<P: Ports>(
     event: Value,
     home: &Home,
 ) -> Result<AlarmOutcome, FunctionError> {
-    let (data, event_region, event_account) = alarm_data(event)?;
+    let (data, event_region, event_account, alarm_arn, via_eventbridge) = alarm_data(event)?;
     let region = home.region.as_deref();
+    // An alarm of another account: acts through the policy, on rollouts naming its ARN.
+    let mut foreign: Option<Actor> = None;
     if let (Some(ours), Some(theirs)) = (home.account.as_deref(), event_account.as_deref()) {
         if ours != theirs {
-            return Err(FunctionError::invalid(format!(
-                "`account`: the alarm event comes from account {theirs}; this Glidepath runs in {ours} and watches only its own alarms"
-            )));
+            let arn = alarm_arn
+                .as_deref()
+                .filter(|arn| {
+                    matches!(glidepath_core::alarm_ref::parse(arn), Ok(Some(a)) if a.account == theirs && a.name == data.alarm_name)
+                })
+                .filter(|_| !via_eventbridge);
+            let Some(arn) = arn else {
+                return Err(FunctionError::invalid(format!(
+                    "`account`: the alarm event comes from account {theirs}; this Glidepath runs in {ours}, and takes other accounts' alarms only as direct alarm actions naming the alarm's ARN"
+                )));
+            };
+            let actor = Actor::alarm(arn);
+            if !home.policy.may_ever(&actor, Action::Abort) {
+                return Err(FunctionError::forbidden(format!(
+                    "no rule of the authorisation policy lets alarm {arn} of account {theirs} abort anything"
+                )));
+            }
+            foreign = Some(actor);
         }
     }
     let state = data
@@ -138,16 +201,34 @@ pub async fn handle<P: Ports>(
         state: state_name.to_string(),
         rolled_back: Vec::new(),
         older_than_rollout: Vec::new(),
+        not_allowed: Vec::new(),
     };
     if state_name == "OK" {
         return Ok(outcome);
     }
     let runner = Runner::new(ports, Role::CheckAlarms);
+    // Rollouts name this account's alarms by name, other accounts' by ARN (which the reason
+    // then names).
+    let watched = match &foreign {
+        Some(actor) => actor.principal.clone(),
+        None => data.alarm_name.clone(),
+    };
     let mut failures = Vec::new();
-    for id in ports.store().rollouts_watching(&data.alarm_name).await? {
+    for id in ports.store().rollouts_watching(&watched).await? {
         let Some(rollout) = ports.store().load(&id).await? else {
             continue;
         };
+        if let Some(actor) = &foreign {
+            let spec = &rollout.spec;
+            if let Err(refused) =
+                home.policy
+                    .authorize(actor, Action::Abort, spec.function_key(), &spec.alias)
+            {
+                warn!(rollout_id = %id, alarm = %actor, refused = %refused, "alarm of another account not allowed to roll back");
+                outcome.not_allowed.push(id);
+                continue;
+            }
+        }
         if state_name == "INSUFFICIENT_DATA"
             && rollout.spec.insufficient_data != InsufficientData::Breach
         {
@@ -159,10 +240,7 @@ pub async fn handle<P: Ports>(
             outcome.older_than_rollout.push(id);
             continue;
         }
-        let reason = format!(
-            "alarm {} went to {state_name}: {}",
-            data.alarm_name, state.reason
-        );
+        let reason = format!("alarm {watched} went to {state_name}: {}", state.reason);
         match runner.run_on(rollout, Event::Breach { reason }).await {
             Ok(after) if matches!(after.status, Status::RollingBack | Status::RolledBack) => {
                 info!(rollout_id = %id, alarm = %data.alarm_name, "rolling back on alarm");

@@ -183,3 +183,121 @@ fn fuzzed_inputs_never_panic() {
     );
     assert!(ran > 0);
 }
+
+const ACTION_EVENT: &str = include_str!("fixtures/cloudwatch-alarm-action-lambda.json");
+/// The documented alarm action's alarm, as a rollout of another account names it.
+const FOREIGN_ALARM: &str =
+    "arn:aws:cloudwatch:us-east-1:444455556666:alarm:lambda-demo-metric-alarm";
+
+/// Glidepath in 123456789012; rollouts on `orders` and `billing` naming the documented
+/// alarm of account 444455556666 by ARN.
+async fn world_with_a_foreign_alarm() -> (FakeAws, Vec<String>) {
+    let fake = FakeAws::new(1_000);
+    let mut ids = Vec::new();
+    for function in ["orders", "billing"] {
+        fake.add_function(function, 2, "live", 1);
+        let rollout = seed_rollout(
+            &fake,
+            json!({"function": function, "alias": "live", "targetVersion": "2",
+                   "strategy": "Canary10Percent30Minutes", "alarms": [FOREIGN_ALARM]}),
+        )
+        .await;
+        ids.push(rollout.id);
+    }
+    (fake, ids)
+}
+
+fn action_event() -> Value {
+    serde_json::from_str(ACTION_EVENT).unwrap()
+}
+
+#[tokio::test]
+async fn the_documented_alarm_action_of_this_account_rolls_back() {
+    let fake = FakeAws::new(1_000);
+    fake.add_function("orders", 2, "live", 1);
+    fake.set_alarm("lambda-demo-metric-alarm", AlarmState::Ok);
+    let rollout = seed_rollout(
+        &fake,
+        json!({"function": "orders", "alias": "live", "targetVersion": "2",
+               "strategy": "Canary10Percent30Minutes", "alarms": ["lambda-demo-metric-alarm"]}),
+    )
+    .await;
+    let home = super::Home::new(
+        Some("us-east-1".into()),
+        "arn:aws:lambda:us-east-1:444455556666:function:glidepath-check-alarms",
+    );
+    let outcome = handle(&fake, action_event(), &home).await.unwrap();
+    assert_eq!(outcome.rolled_back, vec![rollout.id.clone()]);
+    assert_eq!(
+        fake.rollout(&rollout.id).unwrap().status,
+        Status::RollingBack
+    );
+}
+
+#[tokio::test]
+async fn an_alarm_of_another_account_rolls_back_only_what_the_policy_lets_it() {
+    let (fake, ids) = world_with_a_foreign_alarm().await;
+    let policy = glidepath_core::Policy::from_json(
+        r#"{"rules": [{"name": "monitoring-account", "principals": ["arn:aws:cloudwatch:*:444455556666:alarm:*"],
+             "actions": ["abort"], "functions": ["*:function:orders"]}]}"#,
+    )
+    .unwrap();
+    let outcome = handle(&fake, action_event(), &home().with_policy(policy))
+        .await
+        .unwrap();
+    assert_eq!(outcome.rolled_back, vec![ids[0].clone()]);
+    assert_eq!(outcome.not_allowed, vec![ids[1].clone()]);
+    let orders = fake.rollout(&ids[0]).unwrap();
+    assert_eq!(orders.status, Status::RollingBack);
+    assert!(orders.reason.unwrap().contains(FOREIGN_ALARM));
+    assert_eq!(fake.rollout(&ids[1]).unwrap().status, Status::Shifting);
+}
+
+#[tokio::test]
+async fn an_alarm_of_another_account_is_refused_unless_the_policy_names_it() {
+    let (fake, ids) = world_with_a_foreign_alarm().await;
+    // No rule at all (the default): refused before anything is read.
+    let error = handle(&fake, action_event(), &home()).await.unwrap_err();
+    assert_eq!(error.error_type, "Forbidden");
+    assert!(error.message.contains(FOREIGN_ALARM), "{}", error.message);
+    // A rule for another account's alarms does not cover this one.
+    let policy = glidepath_core::Policy::from_json(
+        r#"{"rules": [{"name": "other", "principals": ["arn:aws:cloudwatch:*:777777777777:alarm:*"], "actions": ["abort"]}]}"#,
+    )
+    .unwrap();
+    let error = handle(&fake, action_event(), &home().with_policy(policy.clone()))
+        .await
+        .unwrap_err();
+    assert_eq!(error.error_type, "Forbidden");
+    // The ARN must be the event's own account's and name the alarm; an EventBridge event
+    // from another account is never taken.
+    let mut mismatched = action_event();
+    mismatched["alarmArn"] =
+        json!("arn:aws:cloudwatch:us-east-1:777777777777:alarm:lambda-demo-metric-alarm");
+    let error = handle(&fake, mismatched, &home().with_policy(policy))
+        .await
+        .unwrap_err();
+    assert_eq!(error.error_type, "InvalidRequest");
+    let mut bridged = alarm_event("ALARM");
+    bridged["account"] = json!("444455556666");
+    let error = handle(&fake, bridged, &home()).await.unwrap_err();
+    assert!(error.message.contains("`account`"), "{}", error.message);
+    for id in &ids {
+        assert_eq!(fake.rollout(id).unwrap().status, Status::Shifting);
+    }
+}
+
+#[tokio::test]
+async fn an_alarm_of_this_account_never_acts_on_a_rollout_naming_another_accounts_alarm_of_the_same_name()
+ {
+    let (fake, ids) = world_with_a_foreign_alarm().await;
+    let mut local = action_event();
+    local["accountId"] = json!("123456789012");
+    local["alarmArn"] =
+        json!("arn:aws:cloudwatch:us-east-1:123456789012:alarm:lambda-demo-metric-alarm");
+    let outcome = handle(&fake, local, &home()).await.unwrap();
+    assert!(outcome.rolled_back.is_empty());
+    for id in &ids {
+        assert_eq!(fake.rollout(id).unwrap().status, Status::Shifting);
+    }
+}

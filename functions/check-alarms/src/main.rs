@@ -15,7 +15,8 @@ async fn main() -> Result<(), Error> {
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let ports = AwsPorts::new(&sdk, &config);
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        let home = handler::Home::new(config.region.clone(), &event.context.invoked_function_arn);
+        let home = handler::Home::new(config.region.clone(), &event.context.invoked_function_arn)
+            .with_policy(config.policy.clone());
         let ports = &ports;
         async move { handler::handle(ports, event.payload, &home).await }
     }))

@@ -142,7 +142,10 @@ pub async fn handle<P: Ports>(ports: &P, event: Value) -> Result<Started, Functi
 /// What the guardrails judge of a request, before anything is published or created.
 fn facts(request: &RolloutRequest, current_version: &str) -> RolloutFacts {
     RolloutFacts {
-        health_signals: request.alarms.len() + usize::from(request.analysis.is_some()),
+        // Only what Glidepath can read itself counts: an alarm of another account (by ARN)
+        // pushes breaches but cannot be checked.
+        health_signals: glidepath_core::alarm_ref::readable(&request.alarms).len()
+            + usize::from(request.analysis.is_some()),
         first_step_percent: request.plan.weights().next().unwrap_or_default(),
         downgrade: match &request.target {
             Target::Version(target) => is_downgrade(current_version, target),
@@ -257,19 +260,30 @@ pub async fn start_request<P: Ports>(
             alias.version
         )));
     }
-    let missing = ports.health().missing_alarms(&request.alarms).await?;
+    for alarm in &request.alarms {
+        if let Ok(Some(arn)) = glidepath_core::alarm_ref::parse(alarm) {
+            if invocation.account.as_deref() == Some(arn.account) {
+                return Err(FunctionError::invalid(format!(
+                    "`alarms`: {alarm} is an alarm of this account; name it `{}`, so that every tick reads it",
+                    arn.name
+                )));
+            }
+        }
+    }
+    let readable = glidepath_core::alarm_ref::readable(&request.alarms);
+    let missing = ports.health().missing_alarms(&readable).await?;
     if !missing.is_empty() {
         return Err(FunctionError::invalid(format!(
             "`alarms`: no CloudWatch alarm named {}",
             missing.join(", ")
         )));
     }
-    if !request.alarms.is_empty() {
+    if !readable.is_empty() {
         // An alarm already in ALARM sends no new event: refuse now rather than shift
         // traffic until the first tick reads it.
         if let HealthVerdict::Breached { reason } = ports
             .health()
-            .check(&request.alarms, request.insufficient_data)
+            .check(&readable, request.insufficient_data)
             .await?
         {
             return Err(FunctionError::conflict(format!(

@@ -623,3 +623,79 @@ async fn a_code_signing_config_admits_only_signed_versions() {
         Status::Shifting
     );
 }
+
+/// Another account's alarm, named by ARN: pushed only.
+const FOREIGN_ALARM: &str = "arn:aws:cloudwatch:us-east-1:444455556666:alarm:orders-errors";
+
+#[tokio::test]
+async fn an_alarm_of_another_account_is_watched_but_neither_read_nor_counted_as_the_signal() {
+    let fake = world();
+    let mut request = request();
+    request["alarms"] = json!(["orders-errors", FOREIGN_ALARM]);
+    let view = handle(&fake, request).await.unwrap().rollout;
+    assert_eq!(view.status, Status::Shifting);
+    // Ticks read only the alarm of this account: the other one (which DescribeAlarms cannot
+    // see) does not count as missing.
+    let (seq, at) = fake.latest_tick(&view.rollout_id).unwrap();
+    let now = fake.world().now;
+    fake.advance(at - now);
+    let after = glidepath_aws::Runner::new(&fake, glidepath_aws::Role::Step)
+        .run(&view.rollout_id, glidepath_core::Event::Tick { seq })
+        .await
+        .unwrap();
+    assert_eq!(after.status, Status::Succeeded, "{:?}", after.reason);
+    assert_eq!(after.weight, Weight::percent(100));
+    // As the only alarm, it is no health signal for the guardrail.
+    let fake = world();
+    let strict =
+        Policy::from_json(r#"{"rules": [{"name": "all", "principals": ["*"], "actions": ["*"]}]}"#)
+            .unwrap();
+    let mut request = self::request();
+    request["alarms"] = json!([FOREIGN_ALARM]);
+    request["hooks"] = json!({});
+    let error = super::handle_until(
+        &fake,
+        request,
+        &glidepath_aws::function::Invocation::default(),
+        &strict,
+        "glidepath-",
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error.error_type, "Forbidden");
+    assert!(
+        error.message.contains("noHealthSignal"),
+        "{}",
+        error.message
+    );
+}
+
+#[tokio::test]
+async fn an_alarm_of_this_account_named_by_arn_or_a_malformed_arn_is_refused() {
+    let fake = world();
+    let mut request = request();
+    request["alarms"] = json!(["arn:aws:cloudwatch:us-east-1:123456789012:alarm:orders-errors"]);
+    let invocation = glidepath_aws::function::Invocation {
+        deadline: None,
+        account: Some("123456789012".into()),
+    };
+    let error = super::handle_until(
+        &fake,
+        request,
+        &invocation,
+        &glidepath_aws::fakes::open_policy(),
+        "glidepath-",
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        error.message.contains("name it `orders-errors`"),
+        "{}",
+        error.message
+    );
+    let mut request = self::request();
+    request["alarms"] = json!(["arn:aws:sns:us-east-1:444455556666:topic"]);
+    let error = handle(&fake, request).await.unwrap_err();
+    assert!(error.message.contains("`alarms[0]`"), "{}", error.message);
+    assert!(fake.world().rollouts.is_empty());
+}

@@ -20,7 +20,9 @@ pub async fn assess<H: HealthCheck>(
     now: UnixSeconds,
 ) -> Result<HealthVerdict, PortError> {
     let spec = &rollout.spec;
-    let alarms = health.check(&spec.alarms, spec.insufficient_data).await?;
+    // Alarms of other accounts (named by ARN) cannot be read: they push their breaches.
+    let readable = glidepath_core::alarm_ref::readable(&spec.alarms);
+    let alarms = health.check(&readable, spec.insufficient_data).await?;
     let (Some(analysis), Some(query)) = (&spec.analysis, MetricsQuery::for_rollout(rollout, now))
     else {
         return Ok(alarms);

@@ -1,5 +1,7 @@
 //! The Glidepath rollout engine: no AWS, no I/O, no clock.
 //!
+//! - [`alarm_ref`]: alarms named by name (read by Glidepath) or by ARN (another account's,
+//!   pushed only).
 //! - [`duration`]: `90s` / `5m` / `1h30m` parsing and display.
 //! - [`analysis`]: canary analysis: the new version judged against the old one from their
 //!   per-version metrics, with the exact tests of [`stats`].
@@ -22,6 +24,7 @@
 //! event and the current time, persist the result conditionally on `seq`, then run the
 //! commands and feed their results back as events.
 
+pub mod alarm_ref;
 pub mod analysis;
 pub mod duration;
 pub mod event;

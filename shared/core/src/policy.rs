@@ -50,6 +50,10 @@ pub enum Channel {
     /// ARN is in the event but not trusted: `start` cannot tell an event EventBridge delivered
     /// from one a caller invoked it with.
     Publish,
+    /// A CloudWatch alarm of another account invoking `check-alarms` as its alarm action: the
+    /// principal is the alarm's ARN. It can only roll back, and only where the policy lets it
+    /// `abort`. (An alarm of Glidepath's own account acts as Glidepath.)
+    AlarmAction,
     /// Glidepath itself: a tick, an alarm event, the watchdog, a hand-off.
     Glidepath,
 }
@@ -100,6 +104,14 @@ impl Actor {
         Actor {
             principal: format!("publish:{account}"),
             via: Channel::Publish,
+        }
+    }
+
+    /// An alarm of another account, by its ARN.
+    pub fn alarm(alarm_arn: &str) -> Actor {
+        Actor {
+            principal: alarm_arn.to_string(),
+            via: Channel::AlarmAction,
         }
     }
 
@@ -380,6 +392,19 @@ impl Policy {
             }
         }
         Ok(())
+    }
+
+    /// Whether some allow rule could let `actor` do `action` somewhere (before looking up
+    /// what it would act on): a cheap refusal of strangers.
+    pub fn may_ever(&self, actor: &Actor, action: Action) -> bool {
+        self.rules.iter().any(|rule| {
+            rule.effect == Effect::Allow
+                && rule.principals.iter().any(|p| glob(p, &actor.principal))
+                && rule
+                    .actions
+                    .iter()
+                    .any(|a| a == "*" || a == action.as_str())
+        })
     }
 
     /// Whether `actor` may do `action` to `alias` of the function `function_arn`.

@@ -272,6 +272,7 @@ fn alarms_field(value: &Option<Value>) -> Result<Vec<String>, RequestError> {
         if name.is_empty() || name.len() > 255 {
             return Err(bad(&field, "an alarm name has 1 to 255 characters"));
         }
+        crate::alarm_ref::parse(name).map_err(|problem| bad(&field, problem))?;
         if alarms.iter().any(|known: &String| known == name) {
             return Err(bad(&field, format!("`{name}` is listed twice")));
         }
