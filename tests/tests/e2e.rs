@@ -25,6 +25,8 @@ const DEADLINE: Duration = Duration::from_secs(120);
 
 #[path = "e2e/alarm_actions.rs"]
 mod alarm_actions;
+#[path = "e2e/hooks.rs"]
+mod hooks;
 #[path = "e2e/pipeline.rs"]
 mod pipeline;
 #[path = "e2e/publish.rs"]

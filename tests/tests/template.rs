@@ -203,6 +203,7 @@ fn each_function_may_make_exactly_the_calls_its_code_makes() {
                 "dynamodb:PutItem",
                 "dynamodb:DeleteItem",
                 "lambda:UpdateAlias",
+                "lambda:InvokeFunction",
                 "scheduler:ListSchedules",
                 "scheduler:DeleteSchedule",
                 "cloudwatch:DeleteAlarms",

@@ -294,6 +294,8 @@ pub async fn start_request<P: Ports>(
     for (field, hook) in [
         ("hooks.preTraffic", &request.hooks.pre_traffic),
         ("hooks.postTraffic", &request.hooks.post_traffic),
+        ("hooks.beforeShift", &request.hooks.before_shift),
+        ("hooks.onRollback", &request.hooks.on_rollback),
     ] {
         if let Some(hook) = hook {
             if !router.function_exists(hook).await? {

@@ -138,3 +138,7 @@ mod tests;
 #[cfg(test)]
 #[path = "analysis_tests.rs"]
 mod analysis_tests;
+
+#[cfg(test)]
+#[path = "hook_tests.rs"]
+mod hook_tests;

@@ -112,6 +112,8 @@ pub struct World {
     /// How long each hook function takes to answer (default: at once).
     pub hook_delays: BTreeMap<String, std::time::Duration>,
     pub hook_calls: Vec<(String, HookRequest)>,
+    /// Every hook told without waiting (`onRollback`), in order.
+    pub hook_notices: Vec<(String, HookRequest)>,
     /// (rollout id, status, weight) of every notification.
     pub notifications: Vec<(String, Status, Weight)>,
     /// Every published change, whole (its actor included).
@@ -724,6 +726,16 @@ impl HookRunner for FakeAws {
             .get(function)
             .cloned()
             .unwrap_or(HookOutcome::Succeeded))
+    }
+
+    async fn notify(&self, function: &str, request: &HookRequest) -> Result<(), PortError> {
+        self.interleave().await;
+        let mut world = self.world();
+        world.fail("lambda:Invoke (notice)")?;
+        world
+            .hook_notices
+            .push((function_name(function), request.clone()));
+        Ok(())
     }
 }
 

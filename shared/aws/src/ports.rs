@@ -358,6 +358,14 @@ pub struct HookRequest {
     pub current_version: String,
     pub target_version: String,
     pub phase: HookPhase,
+    /// `BeforeShift`: the weight the next step would put on the target version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_weight: Option<Weight>,
+    /// `OnRollback`: the rollout's status and why it is rolling back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 impl HookRequest {
@@ -369,6 +377,9 @@ impl HookRequest {
             current_version: rollout.spec.current_version.clone(),
             target_version: rollout.spec.target_version.clone(),
             phase,
+            next_weight: None,
+            status: None,
+            reason: None,
         }
     }
 }
@@ -381,6 +392,13 @@ pub trait HookRunner: Send + Sync {
         function: &str,
         request: &HookRequest,
     ) -> impl Future<Output = Result<HookOutcome, PortError>> + Send;
+    /// Tells hook `function` of `request` without waiting (asynchronous invoke: Lambda queues
+    /// and retries it); only whether Lambda took the event.
+    fn notify(
+        &self,
+        function: &str,
+        request: &HookRequest,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
 }
 
 /// State-change notifications (EventBridge). At least once: the runner records the last
@@ -412,6 +430,19 @@ pub struct Refusal {
 }
 
 impl HistoryEntry {
+    /// Whether this change is the one that begins a rollback: entering `RollingBack`, or
+    /// ending `RolledBack` or `Failed` directly (no traffic had moved, so there was nothing to
+    /// restore). The end of a rollback (its restore confirmed, or re-driven) is not.
+    pub fn begins_rollback(&self) -> bool {
+        match self.status {
+            Status::RollingBack => true,
+            Status::RolledBack | Status::Failed => {
+                self.event != "alias-applied" && self.event != "redrive"
+            }
+            _ => false,
+        }
+    }
+
     /// The history entry of the record's latest transition, as `event` made it.
     pub fn latest(rollout: &Rollout, event: &str) -> HistoryEntry {
         HistoryEntry {
@@ -467,5 +498,34 @@ pub trait Ports: Send + Sync {
     /// The AWS calls made since the last call of this method, by `service:Operation`.
     fn take_call_counts(&self) -> std::collections::BTreeMap<&'static str, u64> {
         std::collections::BTreeMap::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(status: Status, event: &str) -> HistoryEntry {
+        HistoryEntry {
+            seq: 3,
+            event: event.into(),
+            status,
+            weight: Weight::ZERO,
+            at: 0,
+            reason: None,
+            actor: None,
+        }
+    }
+
+    #[test]
+    fn a_rollback_begins_once() {
+        assert!(change(Status::RollingBack, "breach").begins_rollback());
+        assert!(change(Status::RollingBack, "abort").begins_rollback());
+        assert!(change(Status::RolledBack, "hook-completed").begins_rollback());
+        assert!(change(Status::Failed, "drift").begins_rollback());
+        assert!(!change(Status::RolledBack, "alias-applied").begins_rollback());
+        assert!(!change(Status::RolledBack, "redrive").begins_rollback());
+        assert!(!change(Status::Shifting, "health").begins_rollback());
+        assert!(!change(Status::Succeeded, "alias-applied").begins_rollback());
     }
 }

@@ -5,11 +5,15 @@ use crate::weight::Weight;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// Which smoke-test hook.
+/// Which hook.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum HookPhase {
     PreTraffic,
     PostTraffic,
+    /// The gate asked before each weight increase (`hooks.beforeShift`).
+    BeforeShift,
+    /// The notice of a rollback (`hooks.onRollback`).
+    OnRollback,
 }
 
 impl fmt::Display for HookPhase {
@@ -17,6 +21,8 @@ impl fmt::Display for HookPhase {
         f.write_str(match self {
             HookPhase::PreTraffic => "PreTraffic",
             HookPhase::PostTraffic => "PostTraffic",
+            HookPhase::BeforeShift => "BeforeShift",
+            HookPhase::OnRollback => "OnRollback",
         })
     }
 }

@@ -339,13 +339,11 @@ fn hooks_field(value: &Option<Value>) -> Result<Hooks, RequestError> {
             ));
         }
     };
-    if let Some(unknown) = hooks
-        .keys()
-        .find(|k| *k != "preTraffic" && *k != "postTraffic")
-    {
+    const KNOWN: [&str; 4] = ["preTraffic", "postTraffic", "beforeShift", "onRollback"];
+    if let Some(unknown) = hooks.keys().find(|k| !KNOWN.contains(&k.as_str())) {
         return Err(bad(
             &format!("hooks.{unknown}"),
-            "is not a known hook; known hooks: preTraffic, postTraffic",
+            format!("is not a known hook; known hooks: {}", KNOWN.join(", ")),
         ));
     }
     let hook = |key: &str| -> Result<Option<String>, RequestError> {
@@ -359,6 +357,8 @@ fn hooks_field(value: &Option<Value>) -> Result<Hooks, RequestError> {
     Ok(Hooks {
         pre_traffic: hook("preTraffic")?,
         post_traffic: hook("postTraffic")?,
+        before_shift: hook("beforeShift")?,
+        on_rollback: hook("onRollback")?,
     })
 }
 

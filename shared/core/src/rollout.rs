@@ -100,7 +100,8 @@ pub enum InsufficientData {
     Breach,
 }
 
-/// Smoke-test hook functions (names or ARNs) run before traffic shifts and after 100 %.
+/// Hook functions (names or ARNs): smoke tests before traffic shifts and after 100 %, a gate
+/// before each weight increase, and a notice when the rollout rolls back.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Hooks {
@@ -108,6 +109,15 @@ pub struct Hooks {
     pub pre_traffic: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub post_traffic: Option<String>,
+    /// Asked, after a healthy check and before each weight increase Glidepath makes on its
+    /// own (the next step, or 100 % at the end of the plan): anything but success rolls back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before_shift: Option<String>,
+    /// Told, asynchronously and at least once, when the rollout starts rolling back (or
+    /// ends without traffic), with the reason: to page, or open a ticket. Its answer changes
+    /// nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_rollback: Option<String>,
 }
 
 /// What the rollout was asked to do, resolved: versions are concrete and the strategy parsed.
@@ -262,6 +272,19 @@ impl Rollout {
             actor: None,
             weight_since: None,
             held_since: None,
+        }
+    }
+
+    /// The weight the next plan step would raise the alias to, after a healthy check of this
+    /// one: `None` at a gate, after the last step (the plan ends at 100 %), or when the
+    /// rollout is not shifting.
+    pub fn next_increase(&self) -> Option<Weight> {
+        if self.status != Status::Shifting {
+            return None;
+        }
+        match self.plan.get(self.step_index.map_or(0, |i| i + 1))? {
+            PlanStep::Shift { weight, .. } if weight > self.weight => Some(weight),
+            _ => None,
         }
     }
 

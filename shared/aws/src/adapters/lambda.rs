@@ -337,6 +337,20 @@ impl HookRunner for LambdaHooks {
             Err(error) => Err(PortError::aws("Lambda Invoke (hook)", error)),
         }
     }
+
+    async fn notify(&self, function: &str, request: &HookRequest) -> Result<(), PortError> {
+        let payload = serde_json::to_vec(request).map_err(|e| PortError::Invalid(e.to_string()))?;
+        self.calls.record("lambda:Invoke");
+        self.client
+            .invoke()
+            .function_name(function)
+            .invocation_type(InvocationType::Event)
+            .payload(Blob::new(payload))
+            .send()
+            .await
+            .map_err(|e| PortError::aws("Lambda Invoke (hook notice)", e))?;
+        Ok(())
+    }
 }
 
 /// Hands rollouts to `finalize` and `rollback` by asynchronous invoke.

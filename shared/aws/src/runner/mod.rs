@@ -529,8 +529,11 @@ impl<'a, P: Ports> Runner<'a, P> {
         for command in commands {
             match command {
                 Command::CheckHealth { seq } => {
-                    let verdict =
+                    let mut verdict =
                         crate::health::assess(self.ports.health(), &run.rollout, now).await?;
+                    if verdict == glidepath_core::HealthVerdict::Healthy {
+                        verdict = self.before_shift(&run.rollout).await?;
+                    }
                     follow_ups.push(Event::Health { seq, verdict });
                 }
                 Command::RunHook { phase, function } => {

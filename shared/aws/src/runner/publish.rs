@@ -1,14 +1,30 @@
 //! Publishing state changes at least once: the record keeps the last `seq` published
-//! (`notified_seq`); what is owed is published from the history, in order.
+//! (`notified_seq`); what is owed is published from the history, in order. The change that
+//! begins a rollback is also told to the rollout's `onRollback` hook, as part of publishing
+//! it, so the hook is told at least once too.
 
 use super::{Run, Runner};
-use crate::ports::{HistoryEntry, Notifier, Ports, RolloutStore};
-use glidepath_core::Rollout;
-use tracing::warn;
+use crate::ports::{HistoryEntry, HookRequest, HookRunner, Notifier, Ports, RolloutStore};
+use glidepath_core::{HookPhase, Rollout};
+use tracing::{info, warn};
 
 impl<P: Ports> Runner<'_, P> {
     /// Publishes one state change; a failure is logged and leaves it owed.
     pub(super) async fn publish(&self, rollout: &Rollout, change: &HistoryEntry) -> bool {
+        if let (Some(hook), true) = (&rollout.spec.hooks.on_rollback, change.begins_rollback()) {
+            let mut request = HookRequest::new(rollout, HookPhase::OnRollback);
+            request.status = Some(change.status);
+            request.reason = change.reason.clone();
+            match self.ports.hooks().notify(hook, &request).await {
+                Ok(()) => {
+                    info!(rollout_id = %rollout.id, hook = %hook, seq = change.seq, "on-rollback hook told");
+                }
+                Err(error) => {
+                    warn!(rollout_id = %rollout.id, hook = %hook, error = %error, "could not tell the on-rollback hook; the change stays owed");
+                    return false;
+                }
+            }
+        }
         match self.ports.notifier().notify(rollout, change).await {
             Ok(()) => true,
             Err(error) => {

@@ -16,6 +16,7 @@ pub fn rollout(strategy: &str, bake_seconds: u64, pre: bool, post: bool) -> Roll
         hooks: Hooks {
             pre_traffic: pre.then(|| "smoke-pre".to_string()),
             post_traffic: post.then(|| "smoke-post".to_string()),
+            ..Hooks::default()
         },
         analysis: None,
         managed_alarms: Vec::new(),
