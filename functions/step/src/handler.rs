@@ -3,6 +3,10 @@
 //! - `{"rolloutId", "seq"}`: a Scheduler tick. Stale, early and repeated ticks change nothing.
 //! - `{"rolloutId", "command": "pause" | "resume" | "promote"}`: an operator.
 //! - `{"rolloutId", "command": "redrive"}`: the watchdog, for a rollout whose tick was lost.
+//! - `{"rolloutId", "command": "hookResult", "hookExecutionId", "status": "Succeeded" |
+//!   "Failed", "reason"}`: a callback hook's answer. Only the hook function's own role (a
+//!   function URL caller assuming it) or a principal the policy allows `hookResult` may
+//!   answer; an answer for another execution (late, repeated, guessed) changes nothing.
 //!
 //! Rollouts that reach `PostTraffic` or `RollingBack` are handed to `finalize` / `rollback`.
 //!
@@ -14,11 +18,13 @@
 use glidepath_aws::entry::{identify, load_authorized};
 pub use glidepath_aws::function::RolloutView;
 use glidepath_aws::function::{FunctionError, parse_input};
-use glidepath_aws::ports::Ports;
+use glidepath_aws::ports::{AliasRouter, Ports, RolloutStore};
 use glidepath_aws::{Role, Runner};
-use glidepath_core::{Action, Event, Policy};
+use glidepath_core::policy::is_session_of;
+use glidepath_core::{Action, Actor, Channel, Event, HookOutcome, Policy, Rollout};
 use serde::Deserialize;
 use serde_json::Value;
+use tracing::info;
 
 /// What an operator (or the watchdog) may ask of `step`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -28,6 +34,8 @@ enum StepCommand {
     Resume,
     Promote,
     Redrive,
+    #[serde(rename = "hookResult")]
+    HookResult,
 }
 
 /// `step`'s input: a tick or a command, never both.
@@ -50,6 +58,20 @@ struct Tick {
 struct CommandInput {
     rollout_id: String,
     command: StepCommand,
+    /// `hookResult` only.
+    #[serde(default)]
+    hook_execution_id: Option<String>,
+    #[serde(default)]
+    status: Option<HookStatus>,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// A callback hook's verdict, CodeDeploy's spelling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+enum HookStatus {
+    Succeeded,
+    Failed,
 }
 
 /// Reads the input, with errors that say which form was expected.
@@ -67,10 +89,11 @@ fn read_input(event: Value) -> Result<StepInput, FunctionError> {
                 ));
             }
             (None, Some(Value::String(command)))
-                if !["pause", "resume", "promote", "redrive"].contains(&command.as_str()) =>
+                if !["pause", "resume", "promote", "redrive", "hookResult"]
+                    .contains(&command.as_str()) =>
             {
                 return Err(FunctionError::invalid(format!(
-                    "`command`: `{command}` is not one of pause, resume, promote, redrive (abort goes to the rollback function)"
+                    "`command`: `{command}` is not one of pause, resume, promote, redrive, hookResult (abort goes to the rollback function)"
                 )));
             }
             _ => {}
@@ -108,8 +131,50 @@ pub async fn handle_until<P: Ports>(
         }
         StepInput::Command(CommandInput {
             rollout_id,
-            command,
+            command: StepCommand::HookResult,
+            hook_execution_id,
+            status,
+            reason,
         }) => {
+            let execution_id = hook_execution_id.ok_or_else(|| {
+                FunctionError::invalid(
+                    "`hookExecutionId`: missing (the id the hook was invoked with)",
+                )
+            })?;
+            let outcome = match status {
+                Some(HookStatus::Succeeded) => HookOutcome::Succeeded,
+                Some(HookStatus::Failed) => HookOutcome::Failed {
+                    reason: reason.unwrap_or_else(|| "the hook reported failure".into()),
+                },
+                None => {
+                    return Err(FunctionError::invalid(
+                        "`status`: missing; \"Succeeded\" or \"Failed\"",
+                    ));
+                }
+            };
+            let stored = load_hook_answerer(ports, policy, &actor, &rollout_id).await?;
+            runner
+                .run_on(
+                    stored,
+                    Event::HookResult {
+                        execution_id,
+                        outcome,
+                    },
+                )
+                .await?
+        }
+        StepInput::Command(CommandInput {
+            rollout_id,
+            command,
+            hook_execution_id,
+            status,
+            reason,
+        }) => {
+            if hook_execution_id.is_some() || status.is_some() || reason.is_some() {
+                return Err(FunctionError::invalid(
+                    "`hookExecutionId`, `status` and `reason` belong to the hookResult command only",
+                ));
+            }
             let (action, event) = match command {
                 StepCommand::Pause => (Action::Pause, Event::Pause),
                 StepCommand::Resume => (Action::Resume, Event::Resume),
@@ -118,6 +183,7 @@ pub async fn handle_until<P: Ports>(
                 StepCommand::Redrive => {
                     return Ok(view(ports, &runner.redrive(&rollout_id).await?));
                 }
+                StepCommand::HookResult => unreachable!("matched above"),
             };
             let stored =
                 load_authorized(ports.store(), policy, &actor, action, &rollout_id).await?;
@@ -125,6 +191,35 @@ pub async fn handle_until<P: Ports>(
         }
     };
     Ok(view(ports, &rollout))
+}
+
+/// The rollout a callback hook answers for, if `actor` may answer: a session of a hook
+/// function's own execution role (authenticated by a function URL), or a principal the
+/// policy allows `hookResult` on the alias. The execution id is not a credential.
+async fn load_hook_answerer<P: Ports>(
+    ports: &P,
+    policy: &Policy,
+    actor: &Actor,
+    rollout_id: &str,
+) -> Result<Rollout, FunctionError> {
+    let rollout =
+        ports.store().load(rollout_id).await?.ok_or_else(|| {
+            FunctionError::invalid(format!("`rolloutId`: no rollout {rollout_id}"))
+        })?;
+    if actor.via == Channel::FunctionUrl {
+        let hooks = rollout.spec.hooks.clone();
+        for hook in [hooks.pre_traffic, hooks.post_traffic]
+            .into_iter()
+            .flatten()
+        {
+            let role = ports.router().version_info(&hook, "$LATEST").await?.role;
+            if is_session_of(&actor.principal, &role) {
+                info!(rollout_id, actor = %actor, hook = %hook, "hook answer from the hook's own role");
+                return Ok(rollout);
+            }
+        }
+    }
+    load_authorized(ports.store(), policy, actor, Action::HookResult, rollout_id).await
 }
 
 fn view<P: Ports>(ports: &P, rollout: &glidepath_core::Rollout) -> RolloutView {

@@ -135,3 +135,158 @@ async fn a_failed_pre_traffic_hook_tells_the_on_rollback_hook() {
             .contains("GET /health: 500")
     );
 }
+
+/// A rollout whose pre-traffic hook `smoke` answers by callback within 30 minutes, started
+/// (waiting for the answer). `smoke` runs as `smoke-role`.
+async fn waiting_for_a_callback() -> (glidepath_aws::fakes::FakeAws, String) {
+    let fake = world();
+    fake.world().function_roles.insert(
+        "smoke".into(),
+        "arn:aws:iam::123456789012:role/smoke-role".into(),
+    );
+    let rollout = seed_rollout(
+        &fake,
+        json!({"function": "orders", "alias": "live", "targetVersion": "2",
+               "strategy": "Canary10Percent5Minutes", "alarms": ["orders-errors"],
+               "hooks": {"preTraffic": "smoke", "answer": "callback", "timeout": "30m"}}),
+    )
+    .await;
+    assert_eq!(rollout.status, Status::PreTraffic);
+    (fake, rollout.id)
+}
+
+fn answer(id: &str, execution: &str, status: &str) -> Value {
+    json!({"rolloutId": id, "command": "hookResult", "hookExecutionId": execution,
+           "status": status, "reason": "journey tests"})
+}
+
+/// Only the hook's own role may answer; everyone else needs a rule for `hookResult`.
+fn strict_policy() -> glidepath_core::Policy {
+    glidepath_core::Policy::from_json(
+        r#"{"rules": [{"name": "ops", "principals": ["arn:aws:sts::*:assumed-role/ops/*"], "actions": ["*"]}]}"#,
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_callback_hook_is_invoked_with_its_execution_id_and_answered_by_its_own_role() {
+    let (fake, id) = waiting_for_a_callback().await;
+    let notices = fake.world().hook_notices.clone();
+    assert_eq!(notices.len(), 1);
+    let (hook, request) = &notices[0];
+    assert_eq!(hook, "smoke");
+    assert_eq!(request.hook_execution_id.as_deref(), Some("PreTraffic-1"));
+    assert_eq!(request.callback_function.as_deref(), Some("step"));
+    assert!(
+        fake.world().hook_calls.is_empty(),
+        "not run within the invocation"
+    );
+    let (seq, due) = fake.latest_tick(&id).unwrap();
+    assert_eq!((seq, due), (1, 1_000 + 1_800), "the deadline is a tick");
+
+    // The hook's own role answers through the function URL.
+    let from_hook = glidepath_aws::fakes::function_url_request(
+        "arn:aws:sts::123456789012:assumed-role/smoke-role/smoke",
+        &answer(&id, "PreTraffic-1", "Succeeded"),
+    );
+    let after = super::handle_until(&fake, from_hook, None, &strict_policy())
+        .await
+        .unwrap();
+    assert_eq!(
+        (after.status, after.weight),
+        (Status::Shifting, Weight::percent(10))
+    );
+}
+
+#[tokio::test]
+async fn anyone_else_needs_the_policy_and_a_guessed_id_is_no_credential() {
+    let (fake, id) = waiting_for_a_callback().await;
+    // A direct invoke (no identity) with the right id: refused without a rule.
+    let error = super::handle_until(
+        &fake,
+        answer(&id, "PreTraffic-1", "Succeeded"),
+        None,
+        &strict_policy(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error.error_type, "Forbidden");
+    // Another role, through the URL: refused too.
+    let intruder = glidepath_aws::fakes::function_url_request(
+        "arn:aws:sts::123456789012:assumed-role/other-role/x",
+        &answer(&id, "PreTraffic-1", "Succeeded"),
+    );
+    let error = super::handle_until(&fake, intruder, None, &strict_policy())
+        .await
+        .unwrap_err();
+    assert_eq!(error.error_type, "Forbidden");
+    assert_eq!(fake.rollout(&id).unwrap().status, Status::PreTraffic);
+    // Allowed by the policy, but for another execution: nothing changes.
+    let after = handle(&fake, answer(&id, "PreTraffic-7", "Succeeded"))
+        .await
+        .unwrap();
+    assert_eq!(after.status, Status::PreTraffic);
+}
+
+#[tokio::test]
+async fn a_failed_or_missing_answer_ends_the_stage_without_traffic_and_a_late_one_changes_nothing()
+{
+    let (fake, id) = waiting_for_a_callback().await;
+    let failed = handle(&fake, answer(&id, "PreTraffic-1", "Failed"))
+        .await
+        .unwrap();
+    assert_eq!(failed.status, Status::RolledBack);
+    assert!(failed.reason.unwrap().contains("journey tests"));
+
+    let (fake, id) = waiting_for_a_callback().await;
+    let timed_out = tick(&fake, &id).await;
+    assert_eq!(timed_out.status, Status::RolledBack);
+    assert!(
+        timed_out
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("did not answer within 30m"),
+        "{:?}",
+        timed_out.reason
+    );
+    let late = handle(&fake, answer(&id, "PreTraffic-1", "Succeeded"))
+        .await
+        .unwrap();
+    assert_eq!(late.status, Status::RolledBack);
+    assert_eq!(fake.alias("orders", "live").unwrap().routing, None);
+}
+
+#[tokio::test]
+async fn a_hook_result_must_say_which_execution_and_what_status() {
+    let (fake, id) = waiting_for_a_callback().await;
+    let error = handle(
+        &fake,
+        json!({"rolloutId": id, "command": "hookResult", "status": "Succeeded"}),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        error.message.contains("`hookExecutionId`"),
+        "{}",
+        error.message
+    );
+    let error = handle(
+        &fake,
+        json!({"rolloutId": id, "command": "hookResult", "hookExecutionId": "PreTraffic-1"}),
+    )
+    .await
+    .unwrap_err();
+    assert!(error.message.contains("`status`"), "{}", error.message);
+    let error = handle(
+        &fake,
+        json!({"rolloutId": id, "command": "pause", "status": "Succeeded"}),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        error.message.contains("hookResult command only"),
+        "{}",
+        error.message
+    );
+}

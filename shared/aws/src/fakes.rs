@@ -94,6 +94,8 @@ pub struct World {
     pub aliases: BTreeMap<(String, String), AliasState>,
     pub versions: BTreeMap<(String, String), VersionInfo>,
     pub functions: BTreeSet<String>,
+    /// Execution roles by function name (default `arn:aws:iam::123456789012:role/app`).
+    pub function_roles: BTreeMap<String, String>,
     /// Tags by function name.
     pub tags: BTreeMap<String, BTreeMap<String, String>>,
     /// Every refusal published.
@@ -502,7 +504,23 @@ impl AliasRouter for FakeAws {
 
     async fn version_info(&self, function: &str, version: &str) -> Result<VersionInfo, PortError> {
         self.interleave().await;
-        self.world()
+        let world = self.world();
+        let name = function_name(function);
+        // `$LATEST` of any function the world has (a hook's configuration, say).
+        if version == "$LATEST" && world.functions.contains(&name) {
+            return Ok(VersionInfo {
+                version: version.to_string(),
+                role: world
+                    .function_roles
+                    .get(&name)
+                    .cloned()
+                    .unwrap_or_else(|| "arn:aws:iam::123456789012:role/app".into()),
+                dead_letter_target: None,
+                code_sha256: None,
+                signing_profile_version_arn: None,
+            });
+        }
+        world
             .versions
             .get(&(function_name(function), version.to_string()))
             .cloned()
@@ -726,6 +744,12 @@ impl HookRunner for FakeAws {
             .get(function)
             .cloned()
             .unwrap_or(HookOutcome::Succeeded))
+    }
+
+    async fn start_callback(&self, function: &str, request: &HookRequest) -> Result<(), PortError> {
+        let mut request = request.clone();
+        request.callback_function = Some("step".into());
+        HookRunner::notify(self, function, &request).await
     }
 
     async fn notify(&self, function: &str, request: &HookRequest) -> Result<(), PortError> {

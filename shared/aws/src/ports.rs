@@ -366,6 +366,12 @@ pub struct HookRequest {
     pub status: Option<Status>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// A callback hook: the id its answer must carry, and the function to answer
+    /// (`{"rolloutId", "command": "hookResult", "hookExecutionId", "status", "reason"}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hook_execution_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback_function: Option<String>,
 }
 
 impl HookRequest {
@@ -380,6 +386,8 @@ impl HookRequest {
             next_weight: None,
             status: None,
             reason: None,
+            hook_execution_id: None,
+            callback_function: None,
         }
     }
 }
@@ -392,6 +400,13 @@ pub trait HookRunner: Send + Sync {
         function: &str,
         request: &HookRequest,
     ) -> impl Future<Output = Result<HookOutcome, PortError>> + Send;
+    /// Invokes callback hook `function` asynchronously with `request`, naming the function it
+    /// answers (`step`) in `callbackFunction`; only whether Lambda took the event.
+    fn start_callback(
+        &self,
+        function: &str,
+        request: &HookRequest,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
     /// Tells hook `function` of `request` without waiting (asynchronous invoke: Lambda queues
     /// and retries it); only whether Lambda took the event.
     fn notify(

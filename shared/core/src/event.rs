@@ -58,6 +58,11 @@ pub enum Event {
         phase: HookPhase,
         outcome: HookOutcome,
     },
+    /// A callback hook answered for `execution_id` (see [`crate::Rollout::hook_execution_id`]).
+    HookResult {
+        execution_id: String,
+        outcome: HookOutcome,
+    },
     /// A scheduled tick, carrying the `seq` it was scheduled for.
     Tick { seq: u64 },
     /// The health check that a tick for `seq` asked for.
@@ -91,6 +96,7 @@ impl Event {
         match self {
             Event::Start => "start",
             Event::HookCompleted { .. } => "hook-completed",
+            Event::HookResult { .. } => "hook-result",
             Event::Tick { .. } => "tick",
             Event::Health { .. } => "health",
             Event::Breach { .. } => "breach",

@@ -179,6 +179,11 @@ impl Rollout {
             Status::Shifting | Status::Baking => {
                 self.next_tick_at.and_then(|due| at(OwedKind::Tick, due))
             }
+            // A callback hook is waited for until its deadline tick.
+            Status::PreTraffic | Status::PostTraffic if self.spec.hooks.callback => self
+                .next_tick_at
+                .and_then(|due| at(OwedKind::Tick, due))
+                .or_else(|| at(OwedKind::Hook, self.updated_at)),
             Status::PreTraffic | Status::PostTraffic => at(OwedKind::Hook, self.updated_at),
             Status::RollingBack => at(OwedKind::Rollback, self.updated_at),
             Status::Paused | Status::Succeeded | Status::RolledBack | Status::Failed => None,

@@ -139,15 +139,20 @@ pub enum Action {
     Resume,
     Promote,
     Abort,
+    /// Answer for a callback hook (`step`'s `hookResult`), besides the hook function's own
+    /// role, which may always.
+    #[serde(rename = "hookResult")]
+    HookResult,
 }
 
 impl Action {
-    pub const ALL: [Action; 5] = [
+    pub const ALL: [Action; 6] = [
         Action::Start,
         Action::Pause,
         Action::Resume,
         Action::Promote,
         Action::Abort,
+        Action::HookResult,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -157,6 +162,7 @@ impl Action {
             Action::Resume => "resume",
             Action::Promote => "promote",
             Action::Abort => "abort",
+            Action::HookResult => "hookResult",
         }
     }
 }
@@ -376,7 +382,7 @@ impl Policy {
                 .find(|a| *a != "*" && !Action::ALL.iter().any(|x| x.as_str() == *a))
             {
                 return Err(PolicyError(format!(
-                    "{}: `{bad}` is not one of start, pause, resume, promote, abort or *",
+                    "{}: `{bad}` is not one of start, pause, resume, promote, abort, hookResult or *",
                     at("actions")
                 )));
             }
@@ -502,6 +508,41 @@ impl Policy {
         }
         Ok(overridden)
     }
+}
+
+/// Whether `caller` (the IAM ARN a function URL authenticated) is a session of the role
+/// `role_arn` (a function's execution role): `arn:aws:sts::<account>:assumed-role/<name>/<session>`
+/// against `arn:aws:iam::<account>:role/<path/><name>`, same partition and account.
+pub fn is_session_of(caller: &str, role_arn: &str) -> bool {
+    let caller: Vec<&str> = caller.splitn(6, ':').collect();
+    let role: Vec<&str> = role_arn.splitn(6, ':').collect();
+    let (
+        ["arn", partition, "sts", "", account, resource],
+        [
+            "arn",
+            role_partition,
+            "iam",
+            "",
+            role_account,
+            role_resource,
+        ],
+    ) = (caller.as_slice(), role.as_slice())
+    else {
+        return false;
+    };
+    let Some(session) = resource.strip_prefix("assumed-role/") else {
+        return false;
+    };
+    let Some(name) = session.split('/').next() else {
+        return false;
+    };
+    let Some(path_and_name) = role_resource.strip_prefix("role/") else {
+        return false;
+    };
+    partition == role_partition
+        && account == role_account
+        && !name.is_empty()
+        && path_and_name.rsplit('/').next() == Some(name)
 }
 
 /// `*` matches any run of characters (`:` and `/` included), `?` one character.

@@ -243,3 +243,23 @@ proptest! {
         prop_assert_eq!(glob(&pattern, &text), reference_glob(&p, &t));
     }
 }
+
+#[test]
+fn a_caller_is_a_session_of_its_role_only() {
+    use crate::policy::is_session_of;
+    let role = "arn:aws:iam::123456789012:role/service/orders-smoke-role";
+    assert!(is_session_of(
+        "arn:aws:sts::123456789012:assumed-role/orders-smoke-role/orders-smoke",
+        role
+    ));
+    for other in [
+        "arn:aws:sts::999999999999:assumed-role/orders-smoke-role/orders-smoke",
+        "arn:aws:sts::123456789012:assumed-role/orders-smoke-role-2/x",
+        "arn:aws:sts::123456789012:assumed-role/smoke-role/x",
+        "arn:aws:iam::123456789012:user/orders-smoke-role",
+        "arn:aws-cn:sts::123456789012:assumed-role/orders-smoke-role/x",
+        "lambda:invoke",
+    ] {
+        assert!(!is_session_of(other, role), "{other}");
+    }
+}

@@ -339,7 +339,14 @@ fn hooks_field(value: &Option<Value>) -> Result<Hooks, RequestError> {
             ));
         }
     };
-    const KNOWN: [&str; 4] = ["preTraffic", "postTraffic", "beforeShift", "onRollback"];
+    const KNOWN: [&str; 6] = [
+        "preTraffic",
+        "postTraffic",
+        "beforeShift",
+        "onRollback",
+        "answer",
+        "timeout",
+    ];
     if let Some(unknown) = hooks.keys().find(|k| !KNOWN.contains(&k.as_str())) {
         return Err(bad(
             &format!("hooks.{unknown}"),
@@ -354,11 +361,52 @@ fn hooks_field(value: &Option<Value>) -> Result<Hooks, RequestError> {
         }
         Ok(name)
     };
+    let callback = match hooks.get("answer") {
+        None | Some(Value::Null) => false,
+        Some(Value::String(answer)) if answer == "return" => false,
+        Some(Value::String(answer)) if answer == "callback" => true,
+        Some(other) => {
+            return Err(bad(
+                "hooks.answer",
+                format!(
+                    "{other} is not \"return\" (the hook answers within its invocation) or \"callback\" (it answers later through step's hookResult)"
+                ),
+            ));
+        }
+    };
+    let timeout_seconds = match hooks.get("timeout") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(text)) => {
+            let seconds = crate::duration::parse_duration(text)
+                .map_err(|e| bad("hooks.timeout", e.to_string()))?;
+            if !(60..=crate::duration::MAX_DURATION_SECONDS).contains(&seconds) {
+                return Err(bad(
+                    "hooks.timeout",
+                    "must be at least 1m (and within the longest duration Glidepath takes)",
+                ));
+            }
+            Some(seconds)
+        }
+        Some(other) => {
+            return Err(bad(
+                "hooks.timeout",
+                format!("{other} is not a duration string such as \"30m\" or \"2h\""),
+            ));
+        }
+    };
+    if timeout_seconds.is_some() && !callback {
+        return Err(bad(
+            "hooks.timeout",
+            "applies to callback hooks only; add \"answer\": \"callback\" (a hook that answers within its invocation has that invocation's time)",
+        ));
+    }
     Ok(Hooks {
         pre_traffic: hook("preTraffic")?,
         post_traffic: hook("postTraffic")?,
         before_shift: hook("beforeShift")?,
         on_rollback: hook("onRollback")?,
+        callback,
+        timeout_seconds,
     })
 }
 

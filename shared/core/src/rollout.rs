@@ -118,6 +118,26 @@ pub struct Hooks {
     /// nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_rollback: Option<String>,
+    /// `"answer": "callback"`: the pre- and post-traffic hooks are invoked asynchronously with
+    /// a hook execution id and answer later through `step`'s `hookResult` command, within
+    /// [`Hooks::timeout`]; otherwise (`"return"`, the default) each answers within the
+    /// invocation that runs it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub callback: bool,
+    /// How long a callback hook has to answer (`"timeout"`, default 1 h).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_seconds: Option<u64>,
+}
+
+/// How long a callback hook has to answer by default (CodeDeploy gives a lifecycle hook an
+/// hour too).
+pub const DEFAULT_HOOK_TIMEOUT_SECONDS: u64 = 3_600;
+
+impl Hooks {
+    /// How long a callback hook has to answer.
+    pub fn timeout(&self) -> u64 {
+        self.timeout_seconds.unwrap_or(DEFAULT_HOOK_TIMEOUT_SECONDS)
+    }
 }
 
 /// What the rollout was asked to do, resolved: versions are concrete and the strategy parsed.
@@ -273,6 +293,25 @@ impl Rollout {
             weight_since: None,
             held_since: None,
         }
+    }
+
+    /// The execution id a callback hook's answer must carry: the stage's phase and the `seq`
+    /// it started at (`PreTraffic-1`), while the rollout waits in a hook stage for a callback
+    /// hook. Any other answer (a late one, a repeat, a guess) changes nothing.
+    pub fn hook_execution_id(&self) -> Option<String> {
+        if !self.spec.hooks.callback {
+            return None;
+        }
+        let phase = match self.status {
+            Status::PreTraffic if self.seq > 0 && self.spec.hooks.pre_traffic.is_some() => {
+                crate::HookPhase::PreTraffic
+            }
+            Status::PostTraffic if self.spec.hooks.post_traffic.is_some() => {
+                crate::HookPhase::PostTraffic
+            }
+            _ => return None,
+        };
+        Some(format!("{phase}-{}", self.seq))
     }
 
     /// The weight the next plan step would raise the alias to, after a healthy check of this

@@ -78,6 +78,20 @@ pub fn transition(
     let status = rollout.status;
     Ok(match event {
         Event::Start if status == PreTraffic && rollout.seq == 0 => step.start(),
+        Event::HookResult {
+            execution_id,
+            outcome,
+        } => match rollout.hook_execution_id() {
+            Some(expected) if expected == execution_id => {
+                let phase = if status == PreTraffic {
+                    HookPhase::PreTraffic
+                } else {
+                    HookPhase::PostTraffic
+                };
+                return transition(rollout, Event::HookCompleted { phase, outcome }, now);
+            }
+            _ => unchanged(rollout),
+        },
         Event::HookCompleted { phase, outcome } => match (phase, status, outcome) {
             (HookPhase::PreTraffic, PreTraffic, HookOutcome::Succeeded) if rollout.seq > 0 => {
                 step.allow_traffic()
@@ -104,6 +118,9 @@ pub fn transition(
                 unchanged(rollout)
             } else if matches!(status, Shifting | Baking) {
                 unchanged_with(rollout, vec![Command::CheckHealth { seq }])
+            } else if rollout.hook_execution_id().is_some() {
+                // A callback hook's deadline: no answer came.
+                hook_timed_out(rollout, step)
             } else {
                 unchanged(rollout)
             }
@@ -186,6 +203,20 @@ pub fn transition(
     })
 }
 
+/// A callback hook did not answer by its deadline: the stage fails safely.
+fn hook_timed_out(rollout: &Rollout, step: Step<'_>) -> Transition {
+    let waited = format_duration(rollout.spec.hooks.timeout());
+    if rollout.status == Status::PreTraffic {
+        // Nothing shifted before the pre-traffic hook: ending the stage leaves no traffic.
+        step.end(
+            Status::RolledBack,
+            format!("pre-traffic hook did not answer within {waited}"),
+        )
+    } else {
+        step.roll_back(format!("post-traffic hook did not answer within {waited}"))
+    }
+}
+
 fn unchanged(rollout: &Rollout) -> Transition {
     unchanged_with(rollout, Vec::new())
 }
@@ -222,7 +253,10 @@ fn redrive(rollout: &Rollout, step: Step<'_>, now: UnixSeconds) -> Transition {
             .map(|function| Command::RunHook { phase, function })
     };
     let owes_effects = !rollout.owed.is_empty();
-    let stage_expired = now >= rollout.updated_at.saturating_add(HOOK_STAGE_LIMIT_SECONDS);
+    // A callback hook has its own deadline (a tick); this limit is for hooks that answer
+    // within an invocation.
+    let stage_expired = !rollout.spec.hooks.callback
+        && now >= rollout.updated_at.saturating_add(HOOK_STAGE_LIMIT_SECONDS);
     let expired = |phase: &str| {
         format!(
             "{phase} hook did not answer within {} of the stage starting (re-driven until then)",
@@ -232,6 +266,12 @@ fn redrive(rollout: &Rollout, step: Step<'_>, now: UnixSeconds) -> Transition {
     match rollout.status {
         // `start` stopped before its first event.
         Status::PreTraffic if rollout.seq == 0 => return step.start(),
+        // A callback hook past its deadline (the tick was lost).
+        Status::PreTraffic | Status::PostTraffic
+            if rollout.hook_execution_id().is_some() && !owes_effects && is_due(rollout, now) =>
+        {
+            return hook_timed_out(rollout, step);
+        }
         // Nothing shifted before the pre-traffic hook: ending the stage leaves no traffic.
         Status::PreTraffic if stage_expired => {
             return step.end(Status::RolledBack, expired("pre-traffic"));
@@ -425,16 +465,26 @@ impl<'a> Step<'a> {
     }
 
     /// The rollout's first event: the pre-traffic hook, or straight to the first step.
-    fn start(self) -> Transition {
+    fn start(mut self) -> Transition {
         match self.before.spec.hooks.pre_traffic.clone() {
-            Some(function) => self.finish_with(
-                |next| next.status = Status::PreTraffic,
-                vec![Command::RunHook {
-                    phase: HookPhase::PreTraffic,
-                    function,
-                }],
-            ),
+            Some(function) => {
+                self.await_callback();
+                self.finish_with(
+                    |next| next.status = Status::PreTraffic,
+                    vec![Command::RunHook {
+                        phase: HookPhase::PreTraffic,
+                        function,
+                    }],
+                )
+            }
             None => self.allow_traffic(),
+        }
+    }
+
+    /// A callback hook is about to be invoked: its deadline is a tick.
+    fn await_callback(&mut self) {
+        if self.before.spec.hooks.callback {
+            self.schedule_tick(self.before.spec.hooks.timeout());
         }
     }
 
@@ -501,6 +551,7 @@ impl<'a> Step<'a> {
             });
         }
         if let Some(function) = self.before.spec.hooks.post_traffic.clone() {
+            self.await_callback();
             self.commands.push(Command::RunHook {
                 phase: HookPhase::PostTraffic,
                 function,

@@ -262,11 +262,17 @@ impl LambdaRouter {
 pub struct LambdaHooks {
     client: Client,
     calls: CallCounter,
+    /// The function callback hooks answer (`step`).
+    callback_function: String,
 }
 
 impl LambdaHooks {
-    pub fn new(client: Client, calls: CallCounter) -> Self {
-        LambdaHooks { client, calls }
+    pub fn new(client: Client, calls: CallCounter, callback_function: String) -> Self {
+        LambdaHooks {
+            client,
+            calls,
+            callback_function,
+        }
     }
 }
 
@@ -336,6 +342,12 @@ impl HookRunner for LambdaHooks {
             }
             Err(error) => Err(PortError::aws("Lambda Invoke (hook)", error)),
         }
+    }
+
+    async fn start_callback(&self, function: &str, request: &HookRequest) -> Result<(), PortError> {
+        let mut request = request.clone();
+        request.callback_function = Some(self.callback_function.clone());
+        self.notify(function, &request).await
     }
 
     async fn notify(&self, function: &str, request: &HookRequest) -> Result<(), PortError> {

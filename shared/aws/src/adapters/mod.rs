@@ -55,7 +55,11 @@ impl AwsPorts {
                 calls.clone(),
             ),
             health: AlarmHealth::new(aws_sdk_cloudwatch::Client::new(sdk), calls.clone()),
-            hooks: LambdaHooks::new(lambda.clone(), calls.clone()),
+            hooks: LambdaHooks::new(
+                lambda.clone(),
+                calls.clone(),
+                config.step_function_arn.clone(),
+            ),
             notifier: EventBridgeNotifier::new(
                 aws_sdk_eventbridge::Client::new(sdk),
                 config.event_bus.clone(),

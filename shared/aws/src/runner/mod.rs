@@ -537,9 +537,22 @@ impl<'a, P: Ports> Runner<'a, P> {
                     follow_ups.push(Event::Health { seq, verdict });
                 }
                 Command::RunHook { phase, function } => {
-                    let request = HookRequest::new(&run.rollout, phase);
-                    let outcome = self.run_hook(&function, &request).await?;
-                    follow_ups.push(Event::HookCompleted { phase, outcome });
+                    let mut request = HookRequest::new(&run.rollout, phase);
+                    if let Some(id) = run.rollout.hook_execution_id() {
+                        // A callback hook answers later, through `step`; its deadline is
+                        // the tick already scheduled.
+                        request.hook_execution_id = Some(id.clone());
+                        crate::ports::HookRunner::start_callback(
+                            self.ports.hooks(),
+                            &function,
+                            &request,
+                        )
+                        .await?;
+                        info!(rollout_id = %run.rollout.id, hook = %function, execution_id = %id, "callback hook invoked");
+                    } else {
+                        let outcome = self.run_hook(&function, &request).await?;
+                        follow_ups.push(Event::HookCompleted { phase, outcome });
+                    }
                 }
                 // A tick due now (a step with no wait) runs in this invocation.
                 Command::ScheduleTick { seq, at } if at <= now => {
