@@ -63,6 +63,32 @@ pub async fn handle_until<P: HookPorts>(
     let request: HookRequest = glidepath_aws::function::parse_input(event)?;
     info!(rollout_id = %request.rollout_id, phase = %request.phase, function = %request.function,
         version = %request.target_version, tests = config.tests.len(), "smoke tests");
+    if let (Some(execution_id), Some(callback)) =
+        (&request.hook_execution_id, &request.callback_function)
+    {
+        // A callback hook: the answer goes to `step` on every path, before this invocation
+        // ends (tests still running then count as failed).
+        let outcome = bounded(
+            ports,
+            &request.function,
+            &request.target_version,
+            config,
+            deadline,
+        )
+        .await;
+        let (status, reason) = match &outcome {
+            HookOutcome::Succeeded => ("Succeeded", None),
+            HookOutcome::Failed { reason } => ("Failed", Some(reason.clone())),
+        };
+        let payload = json!({"rolloutId": request.rollout_id, "command": "hookResult",
+            "hookExecutionId": execution_id, "status": status, "reason": reason});
+        info!(rollout_id = %request.rollout_id, execution_id = %execution_id, status, "answering Glidepath");
+        if let Err(error) = ports.answer(callback, &payload).await {
+            warn!(rollout_id = %request.rollout_id, error = %error, "could not answer Glidepath");
+            return Err(error.into());
+        }
+        return Ok(answer(&outcome));
+    }
     let outcome = smoke::run(
         ports,
         &request.function,
@@ -71,6 +97,43 @@ pub async fn handle_until<P: HookPorts>(
     )
     .await?;
     Ok(answer(&outcome))
+}
+
+/// The smoke tests of `version`, given until `deadline` less [`REPORT_MARGIN`]; every way
+/// they cannot pass (an error, no time left) is a failure with its reason.
+async fn bounded<P: HookPorts>(
+    ports: &P,
+    function: &str,
+    version: &str,
+    config: &HookConfig,
+    deadline: Option<SystemTime>,
+) -> HookOutcome {
+    let tests = smoke::run(ports, function, version, &config.tests);
+    let result = match deadline {
+        None => Ok(tests.await),
+        Some(deadline) => {
+            let budget = deadline
+                .duration_since(SystemTime::now())
+                .unwrap_or_default()
+                .saturating_sub(REPORT_MARGIN);
+            tokio::time::timeout(budget, tests)
+                .await
+                .map_err(|_| budget)
+        }
+    };
+    match result {
+        Ok(Ok(outcome)) => outcome,
+        // Report even when the tests could not run: the caller would otherwise wait.
+        Ok(Err(error)) => HookOutcome::Failed {
+            reason: format!("could not run the smoke tests: {error}"),
+        },
+        Err(budget) => HookOutcome::Failed {
+            reason: format!(
+                "the smoke tests did not finish within {}s, the time this invocation had",
+                budget.as_secs()
+            ),
+        },
+    }
 }
 
 async fn codedeploy<P: HookPorts>(
@@ -85,38 +148,14 @@ async fn codedeploy<P: HookPorts>(
             info!(deployment_id = %event.deployment_id, function = %target.function,
                 alias = %target.alias, version = %target.target_version, tests = config.tests.len(),
                 "smoke tests of a CodeDeploy deployment");
-            let tests = smoke::run(
+            bounded(
                 ports,
                 &target.function,
                 &target.target_version,
-                &config.tests,
-            );
-            let result = match deadline {
-                None => Ok(tests.await),
-                Some(deadline) => {
-                    let budget = deadline
-                        .duration_since(SystemTime::now())
-                        .unwrap_or_default()
-                        .saturating_sub(REPORT_MARGIN);
-                    tokio::time::timeout(budget, tests)
-                        .await
-                        .map_err(|_| budget)
-                }
-            };
-            match result {
-                Ok(Ok(outcome)) => outcome,
-                // Report even when the tests could not run: CodeDeploy would otherwise wait
-                // an hour.
-                Ok(Err(error)) => HookOutcome::Failed {
-                    reason: format!("could not run the smoke tests: {error}"),
-                },
-                Err(budget) => HookOutcome::Failed {
-                    reason: format!(
-                        "the smoke tests did not finish within {}s, the time this invocation had",
-                        budget.as_secs()
-                    ),
-                },
-            }
+                config,
+                deadline,
+            )
+            .await
         }
     };
     let succeeded = outcome == HookOutcome::Succeeded;

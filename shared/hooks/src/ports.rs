@@ -32,6 +32,13 @@ pub trait HookPorts: Send + Sync {
         execution_id: &str,
         succeeded: bool,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// Answers Glidepath for a callback hook: invokes `callback_function` (`step`) with the
+    /// `hookResult` command `payload`, synchronously, so a refusal is seen.
+    fn answer(
+        &self,
+        callback_function: &str,
+        payload: &serde_json::Value,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
 }
 
 /// Lambda and CodeDeploy clients.
@@ -107,6 +114,34 @@ impl HookPorts for AwsHookPorts {
                     .unwrap_or_else(|| "an unknown place".into())
             ))
         })
+    }
+
+    async fn answer(
+        &self,
+        callback_function: &str,
+        payload: &serde_json::Value,
+    ) -> Result<(), PortError> {
+        let output = self
+            .lambda
+            .invoke()
+            .function_name(callback_function)
+            .invocation_type(aws_sdk_lambda::types::InvocationType::RequestResponse)
+            .payload(aws_sdk_lambda::primitives::Blob::new(payload.to_string()))
+            .send()
+            .await
+            .map_err(|e| PortError::aws("Lambda Invoke (hook answer)", e))?;
+        if output.function_error.is_some() {
+            let body = output
+                .payload
+                .map(|p| String::from_utf8_lossy(p.as_ref()).into_owned())
+                .unwrap_or_default();
+            return Err(PortError::Aws {
+                operation: "Lambda Invoke (hook answer)",
+                message: format!("{callback_function} refused the answer: {body}"),
+                source: None,
+            });
+        }
+        Ok(())
     }
 
     async fn report(

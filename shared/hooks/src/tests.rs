@@ -12,6 +12,8 @@ struct Fake {
     answers: Vec<((String, String), Option<String>, Value)>,
     invoked: Mutex<Vec<(String, String, Value)>>,
     reports: Mutex<Vec<(String, String, bool)>>,
+    /// Answers sent to Glidepath: (callback function, payload).
+    answers_sent: Mutex<Vec<(String, Value)>>,
     report_fails: bool,
     /// The AppSpec of each deployment id.
     appspecs: Vec<(String, String)>,
@@ -53,6 +55,14 @@ impl HookPorts for Fake {
             .find(|(id, _)| id == deployment_id)
             .map(|(_, content)| content.clone())
             .ok_or_else(|| PortError::NotFound(format!("no deployment {deployment_id}")))
+    }
+
+    async fn answer(&self, callback_function: &str, payload: &Value) -> Result<(), PortError> {
+        self.answers_sent
+            .lock()
+            .unwrap()
+            .push((callback_function.into(), payload.clone()));
+        Ok(())
     }
 
     async fn report(
@@ -259,4 +269,66 @@ fn json_subsets() {
     assert!(!smoke::contains(&json!({"a": 1}), &json!({"a": 2})));
     assert!(!smoke::contains(&json!({"a": [1, 2]}), &json!({"a": [1]})));
     assert!(smoke::contains(&json!("x"), &json!("x")));
+}
+
+/// A Glidepath request for a callback hook.
+fn callback_request() -> Value {
+    let mut request = glidepath_request();
+    request["hookExecutionId"] = json!("PreTraffic-1");
+    request["callbackFunction"] = json!("glidepath-step");
+    request
+}
+
+#[tokio::test]
+async fn a_callback_hook_answers_glidepath_on_every_path() {
+    for (version_2, status) in [
+        ((None, json!({"ok": true})), "Succeeded"),
+        (
+            (Some("Unhandled"), json!({"errorMessage": "boom"})),
+            "Failed",
+        ),
+    ] {
+        let fake = fake(version_2);
+        let answer = handle(&fake, &config(), callback_request()).await.unwrap();
+        assert_eq!(answer["status"], status);
+        let sent = fake.answers_sent.lock().unwrap();
+        assert_eq!(sent.len(), 1);
+        let (callback, payload) = &sent[0];
+        assert_eq!(callback, "glidepath-step");
+        assert_eq!(payload["command"], "hookResult");
+        assert_eq!(payload["rolloutId"], "r-1");
+        assert_eq!(payload["hookExecutionId"], "PreTraffic-1");
+        assert_eq!(payload["status"], status);
+    }
+    // Tests that cannot run (no such version) are a failed answer, not a silence.
+    let missing = Fake::default();
+    handle(&missing, &config(), callback_request())
+        .await
+        .unwrap();
+    assert_eq!(
+        missing.answers_sent.lock().unwrap()[0].1["status"],
+        "Failed"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_callback_hook_answers_before_its_own_deadline() {
+    let slow = Fake {
+        delay: Some(std::time::Duration::from_secs(900)),
+        ..fake((None, json!({"ok": true})))
+    };
+    let deadline = SystemTime::now() + std::time::Duration::from_secs(300);
+    handle_until(&slow, &config(), callback_request(), Some(deadline))
+        .await
+        .unwrap();
+    let sent = slow.answers_sent.lock().unwrap();
+    assert_eq!(sent[0].1["status"], "Failed");
+    assert!(
+        sent[0].1["reason"]
+            .as_str()
+            .unwrap()
+            .contains("did not finish within"),
+        "{:?}",
+        sent[0]
+    );
 }
