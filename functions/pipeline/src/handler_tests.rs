@@ -448,3 +448,20 @@ fn the_credentials_appear_in_no_log_line() {
         assert!(!logs.contains(secret), "{secret} was logged");
     }
 }
+
+/// Arbitrary and mutated job events are answered, never a panic (see `glidepath_aws::fuzz`).
+#[test]
+fn fuzzed_inputs_never_panic() {
+    let seeds = [
+        job(&request(), None),
+        job(&request(), Some("r01a20aca67d000354d5d")),
+    ];
+    let ran = glidepath_aws::fuzz::fuzz_handler("pipeline", &seeds, |fake, input| async move {
+        let jobs = FakeJobs::default();
+        deliver_with(&fake, &jobs, input, &open_policy())
+            .await
+            .err()
+            .map(|e| e.error_type)
+    });
+    assert!(ran > 0);
+}

@@ -217,3 +217,17 @@ async fn a_version_glidepath_itself_published_for_its_rollout_is_not_rolled_out_
     assert!(outcome.reason.unwrap().contains("already rolling out"));
     assert!(fake.world().refusals.is_empty());
 }
+
+/// Arbitrary and mutated CloudTrail records are answered, never a panic.
+#[test]
+fn fuzzed_inputs_never_panic() {
+    let ran = glidepath_aws::fuzz::fuzz_handler(
+        "start (publish)",
+        &[published(2)],
+        |fake, input| async move {
+            fake.add_function("orders", 3, "live", 1);
+            deliver(&fake, input).await.err().map(|e| e.error_type)
+        },
+    );
+    assert!(ran > 0);
+}
