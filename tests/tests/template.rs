@@ -152,6 +152,7 @@ fn each_function_may_make_exactly_the_calls_its_code_makes() {
                 "lambda:GetAlias",
                 "lambda:UpdateAlias",
                 "lambda:InvokeFunction",
+                "lambda:GetFunctionConfiguration",
                 "cloudwatch:DescribeAlarms",
                 "cloudwatch:GetMetricData",
                 "cloudwatch:DeleteAlarms",
@@ -426,6 +427,11 @@ fn async_work_that_fails_for_good_lands_in_the_dead_letter_queue() {
             strings(&config["DestinationConfig"]["OnFailure"]["Destination"]).join("");
         assert_eq!(destination, "DeadLetterQueue.Arn", "{function}");
     }
+    // The pipeline action's failed events would carry the job's artifact credentials into
+    // the queue: none go there.
+    let pipeline = &resources(&template)["PipelineFunction"]["Properties"]["EventInvokeConfig"];
+    assert!(pipeline["MaximumRetryAttempts"].as_u64().is_some());
+    assert!(pipeline.get("DestinationConfig").is_none());
     let alarm = &resources(&template)["DeadLetterAlarm"]["Properties"];
     assert_eq!(
         alarm["MetricName"],

@@ -177,6 +177,14 @@ pub async fn handle<P: Ports>(
             foreign = Some(actor);
         }
     }
+    // Rollouts name other accounts' alarms by ARN: an alarm of this account whose *name* looks
+    // like one must not stand in for them (only the policy lets another account's alarm act).
+    if foreign.is_none() && glidepath_core::alarm_ref::is_pushed_only(&data.alarm_name) {
+        return Err(FunctionError::invalid(format!(
+            "`alarmName`: `{}` is named like an alarm ARN; rollouts name other accounts' alarms by ARN, so an alarm of this account may not be",
+            data.alarm_name
+        )));
+    }
     let state = data
         .state
         .ok_or_else(|| FunctionError::invalid("`detail.state`: missing"))?;

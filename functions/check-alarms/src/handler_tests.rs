@@ -301,3 +301,22 @@ async fn an_alarm_of_this_account_never_acts_on_a_rollout_naming_another_account
         assert_eq!(fake.rollout(id).unwrap().status, Status::Shifting);
     }
 }
+
+/// Review finding: an alarm of this account named like another account's alarm ARN does not
+/// act for it.
+#[tokio::test]
+async fn an_alarm_of_this_account_named_like_an_arn_is_refused() {
+    let (fake, ids) = world_with_a_foreign_alarm().await;
+    let mut event = alarm_event("ALARM");
+    event["detail"]["alarmName"] = json!(FOREIGN_ALARM);
+    event["detail"]["state"]["timestamp"] = json!("2026-11-21T12:30:00.000+0000");
+    let error = handle(&fake, event, &home()).await.unwrap_err();
+    assert!(
+        error.message.contains("named like an alarm ARN"),
+        "{}",
+        error.message
+    );
+    for id in &ids {
+        assert_eq!(fake.rollout(id).unwrap().status, Status::Shifting);
+    }
+}

@@ -26,7 +26,7 @@ use crate::job::{FailureKind, Job, JobReport, JobResults, Reported, SUMMARY_LIMI
 use glidepath_aws::function::{FunctionError, Invocation};
 use glidepath_aws::ports::{Ports, RolloutStore};
 use glidepath_aws::{ErrorType, Role, Runner};
-use glidepath_core::{Actor, Event, Policy, Rollout, RolloutRequest, Status, UnixSeconds};
+use glidepath_core::{Action, Actor, Event, Policy, Rollout, RolloutRequest, Status, UnixSeconds};
 use glidepath_start::handler::start_request;
 use serde::Serialize;
 use serde_json::Value;
@@ -81,7 +81,10 @@ pub async fn handle<P: Ports, J: JobResults>(
     }
     let (report, rollout_id) = match &job.continuation_token {
         None => first(ports, &job, invocation, settings).await?,
-        Some(token) => (follow(ports, &job, token).await?, Some(token.clone())),
+        Some(token) => (
+            follow(ports, &job, token, settings.policy).await?,
+            Some(token.clone()),
+        ),
     };
     let reported = jobs.report(&job.id, &report).await?;
     let (kind, detail) = match &report {
@@ -121,7 +124,7 @@ async fn first<P: Ports>(
     match start_request(
         ports,
         &body,
-        actor,
+        actor.clone(),
         invocation,
         settings.policy,
         settings.alarm_prefix,
@@ -134,7 +137,10 @@ async fn first<P: Ports>(
                 FunctionError::retryable(format!("rollout {id} was started but cannot be read"))
             })?;
             info!(job_id = %job.id, rollout_id = %id, existing = started.existing, "rollout started for a pipeline job");
-            Ok((report_on(ports, &rollout).await?, Some(id)))
+            Ok((
+                report_on(ports, &rollout, Some((&actor, settings.policy))).await?,
+                Some(id),
+            ))
         }
         Err(error) if error.error_type == ErrorType::Retryable.as_str() => Err(error),
         Err(error) => {
@@ -204,8 +210,14 @@ fn request_of(job: &Job) -> Result<Value, String> {
     Ok(body)
 }
 
-/// A re-invocation: the token is the rollout id; the rollout must be this job's.
-async fn follow<P: Ports>(ports: &P, job: &Job, token: &str) -> Result<JobReport, FunctionError> {
+/// A re-invocation: the token is the rollout id; the rollout must be this job's (started by a
+/// pipeline of this account, with this job's id as its key).
+async fn follow<P: Ports>(
+    ports: &P,
+    job: &Job,
+    token: &str,
+    policy: &Policy,
+) -> Result<JobReport, FunctionError> {
     let Some(rollout) = ports.store().load(token).await? else {
         return Ok(JobReport::failed(
             FailureKind::JobFailed,
@@ -215,7 +227,10 @@ async fn follow<P: Ports>(ports: &P, job: &Job, token: &str) -> Result<JobReport
             None,
         ));
     };
-    if rollout.spec.idempotency_key.as_deref() != Some(job.id.as_str()) {
+    let actor = Actor::code_pipeline(job.account.as_deref().unwrap_or("unknown"));
+    if rollout.spec.idempotency_key.as_deref() != Some(job.id.as_str())
+        || rollout.spec.requested_by.as_ref() != Some(&actor)
+    {
         warn!(job_id = %job.id, rollout_id = %rollout.id, "continuation token names another job's rollout");
         return Ok(JobReport::failed(
             FailureKind::JobFailed,
@@ -226,16 +241,38 @@ async fn follow<P: Ports>(ports: &P, job: &Job, token: &str) -> Result<JobReport
             None,
         ));
     }
-    report_on(ports, &rollout).await
+    report_on(ports, &rollout, Some((&actor, policy))).await
 }
 
-/// Where `rollout` stands, as a report; rolls it back first if the action's time is nearly up.
-async fn report_on<P: Ports>(ports: &P, rollout: &Rollout) -> Result<JobReport, FunctionError> {
+/// Where `rollout` stands, as a report; rolls it back first if the action's time is nearly up
+/// (and `may_abort` says who asks: the pipeline must be allowed to `abort` the alias).
+async fn report_on<P: Ports>(
+    ports: &P,
+    rollout: &Rollout,
+    may_abort: Option<(&Actor, &Policy)>,
+) -> Result<JobReport, FunctionError> {
     if rollout.status.is_terminal() {
         return Ok(finished(rollout));
     }
     let deadline = rollout.created_at + ACTION_LIMIT_SECONDS - ROLLBACK_MARGIN_SECONDS;
     if ports.now() >= deadline {
+        if let Some((actor, policy)) = may_abort {
+            let spec = &rollout.spec;
+            if let Err(refused) =
+                policy.authorize(actor, Action::Abort, spec.function_key(), &spec.alias)
+            {
+                warn!(rollout_id = %rollout.id, refused = %refused, "pipeline out of time but not allowed to abort");
+                return Ok(JobReport::failed(
+                    FailureKind::JobFailed,
+                    &format!(
+                        "the CodePipeline action's 24 h are nearly up and rollout {} is still {}; the pipeline may not abort it ({refused}), so it goes on: finish or abort it by hand",
+                        rollout.id,
+                        rollout.status.as_str()
+                    ),
+                    Some(rollout.id.clone()),
+                ));
+            }
+        }
         return out_of_time(ports, rollout).await;
     }
     Ok(JobReport::InProgress {

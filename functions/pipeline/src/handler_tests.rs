@@ -465,3 +465,61 @@ fn fuzzed_inputs_never_panic() {
     });
     assert!(ran > 0);
 }
+
+/// Review finding: a job whose id is another rollout's idempotency key (one a person or a
+/// script chose) must not take that rollout over, even at the action's time limit.
+#[tokio::test]
+async fn a_job_naming_a_rollout_that_no_pipeline_started_changes_nothing() {
+    let (fake, jobs) = (world(), FakeJobs::default());
+    let mut by_hand = request();
+    by_hand["idempotencyKey"] = Value::from(JOB_ID);
+    let started = glidepath_start::handler::start_request(
+        &fake,
+        &by_hand,
+        glidepath_core::Actor::direct_invoke(),
+        &invocation(),
+        &open_policy(),
+        "glidepath-",
+    )
+    .await
+    .unwrap();
+    let id = started.rollout.rollout_id;
+    fake.advance(ACTION_LIMIT_SECONDS);
+    let outcome = deliver(&fake, &jobs, job(&request(), Some(&id))).await;
+    assert_eq!(outcome.reported, "failed");
+    assert!(
+        outcome.detail.contains("did not start"),
+        "{}",
+        outcome.detail
+    );
+    assert_eq!(fake.rollout(&id).unwrap().status, Status::Shifting);
+}
+
+#[tokio::test]
+async fn at_the_time_limit_a_pipeline_the_policy_does_not_let_abort_fails_the_job_and_leaves_the_rollout()
+ {
+    let (fake, jobs) = (world(), FakeJobs::default());
+    let start_only = Policy::from_json(
+        r#"{"rules": [{"name": "pipelines", "principals": ["codepipeline:*"], "actions": ["start"]}],
+            "guardrails": {"requireHealthSignal": false}}"#,
+    )
+    .unwrap();
+    let gated = json!({"function": "orders", "alias": "live", "targetVersion": "2", "alarms": ["orders-errors"],
+                       "strategy": {"type": "steps", "steps": [{"weight": 10, "bake": "1m"}, {"pause": true}, {"weight": 100}]}});
+    let id = deliver_with(&fake, &jobs, job(&gated, None), &start_only)
+        .await
+        .unwrap()
+        .rollout_id
+        .unwrap();
+    fake.advance(ACTION_LIMIT_SECONDS);
+    let outcome = deliver_with(&fake, &jobs, job(&gated, Some(&id)), &start_only)
+        .await
+        .unwrap();
+    assert_eq!(outcome.reported, "failed");
+    assert!(
+        outcome.detail.contains("may not abort"),
+        "{}",
+        outcome.detail
+    );
+    assert!(!fake.rollout(&id).unwrap().status.is_terminal());
+}

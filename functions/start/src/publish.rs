@@ -167,20 +167,21 @@ pub async fn on_publish<P: Ports>(
         }
     };
     let alias = body["alias"].as_str().unwrap_or_default().to_string();
-    // `start`'s `"publish": true` publishes through PublishVersion too: that version is
-    // already this alias's rollout.
-    if let Some(holder) = ports
+    // `start`'s `"publish": true` publishes through PublishVersion too: that version is this
+    // alias's rollout already, running or finished (a rolled-back version is not tried again
+    // because CloudTrail's record of its publication came late).
+    if let Some(earlier) = ports
         .store()
-        .active_rollout(&found.function, &alias)
+        .rollouts_for_alias(&found.function, &alias)
         .await?
+        .into_iter()
+        .find(|r| r.spec.target_version == found.version)
     {
-        if let Some(rollout) = ports.store().load(&holder).await? {
-            if rollout.spec.target_version == found.version {
-                return ignored(format!(
-                    "rollout {holder} is already rolling out this version"
-                ));
-            }
-        }
+        return ignored(format!(
+            "rollout {} already rolled out this version ({})",
+            earlier.id,
+            earlier.status.as_str()
+        ));
     }
     body["idempotencyKey"] = Value::from(format!("publish-{}", found.version));
     if let Some(sha) = &found.code_sha256 {

@@ -214,7 +214,12 @@ async fn a_version_glidepath_itself_published_for_its_rollout_is_not_rolled_out_
     let version: u64 = started.rollout.target_version.parse().unwrap();
     let outcome = deliver(&fake, published(version)).await.unwrap();
     assert_eq!(outcome.outcome, "ignored", "{outcome:?}");
-    assert!(outcome.reason.unwrap().contains("already rolling out"));
+    assert!(
+        outcome
+            .reason
+            .unwrap()
+            .contains("already rolled out this version")
+    );
     assert!(fake.world().refusals.is_empty());
 }
 
@@ -230,4 +235,31 @@ fn fuzzed_inputs_never_panic() {
         },
     );
     assert!(ran > 0);
+}
+
+/// Review finding: a version `"publish": true` published and its pre-traffic hook rolled back
+/// within seconds is not rolled out again when CloudTrail's record arrives minutes later.
+#[tokio::test]
+async fn a_version_already_rolled_back_is_not_tried_again_by_its_late_publish_record() {
+    let fake = opted_in();
+    fake.world().functions.insert("smoke".into());
+    fake.world().hook_outcomes.insert(
+        "smoke".into(),
+        glidepath_core::HookOutcome::Failed {
+            reason: "GET /health: 500".into(),
+        },
+    );
+    let started = crate::handler::handle(
+        &fake,
+        serde_json::json!({"function": "orders", "alias": "live", "publish": true,
+                           "strategy": "Canary10Percent5Minutes", "alarms": ["orders-errors"],
+                           "hooks": {"preTraffic": "smoke"}}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(started.rollout.status, Status::RolledBack);
+    let version: u64 = started.rollout.target_version.parse().unwrap();
+    let outcome = deliver(&fake, published(version)).await.unwrap();
+    assert_eq!(outcome.outcome, "ignored", "{outcome:?}");
+    assert_eq!(fake.world().rollouts.len(), 1);
 }

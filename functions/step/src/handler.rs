@@ -24,7 +24,7 @@ use glidepath_core::policy::is_session_of;
 use glidepath_core::{Action, Actor, Channel, Event, HookOutcome, Policy, Rollout};
 use serde::Deserialize;
 use serde_json::Value;
-use tracing::info;
+use tracing::{info, warn};
 
 /// What an operator (or the watchdog) may ask of `step`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -212,10 +212,16 @@ async fn load_hook_answerer<P: Ports>(
             .into_iter()
             .flatten()
         {
-            let role = ports.router().version_info(&hook, "$LATEST").await?.role;
-            if is_session_of(&actor.principal, &role) {
-                info!(rollout_id, actor = %actor, hook = %hook, "hook answer from the hook's own role");
-                return Ok(rollout);
+            // A role that cannot be read is no proof: the policy decides then.
+            match ports.router().version_info(&hook, "$LATEST").await {
+                Ok(config) if is_session_of(&actor.principal, &config.role) => {
+                    info!(rollout_id, actor = %actor, hook = %hook, "hook answer from the hook's own role");
+                    return Ok(rollout);
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    warn!(rollout_id, hook = %hook, error = %error, "could not read the hook's role; the policy decides");
+                }
             }
         }
     }

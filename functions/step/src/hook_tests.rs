@@ -196,6 +196,16 @@ async fn a_callback_hook_is_invoked_with_its_execution_id_and_answered_by_its_ow
         (after.status, after.weight),
         (Status::Shifting, Weight::percent(10))
     );
+    // Who answered is recorded: the answer let traffic start.
+    let history = fake.world().history[&id].clone();
+    let answered = history
+        .iter()
+        .find(|h| h.event == "hook-result")
+        .expect("the answer is in the history");
+    assert_eq!(
+        answered.actor.as_ref().map(|a| a.principal.as_str()),
+        Some("arn:aws:sts::123456789012:assumed-role/smoke-role/smoke")
+    );
 }
 
 #[tokio::test]

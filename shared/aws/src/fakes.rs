@@ -756,6 +756,11 @@ impl HookRunner for FakeAws {
         self.interleave().await;
         let mut world = self.world();
         world.fail("lambda:Invoke (notice)")?;
+        if !world.functions.contains(&function_name(function)) {
+            return Err(PortError::NotFound(format!(
+                "hook function {function} does not exist"
+            )));
+        }
         world
             .hook_notices
             .push((function_name(function), request.clone()));

@@ -447,13 +447,12 @@ pub struct Refusal {
 impl HistoryEntry {
     /// Whether this change is the one that begins a rollback: entering `RollingBack`, or
     /// ending `RolledBack` or `Failed` directly (no traffic had moved, so there was nothing to
-    /// restore). The end of a rollback (its restore confirmed, or re-driven) is not.
+    /// restore; a re-drive that ends an expired hook stage is one of these). The end of a
+    /// rollback (its restore confirmed) is not.
     pub fn begins_rollback(&self) -> bool {
         match self.status {
             Status::RollingBack => true,
-            Status::RolledBack | Status::Failed => {
-                self.event != "alias-applied" && self.event != "redrive"
-            }
+            Status::RolledBack | Status::Failed => self.event != "alias-applied",
             _ => false,
         }
     }
@@ -539,7 +538,8 @@ mod tests {
         assert!(change(Status::RolledBack, "hook-completed").begins_rollback());
         assert!(change(Status::Failed, "drift").begins_rollback());
         assert!(!change(Status::RolledBack, "alias-applied").begins_rollback());
-        assert!(!change(Status::RolledBack, "redrive").begins_rollback());
+        // A pre-traffic stage that expired, found by a re-drive.
+        assert!(change(Status::RolledBack, "redrive").begins_rollback());
         assert!(!change(Status::Shifting, "health").begins_rollback());
         assert!(!change(Status::Succeeded, "alias-applied").begins_rollback());
     }

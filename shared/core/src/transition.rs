@@ -279,6 +279,10 @@ fn redrive(rollout: &Rollout, step: Step<'_>, now: UnixSeconds) -> Transition {
         Status::PostTraffic if stage_expired && rollout.spec.hooks.post_traffic.is_some() => {
             return step.roll_back(expired("post-traffic"));
         }
+        // A callback hook was invoked once its stage's effects were confirmed: invoke it
+        // again only if they were not (the invocation died before), not on every re-drive.
+        Status::PreTraffic | Status::PostTraffic
+            if rollout.hook_execution_id().is_some() && !owes_effects => {}
         Status::PreTraffic => {
             commands.extend(hook(HookPhase::PreTraffic, &rollout.spec.hooks.pre_traffic));
         }

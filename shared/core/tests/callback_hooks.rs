@@ -169,3 +169,26 @@ fn hooks_that_answer_within_their_invocation_have_no_execution_id_or_deadline() 
     );
     assert_eq!(t.rollout.hook_execution_id(), None);
 }
+
+/// Review finding: a re-drive (a wrong answer handed to `finalize`, a retried start) does not
+/// invoke a callback hook again once its stage's effects were confirmed; before that it does.
+#[test]
+fn a_redrive_invokes_a_callback_hook_again_only_while_its_stage_owes_effects() {
+    let rollout = started();
+    let t = transition(&rollout, Event::Redrive, 1_100).expect("redrive");
+    assert!(
+        !t.commands
+            .iter()
+            .any(|c| matches!(c, Command::RunHook { .. })),
+        "{:?}",
+        t.commands
+    );
+    let mut unconfirmed = rollout.clone();
+    unconfirmed.owed.tick = true;
+    let t = transition(&unconfirmed, Event::Redrive, 1_100).expect("redrive");
+    assert!(
+        t.commands
+            .iter()
+            .any(|c| matches!(c, Command::RunHook { .. }))
+    );
+}

@@ -360,7 +360,20 @@ impl HookRunner for LambdaHooks {
             .payload(Blob::new(payload))
             .send()
             .await
-            .map_err(|e| PortError::aws("Lambda Invoke (hook notice)", e))?;
+            .map_err(|e| {
+                use aws_sdk_lambda::error::ProvideErrorMetadata;
+                match e.code() {
+                    // For good: the hook is gone, or this role may not invoke it.
+                    Some("ResourceNotFoundException") => {
+                        PortError::NotFound(format!("hook function {function} does not exist"))
+                    }
+                    Some("AccessDeniedException") => PortError::Invalid(format!(
+                        "this function may not invoke hook {function}: {}",
+                        e.message().unwrap_or("access denied")
+                    )),
+                    _ => PortError::aws("Lambda Invoke (hook notice)", e),
+                }
+            })?;
         Ok(())
     }
 }

@@ -198,7 +198,11 @@ impl<'a, P: Ports> Runner<'a, P> {
     /// Who caused `event`: the runner's actor for a start or an operator's command,
     /// Glidepath itself for everything that follows (ticks, hooks, alias confirmations).
     fn actor_of(&self, event: &Event) -> Actor {
-        if event.is_operator_command() || *event == Event::Start {
+        // A hook's answer is recorded as the caller's too: it can let traffic start.
+        if event.is_operator_command()
+            || *event == Event::Start
+            || matches!(event, Event::HookResult { .. })
+        {
             self.actor.clone()
         } else {
             Actor::glidepath(self.role.component())
@@ -531,8 +535,24 @@ impl<'a, P: Ports> Runner<'a, P> {
                 Command::CheckHealth { seq } => {
                     let mut verdict =
                         crate::health::assess(self.ports.health(), &run.rollout, now).await?;
-                    if verdict == glidepath_core::HealthVerdict::Healthy {
-                        verdict = self.before_shift(&run.rollout).await?;
+                    // Whatever would raise the weight passes the gate first: a healthy verdict,
+                    // or too little data where the rollout treats that as a pass.
+                    let passes = match &verdict {
+                        glidepath_core::HealthVerdict::Healthy => true,
+                        glidepath_core::HealthVerdict::NoData { .. } => run
+                            .rollout
+                            .spec
+                            .analysis
+                            .as_ref()
+                            .is_some_and(|a| a.no_data == glidepath_core::NoData::Pass),
+                        glidepath_core::HealthVerdict::Breached { .. } => false,
+                    };
+                    if passes {
+                        if let refused @ glidepath_core::HealthVerdict::Breached { .. } =
+                            self.before_shift(&run.rollout).await?
+                        {
+                            verdict = refused;
+                        }
                     }
                     follow_ups.push(Event::Health { seq, verdict });
                 }

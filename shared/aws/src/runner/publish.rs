@@ -19,9 +19,15 @@ impl<P: Ports> Runner<'_, P> {
                 Ok(()) => {
                     info!(rollout_id = %rollout.id, hook = %hook, seq = change.seq, "on-rollback hook told");
                 }
-                Err(error) => {
+                // A transient failure: the change stays owed, and the next run tells it.
+                Err(error @ crate::PortError::Aws { .. }) => {
                     warn!(rollout_id = %rollout.id, hook = %hook, error = %error, "could not tell the on-rollback hook; the change stays owed");
                     return false;
+                }
+                // The hook is gone or may not be invoked: retrying will not help, and the
+                // state change must still be published.
+                Err(error) => {
+                    warn!(rollout_id = %rollout.id, hook = %hook, error = %error, "the on-rollback hook cannot be told; publishing the change without it");
                 }
             }
         }
