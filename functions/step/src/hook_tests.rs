@@ -300,3 +300,51 @@ async fn a_hook_result_must_say_which_execution_and_what_status() {
         error.message
     );
 }
+
+/// Review finding: with `noData: pass`, too little data also raises the weight, so the gate
+/// is asked then too.
+#[tokio::test]
+async fn the_gate_is_asked_before_an_increase_on_too_little_data_that_passes() {
+    let fake = world();
+    fake.world().functions.insert("pager".into());
+    fake.world().hook_outcomes.insert(
+        "smoke".into(),
+        HookOutcome::Failed {
+            reason: "not yet".into(),
+        },
+    );
+    let mut request = gated(json!("Linear10PercentEvery1Minute"));
+    request["analysis"] = json!({"metrics": ["errors"], "noData": "pass", "minInvocations": 50});
+    let rollout = seed_rollout(&fake, request).await;
+    let after = tick(&fake, &rollout.id).await;
+    assert_eq!(after.status, Status::RollingBack, "{:?}", after.reason);
+    assert!(
+        after
+            .reason
+            .unwrap()
+            .contains("before-shift hook smoke refused")
+    );
+}
+
+/// Review finding: an on-rollback hook that no longer exists does not hold the state change
+/// back (it is published; the notice is given up).
+#[tokio::test]
+async fn a_missing_on_rollback_hook_does_not_block_the_state_change() {
+    let fake = world(); // no `pager` function
+    let rollout = seed_rollout(&fake, gated(json!("Canary10Percent5Minutes"))).await;
+    fake.set_alarm("orders-errors", AlarmState::Alarm);
+    let after = tick(&fake, &rollout.id).await;
+    assert_eq!(after.status, Status::RollingBack);
+    // `rollback` (handed the rollout) publishes the change, and its own.
+    glidepath_aws::Runner::new(&fake, glidepath_aws::Role::Rollback)
+        .run(&rollout.id, glidepath_core::Event::Redrive)
+        .await
+        .unwrap();
+    let stored = fake.rollout(&rollout.id).unwrap();
+    assert_eq!(stored.status, Status::RolledBack);
+    assert_eq!(
+        stored.notified_seq, stored.seq,
+        "published without the notice"
+    );
+    assert!(fake.world().hook_notices.is_empty());
+}
