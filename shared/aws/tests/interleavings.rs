@@ -459,3 +459,93 @@ fn promote_after_drift_vs_breach() {
         },
     );
 }
+
+/// A rollout whose callback pre-traffic hook (deadline 1 minute) was invoked and is awaited,
+/// with the clock at its deadline: the answer and the deadline tick are both live.
+fn setup_awaiting_callback() -> (FakeAws, String) {
+    let fake = world();
+    let request = serde_json::json!({"function": "orders", "alias": "live", "targetVersion": "2",
+        "strategy": "Canary10Percent5Minutes", "alarms": ["orders-errors"],
+        "hooks": {"preTraffic": "smoke", "answer": "callback", "timeout": "1m"}});
+    let created = block_on_plain(create(&fake, request, "r-1"));
+    let waiting = block_on_plain(Runner::new(&fake, Role::Start).run_on(created, Event::Start))
+        .expect("started");
+    assert_eq!(waiting.status, Status::PreTraffic);
+    fake.advance(60);
+    (fake, waiting.id)
+}
+
+fn answer(outcome: HookOutcome) -> Event {
+    Event::HookResult {
+        execution_id: "PreTraffic-1".into(),
+        outcome,
+    }
+}
+
+/// Issue 12: a callback hook's answer, its deadline tick and an operator's abort, at once.
+/// Whatever wins, the rollout ends rolled back (the abort), traffic never outlives it, and
+/// the history records one outcome of the stage.
+#[test]
+fn callback_answer_vs_deadline_vs_abort() {
+    explore(
+        "callback answer vs deadline vs abort",
+        setup_awaiting_callback,
+        |fake, id| {
+            vec![
+                run(&fake, Role::Step, &id, answer(HookOutcome::Succeeded)),
+                run(&fake, Role::Step, &id, Event::Tick { seq: 1 }),
+                run(&fake, Role::Rollback, &id, abort()),
+            ]
+        },
+        |fake| {
+            assert_eq!(fake.rollout("r-1").unwrap().status, Status::RolledBack);
+            let history = fake.world().history["r-1"].clone();
+            let stage_ends = history
+                .iter()
+                .filter(|h| h.seq > 1 && matches!(h.event.as_str(), "hook-result" | "tick"))
+                .count();
+            assert!(stage_ends <= 1, "one end of the stage: {history:?}");
+        },
+    );
+}
+
+/// Issue 12: two answers for one execution (a retried hook that changed its mind) and the
+/// deadline: exactly one of them decides the stage.
+#[test]
+fn two_callback_answers_vs_deadline() {
+    explore(
+        "two callback answers vs deadline",
+        setup_awaiting_callback,
+        |fake, id| {
+            vec![
+                run(&fake, Role::Step, &id, answer(HookOutcome::Succeeded)),
+                run(
+                    &fake,
+                    Role::Step,
+                    &id,
+                    answer(HookOutcome::Failed {
+                        reason: "flaky".into(),
+                    }),
+                ),
+                run(&fake, Role::Step, &id, Event::Tick { seq: 1 }),
+            ]
+        },
+        |fake| {
+            let rollout = fake.rollout("r-1").unwrap();
+            let history = fake.world().history["r-1"].clone();
+            let decided: Vec<&str> = history
+                .iter()
+                .filter(|h| h.seq == 2)
+                .map(|h| h.event.as_str())
+                .collect();
+            assert_eq!(decided.len(), 1, "{history:?}");
+            match rollout.status {
+                // The success won: traffic started at the first step.
+                Status::Shifting => assert_eq!(decided, ["hook-result"]),
+                // A failed answer or the deadline won: no traffic.
+                Status::RolledBack => assert_eq!(rollout.weight, Weight::ZERO),
+                other => panic!("unexpected {other}"),
+            }
+        },
+    );
+}
