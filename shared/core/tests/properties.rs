@@ -68,6 +68,11 @@ enum Action {
     NoDataHealth,
     PreHook(bool),
     PostHook(bool),
+    /// A callback hook's answer: for the waiting stage's execution id, or (stale) another.
+    HookAnswer {
+        ok: bool,
+        stale: bool,
+    },
     Pause,
     Resume,
     Promote,
@@ -95,6 +100,7 @@ fn action() -> impl proptest::strategy::Strategy<Value = Action> {
         3 => Just(Action::NoDataHealth),
         3 => any::<bool>().prop_map(Action::PreHook),
         3 => any::<bool>().prop_map(Action::PostHook),
+        3 => (any::<bool>(), any::<bool>()).prop_map(|(ok, stale)| Action::HookAnswer { ok, stale }),
         1 => Just(Action::Pause),
         3 => Just(Action::Resume),
         1 => Just(Action::Promote),
@@ -179,6 +185,19 @@ fn run(r0: Rollout, actions: Vec<Action>) -> Result<(), TestCaseError> {
                     }
                 },
             },
+            Action::HookAnswer { ok, stale } => Event::HookResult {
+                execution_id: match (stale, r.hook_execution_id()) {
+                    (false, Some(id)) => id,
+                    _ => format!("PreTraffic-{}", r.seq + 7),
+                },
+                outcome: if ok {
+                    HookOutcome::Succeeded
+                } else {
+                    HookOutcome::Failed {
+                        reason: "callback".into(),
+                    }
+                },
+            },
             Action::Pause => Event::Pause,
             Action::Resume => Event::Resume,
             Action::Promote => Event::Promote,
@@ -221,7 +240,13 @@ fn run(r0: Rollout, actions: Vec<Action>) -> Result<(), TestCaseError> {
                 && before.owed.is_empty())
             // A hook stage re-driven past its limit fails safely.
             && !(matches!(before.status, Status::PreTraffic | Status::PostTraffic)
-                && now >= before.updated_at + glidepath_core::HOOK_STAGE_LIMIT_SECONDS);
+                && now >= before.updated_at + glidepath_core::HOOK_STAGE_LIMIT_SECONDS)
+            // So does a callback hook's stage re-driven past its deadline (its tick lost).
+            && !(before.hook_execution_id().is_some()
+                && before.owed.is_empty()
+                && before.next_tick_at.is_some_and(|due| {
+                    now + glidepath_core::EARLY_TICK_TOLERANCE_SECONDS >= due
+                }));
         let is_stale_health = matches!(&event, Event::Health { seq, verdict: HealthVerdict::Healthy } if *seq != before.seq);
         let result = transition(&before, event.clone(), now);
         let Ok(t) = result else {
@@ -229,6 +254,20 @@ fn run(r0: Rollout, actions: Vec<Action>) -> Result<(), TestCaseError> {
             prop_assert!(event.is_operator_command(), "{event:?} refused");
             continue;
         };
+        // A callback answer for the waiting stage counts as that stage's hook completing.
+        let answered = match &event {
+            Event::HookResult {
+                execution_id,
+                outcome: HookOutcome::Succeeded,
+            } if before.hook_execution_id().as_ref() == Some(execution_id) => Some(before.status),
+            _ => None,
+        };
+        if answered == Some(Status::PreTraffic) && model.pre_hook_requested {
+            model.pre_hook_succeeded = true;
+        }
+        if answered == Some(Status::PostTraffic) && model.post_hook_requested {
+            model.post_hook_succeeded = true;
+        }
         if let Event::HookCompleted {
             phase: HookPhase::PreTraffic,
             outcome: HookOutcome::Succeeded,
@@ -422,12 +461,17 @@ fn check_step(
                 );
             }
             if after.spec.hooks.post_traffic.is_some() {
+                // The hook's success, returned or (a callback) answered for this stage.
                 let after_post_hook = matches!(
                     event,
                     Event::HookCompleted {
                         phase: HookPhase::PostTraffic,
                         outcome: HookOutcome::Succeeded
                     }
+                ) || matches!(
+                    event,
+                    Event::HookResult { execution_id, outcome: HookOutcome::Succeeded }
+                        if before.hook_execution_id().as_ref() == Some(execution_id)
                 );
                 prop_assert!(after_post_hook, "succeeded without the post-traffic hook");
             }
@@ -448,8 +492,12 @@ proptest! {
         post in any::<bool>(),
         actions in proptest::collection::vec(action(), 1..80),
         no_data in prop_oneof![Just(None), Just(Some("hold")), Just(Some("pass")), Just(Some("fail"))],
+        callback in any::<bool>(),
     ) {
         let mut r = support::rollout(&strategy, bake, pre, post);
+        // Callback hooks (issue 12): answered by `HookAnswer`, failed by a due tick after 2 min.
+        r.spec.hooks.callback = callback;
+        r.spec.hooks.timeout_seconds = callback.then_some(120);
         // With an analysis, NoData verdicts hold (for at most 2 minutes), pass or fail.
         r.spec.analysis = no_data.map(|policy| {
             let mut block = serde_json::json!({"noData": policy});
