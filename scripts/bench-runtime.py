@@ -140,32 +140,89 @@ def peak_rss_mib(pid):
     return float("nan")
 
 
-def measure(name, command, env, event):
+def measure(name, command, env, event, between=0.0, warm_count=None, expect_response=False):
+    """`event` is the payload, or a function of the previous answer (parsed JSON, or None
+    before the first) that gives the next one; `between` seconds pass, untimed, between
+    invocations (a tick must be due)."""
     runtime = Runtime()
     server = serve(runtime)
     full_env = dict(env)
     full_env["AWS_LAMBDA_RUNTIME_API"] = f"127.0.0.1:{server.server_address[1]}"
+    next_event = event if callable(event) else (lambda _previous: event)
     started = time.perf_counter()
     process = subprocess.Popen(command, env=full_env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     try:
         runtime.wait_ready()
         init = runtime.first_next_at - started
-        first, kind, body = runtime.invoke(event)
-        warm = [runtime.invoke(event)[0] for _ in range(WARM)]
+        time.sleep(between)
+        first, kind, body = runtime.invoke(next_event(None))
+        first_body = body
+        warm = []
+        for _ in range(WARM if warm_count is None else warm_count):
+            time.sleep(between)
+            try:
+                previous = json.loads(body)
+            except ValueError:
+                previous = None
+            elapsed, kind_now, body = runtime.invoke(next_event(previous))
+            if expect_response and kind_now != "response":
+                raise RuntimeError(f"{name}: {body[:300]!r}")
+            warm.append(elapsed)
         rss = peak_rss_mib(process.pid)
     finally:
         process.kill()
         process.wait()
         server.shutdown()
     return {"name": name, "init": init * 1000, "first": first * 1000,
-            "warm": statistics.median(warm) * 1000, "rss": rss, "answer": kind,
-            "body": body[:160].decode(errors="replace")}
+            "warm": statistics.median(warm) * 1000 if warm else float("nan"), "rss": rss,
+            "answer": kind,
+            "body": body[:160].decode(errors="replace"), "full": body,
+            "first_body": first_body[:200].decode(errors="replace")}
+
+
+def shifting_ticks(bin_dir, env, start_request):
+    """A rollout of `start_request` (1 % steps, 1 s apart), created by the `start` binary under
+    the same harness, then ticked by `step`: every warm invocation is a due tick that shifts
+    (health, alias, tick, write, confirm, publish)."""
+    created = {}
+
+    def start_event(_previous):
+        return start_request
+
+    measured_start = measure("start: a rollout that starts (first step; once)",
+                             [f"{bin_dir}/start"], env, start_event, warm_count=0)
+    created.update(json.loads(measured_start.pop("full")))
+
+    def tick(previous):
+        seq = (previous or created)["seq"]
+        return {"rolloutId": created["rolloutId"], "seq": seq}
+
+    measured_tick = measure("step (Rust): a tick that shifts (1 %)", [f"{bin_dir}/step"], env,
+                            tick, between=1.05, expect_response=True)
+    measured_tick.pop("full")
+    return [measured_start, measured_tick]
 
 
 def main():
     spec = json.load(sys.stdin)
     results = [measure(c["name"], c["command"], spec["env"], c["event"]) for c in spec["cases"]]
+    for r in results:
+        r.pop("full")
+    if "shifting" in spec:
+        results += shifting_ticks(spec["bin"], spec["env"], spec["shifting"])
+    if "alarm" in spec:
+        # Stamped now: after the rollout started, as a real state change would be.
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000+0000", time.gmtime())
+        spec["alarm"]["detail"]["state"]["timestamp"] = stamp
+        spec["alarm"]["time"] = stamp
+        # The first delivery rolls the rollout back (in place: the emulator has no `rollback`
+        # function to hand it to); the warm ones are repeats, which find nothing left to do.
+        alarm = measure("check-alarms (Rust): alarm event; first rolls back",
+                        [f"{spec['bin']}/check-alarms"], spec["env"], spec["alarm"])
+        alarm.pop("full")
+        alarm["body"] = alarm["first_body"]
+        results.append(alarm)
     print(f"{'case':<44} {'init':>9} {'first':>9} {'warm':>9} {'rss':>9}  answer")
     for r in results:
         print(f"{r['name']:<44} {r['init']:7.1f}ms {r['first']:7.1f}ms {r['warm']:7.2f}ms "
