@@ -181,27 +181,23 @@ def measure(name, command, env, event, between=0.0, warm_count=None, expect_resp
             "first_body": first_body[:200].decode(errors="replace")}
 
 
-def shifting_ticks(bin_dir, env, start_request):
+def shifting_ticks(bin_dir, env, start_request, name, command, start_name=None):
     """A rollout of `start_request` (1 % steps, 1 s apart), created by the `start` binary under
-    the same harness, then ticked by `step`: every warm invocation is a due tick that shifts
+    the same harness, then ticked by `command`: every warm invocation is a due tick that shifts
     (health, alias, tick, write, confirm, publish)."""
     created = {}
-
-    def start_event(_previous):
-        return start_request
-
-    measured_start = measure("start: a rollout that starts (first step; once)",
-                             [f"{bin_dir}/start"], env, start_event, warm_count=0)
+    measured_start = measure(start_name or "start (setup)", [f"{bin_dir}/start"], env,
+                             start_request, warm_count=0)
     created.update(json.loads(measured_start.pop("full")))
 
     def tick(previous):
         seq = (previous or created)["seq"]
         return {"rolloutId": created["rolloutId"], "seq": seq}
 
-    measured_tick = measure("step (Rust): a tick that shifts (1 %)", [f"{bin_dir}/step"], env,
-                            tick, between=1.05, expect_response=True)
+    measured_tick = measure(name, command, env, tick, between=1.05, expect_response=True)
     measured_tick.pop("full")
-    return [measured_start, measured_tick]
+    # Every tick moved the rollout on: the last answer's seq is the start's plus WARM + 1.
+    return [measured_start, measured_tick] if start_name else [measured_tick]
 
 
 def main():
@@ -210,7 +206,15 @@ def main():
     for r in results:
         r.pop("full")
     if "shifting" in spec:
-        results += shifting_ticks(spec["bin"], spec["env"], spec["shifting"])
+        rust = "step (Rust): a tick that shifts (1 %)"
+        results += shifting_ticks(spec["bin"], spec["env"], spec["shifting"], rust,
+                                  [f"{spec['bin']}/step"],
+                                  start_name="start: a rollout that starts (first step; once)")
+        if "shifting_twin" in spec:
+            twin = "step twin (Python): a tick that shifts"
+            results += shifting_ticks(spec["bin"], spec["env"], spec["shifting_twin"], twin,
+                                      [spec["python"], "scripts/bench/step_twin.py"])
+            spec.setdefault("pairs", []).append([rust, twin])
     if "alarm" in spec:
         # Stamped now: after the rollout started, as a real state change would be.
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000+0000", time.gmtime())
