@@ -73,11 +73,7 @@ impl Home {
     pub fn new(region: Option<String>, invoked_function_arn: &str) -> Home {
         Home {
             region,
-            account: invoked_function_arn
-                .split(':')
-                .nth(4)
-                .filter(|account| !account.is_empty())
-                .map(str::to_string),
+            account: glidepath_core::arn_account(invoked_function_arn).map(str::to_string),
             policy: Policy {
                 rules: Vec::new(),
                 guardrails: Default::default(),

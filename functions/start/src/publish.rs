@@ -105,9 +105,7 @@ fn published_version(
     if version == "$LATEST" {
         return Ok(Err("no version was published ($LATEST)".into()));
     }
-    // `arn:aws:lambda:<region>:<account>:function:<name>:<version>`: the function's own ARN
-    // is the first seven fields.
-    let function = arn.split(':').take(7).collect::<Vec<_>>().join(":");
+    let function = glidepath_core::unqualified_function_arn(arn).to_string();
     Ok(Ok(Version {
         function,
         version: version.to_string(),

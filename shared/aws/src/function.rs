@@ -147,12 +147,7 @@ impl Invocation {
     pub fn from_context(context: &lambda_runtime::Context) -> Invocation {
         Invocation {
             deadline: deadline(context),
-            account: context
-                .invoked_function_arn
-                .split(':')
-                .nth(4)
-                .filter(|account| !account.is_empty())
-                .map(str::to_string),
+            account: glidepath_core::arn_account(&context.invoked_function_arn).map(str::to_string),
         }
     }
 }

@@ -52,7 +52,7 @@ pub use policy::{
 pub use request::{MAX_ALARMS, RequestError, RolloutRequest, Target};
 pub use rollout::{
     Hooks, InsufficientData, Pause, PauseKind, RecordError, Rollout, RolloutSpec, SCHEMA_VERSION,
-    Status, UnixSeconds, function_name,
+    Status, UnixSeconds, arn_account, function_name, unqualified_function_arn,
 };
 pub use strategy::{
     CODEDEPLOY_PREFIX, MAX_STRATEGY_BYTES, PREDEFINED, StepSpec, Strategy, StrategyError,

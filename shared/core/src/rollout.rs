@@ -202,6 +202,20 @@ pub fn function_name(function: &str) -> &str {
     }
 }
 
+/// A function ARN without its qualifier (`arn:aws:lambda:<region>:<account>:function:<name>`,
+/// from the same with `:<version>` or `:<alias>` after it); anything else as it is.
+pub fn unqualified_function_arn(arn: &str) -> &str {
+    match arn.match_indices(':').nth(6) {
+        Some((end, _)) if arn.contains(":function:") => &arn[..end],
+        _ => arn,
+    }
+}
+
+/// The account of an ARN (its fifth field), if it names one.
+pub fn arn_account(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4).filter(|account| !account.is_empty())
+}
+
 /// The persisted state of one rollout.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -121,3 +121,21 @@ fn each_bad_field_is_named() {
         );
     }
 }
+
+#[test]
+fn function_arns_are_read_one_way() {
+    use glidepath_core::{arn_account, function_name, unqualified_function_arn};
+    let arn = "arn:aws:lambda:eu-west-1:123456789012:function:orders";
+    for qualified in [arn, &format!("{arn}:7"), &format!("{arn}:live")] {
+        assert_eq!(unqualified_function_arn(qualified), arn);
+        assert_eq!(function_name(qualified), "orders");
+        assert_eq!(arn_account(qualified), Some("123456789012"));
+    }
+    assert_eq!(unqualified_function_arn("orders"), "orders");
+    assert_eq!(
+        unqualified_function_arn("arn:aws:cloudwatch:eu-west-1:1:alarm:a:b"),
+        "arn:aws:cloudwatch:eu-west-1:1:alarm:a:b"
+    );
+    assert_eq!(arn_account("orders"), None);
+    assert_eq!(arn_account("arn:aws:lambda:eu-west-1::function:x"), None);
+}

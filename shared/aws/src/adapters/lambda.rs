@@ -158,8 +158,8 @@ impl AliasRouter for LambdaRouter {
                 .send()
                 .await
                 .map_err(|e| not_found_or("Lambda GetFunctionConfiguration", function, e))?;
-            let arn = config.function_arn().unwrap_or(function);
-            arn.split(':').take(7).collect::<Vec<_>>().join(":")
+            glidepath_core::unqualified_function_arn(config.function_arn().unwrap_or(function))
+                .to_string()
         };
         self.calls.record("lambda:ListTags");
         let output = self
