@@ -352,13 +352,7 @@ impl HookRunner for LambdaHooks {
 
     async fn notify(&self, function: &str, request: &HookRequest) -> Result<(), PortError> {
         let payload = serde_json::to_vec(request).map_err(|e| PortError::Invalid(e.to_string()))?;
-        self.calls.record("lambda:Invoke");
-        self.client
-            .invoke()
-            .function_name(function)
-            .invocation_type(InvocationType::Event)
-            .payload(Blob::new(payload))
-            .send()
+        invoke_async(&self.client, &self.calls, function, payload)
             .await
             .map_err(|e| {
                 use aws_sdk_lambda::error::ProvideErrorMetadata;
@@ -422,18 +416,35 @@ impl Dispatcher for LambdaDispatcher {
                 serde_json::json!({ "rolloutId": rollout_id, "command": "redrive" }),
             ),
         };
-        let payload = payload.to_string();
-        self.calls.record("lambda:Invoke");
-        self.client
-            .invoke()
-            .function_name(function)
-            .invocation_type(InvocationType::Event)
-            .payload(Blob::new(payload))
-            .send()
-            .await
-            .map_err(|e| PortError::aws("Lambda Invoke (hand-off)", e))?;
+        invoke_async(
+            &self.client,
+            &self.calls,
+            function,
+            payload.to_string().into_bytes(),
+        )
+        .await
+        .map_err(|e| PortError::aws("Lambda Invoke (hand-off)", e))?;
         Ok(())
     }
+}
+
+/// One asynchronous invoke (Lambda queues the event and retries it), counted; only whether
+/// Lambda took it.
+async fn invoke_async(
+    client: &Client,
+    calls: &CallCounter,
+    function: &str,
+    payload: Vec<u8>,
+) -> Result<(), aws_sdk_lambda::error::SdkError<aws_sdk_lambda::operation::invoke::InvokeError>> {
+    calls.record("lambda:Invoke");
+    client
+        .invoke()
+        .function_name(function)
+        .invocation_type(InvocationType::Event)
+        .payload(Blob::new(payload))
+        .send()
+        .await
+        .map(|_| ())
 }
 
 /// `NotFound` when Lambda says the function does not exist, else the AWS error.
