@@ -73,11 +73,19 @@ async fn world() -> &'static World {
 
 /// An SQS queue receiving every "Glidepath Rollout State Change" event.
 async fn notification_queue(clients: &Clients, run_id: u64) -> anyhow::Result<String> {
+    let pattern =
+        json!({"source": ["glidepath"], "detail-type": ["Glidepath Rollout State Change"]});
+    queue_of_events(clients, &format!("gp{run_id}-notifications"), &pattern).await
+}
+
+/// An SQS queue `name`, receiving the default bus's events that match `pattern` (through a
+/// rule of the same name).
+async fn queue_of_events(clients: &Clients, name: &str, pattern: &Value) -> anyhow::Result<String> {
     use aws_sdk_sqs::types::QueueAttributeName;
     let url = clients
         .sqs
         .create_queue()
-        .queue_name(format!("gp{run_id}-notifications"))
+        .queue_name(name)
         .send()
         .await?
         .queue_url
@@ -94,21 +102,17 @@ async fn notification_queue(clients: &Clients, run_id: u64) -> anyhow::Result<St
         .and_then(|a| a.get(&QueueAttributeName::QueueArn))
         .cloned()
         .context("queue arn")?;
-    let rule = format!("gp{run_id}-notifications");
     clients
         .events
         .put_rule()
-        .name(&rule)
-        .event_pattern(
-            json!({"source": ["glidepath"], "detail-type": ["Glidepath Rollout State Change"]})
-                .to_string(),
-        )
+        .name(name)
+        .event_pattern(pattern.to_string())
         .send()
         .await?;
     clients
         .events
         .put_targets()
-        .rule(&rule)
+        .rule(name)
         .targets(
             aws_sdk_eventbridge::types::Target::builder()
                 .id("queue")

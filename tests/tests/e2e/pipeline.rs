@@ -76,6 +76,26 @@ fn reports(recorder: &Recorder, job_id: &str) -> Vec<Call> {
         .collect()
 }
 
+/// Delivers job `job_id` (with `token`, if CodePipeline is continuing it) to the `pipeline`
+/// function, which must answer.
+async fn deliver(
+    world: &World,
+    account: &str,
+    job_id: &str,
+    request: &Value,
+    token: Option<&str>,
+) -> Value {
+    world
+        .clients
+        .invoke(
+            &world.glidepath.pipeline,
+            &job_event(account, job_id, request, token),
+        )
+        .await
+        .expect("the emulator answers")
+        .unwrap_or_else(|e| panic!("the pipeline function failed: {e:?}"))
+}
+
 /// Invokes the action as CodePipeline does: once, then again with each continuation token,
 /// until a report carries none. Returns the job's reports.
 async fn drive(
@@ -88,13 +108,7 @@ async fn drive(
     let deadline = Instant::now() + super::DEADLINE;
     let mut token: Option<String> = None;
     loop {
-        let event = job_event(account, job_id, request, token.as_deref());
-        let answer = world
-            .clients
-            .invoke(&world.glidepath.pipeline, &event)
-            .await
-            .expect("the emulator answers")
-            .unwrap_or_else(|e| panic!("the pipeline function failed: {e:?}"));
+        let answer = deliver(world, account, job_id, request, token.as_deref()).await;
         let last = reports(recorder, job_id).last().cloned().expect("a report");
         match last.body["continuationToken"].as_str() {
             Some(next) => token = Some(next.to_string()),
@@ -174,15 +188,7 @@ fn e19_a_pipeline_action_waits_for_the_rollout_and_reports_its_end() {
         good.expect_alias(&world.clients, "2", None).await;
 
         // The same job delivered twice starts one rollout (the job id is the idempotency key).
-        let again = world
-            .clients
-            .invoke(
-                &world.glidepath.pipeline,
-                &job_event(&account, &job, &request, None),
-            )
-            .await
-            .unwrap()
-            .unwrap();
+        let again = deliver(world, &account, &job, &request, None).await;
         assert_eq!(again["rolloutId"], id.as_str(), "{again}");
 
         // A bad version: the alarm fires mid-rollout; the job fails with the reason.
@@ -191,15 +197,7 @@ fn e19_a_pipeline_action_waits_for_the_rollout_and_reports_its_end() {
             "2",
             json!({"type": "linear", "percent": 10, "interval": "3s"}),
         );
-        let first = world
-            .clients
-            .invoke(
-                &world.glidepath.pipeline,
-                &job_event(&account, &job, &request, None),
-            )
-            .await
-            .unwrap()
-            .unwrap();
+        let first = deliver(world, &account, &job, &request, None).await;
         assert_eq!(first["reported"], "inProgress", "{first}");
         bad.set_alarm(&world.clients, StateValue::Alarm)
             .await
@@ -216,15 +214,7 @@ fn e19_a_pipeline_action_waits_for_the_rollout_and_reports_its_end() {
         let job = format!("{:08x}-0000-4000-8000-000000000003", run_id);
         let mut request = refused.request("2", strategy);
         request["bake"] = json!("soon");
-        let answer = world
-            .clients
-            .invoke(
-                &world.glidepath.pipeline,
-                &job_event(&account, &job, &request, None),
-            )
-            .await
-            .unwrap()
-            .unwrap();
+        let answer = deliver(world, &account, &job, &request, None).await;
         assert_eq!(answer["reported"], "failed", "{answer}");
         let calls = reports(&recorder, &job);
         assert_eq!(calls.len(), 1);

@@ -63,54 +63,14 @@ async fn published(world: &World, target: &Target, version: &str) -> anyhow::Res
 
 /// A queue receiving the stack's `Glidepath Rollout Refused` events about `function`.
 async fn refusals_queue(world: &World, function_arn: &str) -> anyhow::Result<String> {
-    let name = format!("gp{}-refusals", world.run_id);
-    let url = world
-        .clients
-        .sqs
-        .create_queue()
-        .queue_name(&name)
-        .send()
-        .await?
-        .queue_url
-        .context("queue url")?;
-    let arn = world
-        .clients
-        .sqs
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await?
-        .attributes()
-        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
-        .cloned()
-        .context("queue arn")?;
-    world
-        .clients
-        .events
-        .put_rule()
-        .name(&name)
-        .event_pattern(
-            json!({"source": ["glidepath"], "detail-type": ["Glidepath Rollout Refused"],
-                   "detail": {"function": [function_arn]}})
-            .to_string(),
-        )
-        .send()
-        .await?;
-    world
-        .clients
-        .events
-        .put_targets()
-        .rule(&name)
-        .targets(
-            aws_sdk_eventbridge::types::Target::builder()
-                .id("queue")
-                .arn(arn)
-                .build()?,
-        )
-        .send()
-        .await?;
-    Ok(url)
+    let pattern = json!({"source": ["glidepath"], "detail-type": ["Glidepath Rollout Refused"],
+                         "detail": {"function": [function_arn]}});
+    super::queue_of_events(
+        &world.clients,
+        &format!("gp{}-refusals", world.run_id),
+        &pattern,
+    )
+    .await
 }
 
 #[test]
