@@ -295,6 +295,18 @@ impl DynamoStore {
         key_condition: &str,
         values: Vec<(&str, AttributeValue)>,
     ) -> Result<Vec<Item>, PortError> {
+        self.query_items(index, key_condition, values, None).await
+    }
+
+    /// Every item matching `key_condition`, page by page; with `newest`, only that many,
+    /// in descending sort-key order.
+    async fn query_items(
+        &self,
+        index: Option<&str>,
+        key_condition: &str,
+        values: Vec<(&str, AttributeValue)>,
+        newest: Option<usize>,
+    ) -> Result<Vec<Item>, PortError> {
         let mut items = Vec::new();
         let mut start: Option<Item> = None;
         loop {
@@ -308,6 +320,12 @@ impl DynamoStore {
             if let Some(index) = index {
                 request = request.index_name(index);
             }
+            if let Some(limit) = newest {
+                let left = limit.saturating_sub(items.len());
+                request = request
+                    .scan_index_forward(false)
+                    .limit(i32::try_from(left).unwrap_or(i32::MAX));
+            }
             for (name, value) in &values {
                 request = request.expression_attribute_values(*name, value.clone());
             }
@@ -316,45 +334,35 @@ impl DynamoStore {
                 .await
                 .map_err(|e| PortError::aws("DynamoDB Query", e))?;
             items.extend(output.items.unwrap_or_default());
+            let enough = newest.is_some_and(|limit| items.len() >= limit);
             match output.last_evaluated_key {
-                Some(last) if !last.is_empty() => start = Some(last),
-                _ => return Ok(items),
+                Some(last) if !last.is_empty() && !enough => start = Some(last),
+                _ => break,
             }
         }
+        if let Some(limit) = newest {
+            items.truncate(limit);
+        }
+        Ok(items)
     }
 
     /// The `recent` index's sort keys in `partition`, newest first, at most `limit`.
     async fn newest_keys(&self, partition: &str, limit: usize) -> Result<Vec<String>, PortError> {
-        let mut keys = Vec::new();
-        let mut start: Option<Item> = None;
-        while keys.len() < limit {
-            self.calls.record("dynamodb:Query");
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(RECENT_INDEX)
-                .key_condition_expression("gsi3pk = :partition")
-                .expression_attribute_values(":partition", s(partition))
-                .scan_index_forward(false)
-                .limit(i32::try_from(limit - keys.len()).unwrap_or(i32::MAX))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| PortError::aws("DynamoDB Query", e))?;
-            keys.extend(
-                output
-                    .items()
-                    .iter()
-                    .filter_map(|item| text(item, "gsi3sk").map(str::to_string)),
-            );
-            match output.last_evaluated_key {
-                Some(last) if !last.is_empty() => start = Some(last),
-                _ => break,
-            }
+        if limit == 0 {
+            return Ok(Vec::new());
         }
-        keys.truncate(limit);
-        Ok(keys)
+        let items = self
+            .query_items(
+                Some(RECENT_INDEX),
+                "gsi3pk = :partition",
+                vec![(":partition", s(partition))],
+                Some(limit),
+            )
+            .await?;
+        Ok(items
+            .iter()
+            .filter_map(|item| text(item, "gsi3sk").map(str::to_string))
+            .collect())
     }
 
     /// The records of `ids` (those that exist), by id, with `BatchGetItem`; keys DynamoDB
@@ -622,8 +630,13 @@ impl RolloutStore for DynamoStore {
             .take(limit)
             .collect();
         let mut records = self.load_many(&ids).await?;
-        // A record that expired since the index was read is left out.
-        Ok(ids.iter().filter_map(|id| records.remove(id)).collect())
+        // A record that expired since the index was read is left out; so is one that ended
+        // after the (eventually consistent) index still listed it as open: the record says.
+        Ok(ids
+            .iter()
+            .filter_map(|id| records.remove(id))
+            .filter(|rollout| !(open_only && rollout.status.is_terminal()))
+            .collect())
     }
 
     async fn rollouts_watching(&self, alarm: &str) -> Result<Vec<String>, PortError> {
