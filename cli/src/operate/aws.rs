@@ -277,10 +277,7 @@ impl Control for AwsControl {
     }
 
     fn now(&self) -> glidepath_core::UnixSeconds {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0)
+        glidepath_aws::clock::now()
     }
 
     async fn pause(&self, interval: Duration) {

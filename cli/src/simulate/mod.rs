@@ -23,9 +23,9 @@ pub use alarm::{AlarmState, ErrorRateAlarm};
 pub use report::{SimulationReport, format_text};
 
 use glidepath_core::{
-    AnalysisSpec, Command, Event, Evidence, Finding, HealthVerdict, HookOutcome, PauseKind,
-    Rollout, RolloutSpec, Status, Strategy, StrategyError, TransitionError, VersionMetrics, Weight,
-    judge, transition,
+    AnalysisSpec, Command, Event, Evidence, HealthVerdict, HookOutcome, PauseKind, Rollout,
+    RolloutSpec, Status, Strategy, StrategyError, TransitionError, VersionMetrics, Weight, judge,
+    transition,
 };
 use rng::SplitMix64;
 use serde::Serialize;
@@ -292,13 +292,7 @@ impl Simulation<'_> {
             canary_version: "2".into(),
             canary: self.window.1,
         };
-        match judge(analysis, &evidence, self.rollout.analysis_checks()) {
-            Finding::Pass { .. } => HealthVerdict::Healthy,
-            Finding::Fail { reason } => HealthVerdict::Breached {
-                reason: format!("canary analysis: {reason}"),
-            },
-            Finding::NoData { reason } => HealthVerdict::NoData { reason },
-        }
+        judge(analysis, &evidence, self.rollout.analysis_checks()).verdict()
     }
 
     /// Everything that happens at the start of second `now`: the alarm closes a period,

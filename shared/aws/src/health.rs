@@ -37,18 +37,11 @@ pub async fn assess<H: HealthCheck>(
         canary_version: query.canary_version,
         canary,
     };
-    Ok(
-        match judge(analysis, &evidence, rollout.analysis_checks()) {
-            Finding::Pass { summary } => {
-                tracing::info!(rollout_id = %rollout.id, %summary, "canary analysis passed");
-                HealthVerdict::Healthy
-            }
-            Finding::Fail { reason } => HealthVerdict::Breached {
-                reason: format!("canary analysis: {reason}"),
-            },
-            Finding::NoData { reason } => HealthVerdict::NoData { reason },
-        },
-    )
+    let finding = judge(analysis, &evidence, rollout.analysis_checks());
+    if let Finding::Pass { summary } = &finding {
+        tracing::info!(rollout_id = %rollout.id, %summary, "canary analysis passed");
+    }
+    Ok(finding.verdict())
 }
 
 /// A CloudWatch alarm state.

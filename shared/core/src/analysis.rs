@@ -365,6 +365,19 @@ pub enum Finding {
     NoData { reason: String },
 }
 
+impl Finding {
+    /// The health verdict this finding is, the one rule the functions and `simulate` share.
+    pub fn verdict(self) -> crate::HealthVerdict {
+        match self {
+            Finding::Pass { .. } => crate::HealthVerdict::Healthy,
+            Finding::Fail { reason } => crate::HealthVerdict::Breached {
+                reason: format!("canary analysis: {reason}"),
+            },
+            Finding::NoData { reason } => crate::HealthVerdict::NoData { reason },
+        }
+    }
+}
+
 fn percent(part: u64, whole: u64) -> String {
     if whole == 0 {
         return "no data".into();
