@@ -328,6 +328,19 @@ impl Rollout {
         Some(format!("{phase}-{}", self.seq))
     }
 
+    /// Whether a health check with `verdict` moves the rollout on (a healthy one, or too
+    /// little data where the rollout's `analysis.noData` is `pass`): the one rule the engine
+    /// advances by and the runner asks the `beforeShift` gate by.
+    pub fn advances_on(&self, verdict: &crate::HealthVerdict) -> bool {
+        match verdict {
+            crate::HealthVerdict::Healthy => true,
+            crate::HealthVerdict::NoData { .. } => {
+                self.spec.analysis.as_ref().map(|a| a.no_data) == Some(crate::NoData::Pass)
+            }
+            crate::HealthVerdict::Breached { .. } => false,
+        }
+    }
+
     /// The weight the next plan step would raise the alias to, after a healthy check of this
     /// one: `None` at a gate, after the last step (the plan ends at 100 %), or when the
     /// rollout is not shifting.

@@ -535,19 +535,8 @@ impl<'a, P: Ports> Runner<'a, P> {
                 Command::CheckHealth { seq } => {
                     let mut verdict =
                         crate::health::assess(self.ports.health(), &run.rollout, now).await?;
-                    // Whatever would raise the weight passes the gate first: a healthy verdict,
-                    // or too little data where the rollout treats that as a pass.
-                    let passes = match &verdict {
-                        glidepath_core::HealthVerdict::Healthy => true,
-                        glidepath_core::HealthVerdict::NoData { .. } => run
-                            .rollout
-                            .spec
-                            .analysis
-                            .as_ref()
-                            .is_some_and(|a| a.no_data == glidepath_core::NoData::Pass),
-                        glidepath_core::HealthVerdict::Breached { .. } => false,
-                    };
-                    if passes {
+                    // Whatever would move the rollout on passes the gate first.
+                    if run.rollout.advances_on(&verdict) {
                         if let refused @ glidepath_core::HealthVerdict::Breached { .. } =
                             self.before_shift(&run.rollout).await?
                         {
