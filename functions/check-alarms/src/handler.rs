@@ -223,10 +223,8 @@ pub async fn handle<P: Ports>(
             continue;
         };
         if let Some(actor) = &foreign {
-            let spec = &rollout.spec;
             if let Err(refused) =
-                home.policy
-                    .authorize(actor, Action::Abort, spec.function_key(), &spec.alias)
+                glidepath_aws::entry::authorize(&home.policy, actor, Action::Abort, &rollout)
             {
                 warn!(rollout_id = %id, alarm = %actor, refused = %refused, "alarm of another account not allowed to roll back");
                 outcome.not_allowed.push(id);

@@ -257,9 +257,8 @@ async fn report_on<P: Ports>(
     let deadline = rollout.created_at + ACTION_LIMIT_SECONDS - ROLLBACK_MARGIN_SECONDS;
     if ports.now() >= deadline {
         if let Some((actor, policy)) = may_abort {
-            let spec = &rollout.spec;
             if let Err(refused) =
-                policy.authorize(actor, Action::Abort, spec.function_key(), &spec.alias)
+                glidepath_aws::entry::authorize(policy, actor, Action::Abort, rollout)
             {
                 warn!(rollout_id = %rollout.id, refused = %refused, "pipeline out of time but not allowed to abort");
                 return Ok(JobReport::failed(
@@ -329,7 +328,7 @@ async fn out_of_time<P: Ports>(ports: &P, rollout: &Rollout) -> Result<JobReport
     );
     warn!(rollout_id = %rollout.id, "pipeline action out of time; rolling back");
     let after = Runner::new(ports, Role::Rollback)
-        .run(&rollout.id, Event::Failed { reason })
+        .run_on(rollout.clone(), Event::Failed { reason })
         .await?;
     if after.status.is_terminal() {
         return Ok(finished(&after));

@@ -15,7 +15,7 @@
 //! cause of the transition. Ticks and re-drives only carry out what the rollout already
 //! decided, so they need no rule.
 
-use glidepath_aws::entry::{identify, load_authorized};
+use glidepath_aws::entry::{authorize, identify, load_authorized};
 pub use glidepath_aws::function::RolloutView;
 use glidepath_aws::function::{FunctionError, parse_input};
 use glidepath_aws::ports::{AliasRouter, Ports, RolloutStore};
@@ -193,8 +193,8 @@ pub async fn handle_until<P: Ports>(
     Ok(view(ports, &rollout))
 }
 
-/// The rollout a callback hook answers for, if `actor` may answer: a session of a hook
-/// function's own execution role (authenticated by a function URL), or a principal the
+/// The rollout a callback hook answers for, if `actor` may answer: a session of the awaited
+/// hook function's own execution role (authenticated by a function URL), or a principal the
 /// policy allows `hookResult` on the alias. The execution id is not a credential.
 async fn load_hook_answerer<P: Ports>(
     ports: &P,
@@ -206,26 +206,42 @@ async fn load_hook_answerer<P: Ports>(
         ports.store().load(rollout_id).await?.ok_or_else(|| {
             FunctionError::invalid(format!("`rolloutId`: no rollout {rollout_id}"))
         })?;
-    if actor.via == Channel::FunctionUrl {
-        let hooks = rollout.spec.hooks.clone();
-        for hook in [hooks.pre_traffic, hooks.post_traffic]
+    let hooks = &rollout.spec.hooks;
+    // The hook the rollout waits for; when it waits for none (a late answer, which changes
+    // nothing), either of its hooks.
+    let candidates: Vec<String> = match (rollout.status, rollout.hook_execution_id()) {
+        (glidepath_core::Status::PreTraffic, Some(_)) => {
+            hooks.pre_traffic.iter().cloned().collect()
+        }
+        (glidepath_core::Status::PostTraffic, Some(_)) => {
+            hooks.post_traffic.iter().cloned().collect()
+        }
+        _ => [&hooks.pre_traffic, &hooks.post_traffic]
             .into_iter()
             .flatten()
-        {
-            // A role that cannot be read is no proof: the policy decides then.
-            match ports.router().version_info(&hook, "$LATEST").await {
-                Ok(config) if is_session_of(&actor.principal, &config.role) => {
-                    info!(rollout_id, actor = %actor, hook = %hook, "hook answer from the hook's own role");
-                    return Ok(rollout);
-                }
-                Ok(_) => {}
-                Err(error) => {
-                    warn!(rollout_id, hook = %hook, error = %error, "could not read the hook's role; the policy decides");
-                }
+            .cloned()
+            .collect(),
+    };
+    let callers = if actor.via == Channel::FunctionUrl {
+        candidates
+    } else {
+        Vec::new()
+    };
+    for hook in callers {
+        // A role that cannot be read is no proof: the policy decides then.
+        match ports.router().version_info(&hook, "$LATEST").await {
+            Ok(config) if is_session_of(&actor.principal, &config.role) => {
+                info!(rollout_id, actor = %actor, hook = %hook, "hook answer from the hook's own role");
+                return Ok(rollout);
+            }
+            Ok(_) => {}
+            Err(error) => {
+                warn!(rollout_id, hook = %hook, error = %error, "could not read the hook's role; the policy decides");
             }
         }
     }
-    load_authorized(ports.store(), policy, actor, Action::HookResult, rollout_id).await
+    authorize(policy, actor, Action::HookResult, &rollout)?;
+    Ok(rollout)
 }
 
 fn view<P: Ports>(ports: &P, rollout: &glidepath_core::Rollout) -> RolloutView {

@@ -125,14 +125,25 @@ pub async fn load_authorized<S: RolloutStore>(
         .load(id)
         .await?
         .ok_or_else(|| FunctionError::invalid(format!("`rolloutId`: no rollout {id}")))?;
+    authorize(policy, actor, action, &rollout)?;
+    Ok(rollout)
+}
+
+/// Whether `actor` may do `action` to `rollout`'s alias (logged with the rule that allowed it).
+pub fn authorize(
+    policy: &Policy,
+    actor: &Actor,
+    action: Action,
+    rollout: &Rollout,
+) -> Result<glidepath_core::Grant, glidepath_core::Forbidden> {
     let grant = policy.authorize(
         actor,
         action,
         rollout.spec.function_key(),
         &rollout.spec.alias,
     )?;
-    info!(rollout_id = %id, actor = %actor, action = action.as_str(), rule = %grant.rule, "authorised");
-    Ok(rollout)
+    info!(rollout_id = %rollout.id, actor = %actor, action = action.as_str(), rule = %grant.rule, "authorised");
+    Ok(grant)
 }
 
 fn http(status: u16, body: &Value) -> Value {
