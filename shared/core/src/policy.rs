@@ -252,6 +252,17 @@ pub struct Rule {
     pub may_override: Vec<String>,
 }
 
+impl Rule {
+    /// Whether the rule names `actor`'s principal and `action` (whatever the alias).
+    fn covers(&self, actor: &Actor, action: Action) -> bool {
+        self.principals.iter().any(|p| glob(p, &actor.principal))
+            && self
+                .actions
+                .iter()
+                .any(|a| a == "*" || a == action.as_str())
+    }
+}
+
 fn any() -> Vec<String> {
     vec!["*".to_string()]
 }
@@ -403,14 +414,9 @@ impl Policy {
     /// Whether some allow rule could let `actor` do `action` somewhere (before looking up
     /// what it would act on): a cheap refusal of strangers.
     pub fn may_ever(&self, actor: &Actor, action: Action) -> bool {
-        self.rules.iter().any(|rule| {
-            rule.effect == Effect::Allow
-                && rule.principals.iter().any(|p| glob(p, &actor.principal))
-                && rule
-                    .actions
-                    .iter()
-                    .any(|a| a == "*" || a == action.as_str())
-        })
+        self.rules
+            .iter()
+            .any(|rule| rule.effect == Effect::Allow && rule.covers(actor, action))
     }
 
     /// Whether `actor` may do `action` to `alias` of the function `function_arn`.
@@ -424,11 +430,7 @@ impl Policy {
         let matching = |effect: Effect| {
             self.rules.iter().filter(move |rule| {
                 rule.effect == effect
-                    && rule.principals.iter().any(|p| glob(p, &actor.principal))
-                    && rule
-                        .actions
-                        .iter()
-                        .any(|a| a == "*" || a == action.as_str())
+                    && rule.covers(actor, action)
                     && rule.functions.iter().any(|p| glob(p, function_arn))
                     && rule.aliases.iter().any(|p| glob(p, alias))
             })
