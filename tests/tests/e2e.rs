@@ -923,6 +923,13 @@ fn port_contracts_hold_for_the_aws_adapters() {
             .await
             .unwrap();
         contract::function_tags(&router, &target.function, &arn, &tags).await;
+        contract::latest_role(&router, &target.function, "1").await;
+        let hooks = glidepath_aws::adapters::LambdaHooks::new(
+            world.clients.lambda.clone(),
+            CallCounter::default(),
+            world.glidepath.step.clone(),
+        );
+        contract::notice_to_a_missing_hook(&hooks, &format!("{prefix}-no-such-hook")).await;
     })
 }
 

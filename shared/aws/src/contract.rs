@@ -485,3 +485,48 @@ pub async fn function_tags<R: AliasRouter>(
         }
     }
 }
+
+/// `$LATEST` of `function` names the same execution role as its published `version` (a
+/// callback hook's answer is judged by that role); a function that does not exist is
+/// `NotFound`.
+pub async fn latest_role<R: AliasRouter>(router: &R, function: &str, version: &str) {
+    let latest = router
+        .version_info(function, "$LATEST")
+        .await
+        .expect("$LATEST");
+    let published = router
+        .version_info(function, version)
+        .await
+        .expect("a published version");
+    assert!(latest.role.starts_with("arn:"), "{latest:?}");
+    assert_eq!(latest.role, published.role);
+    match router
+        .version_info(&format!("{function}-missing"), "$LATEST")
+        .await
+    {
+        Err(PortError::NotFound(_)) => {}
+        other => panic!("$LATEST of a missing function: {other:?}, expected NotFound"),
+    }
+}
+
+/// Telling a hook that does not exist is `NotFound` (given up, not retried: the state change
+/// it rides with must still be published).
+pub async fn notice_to_a_missing_hook<H: crate::ports::HookRunner>(hooks: &H, missing: &str) {
+    let request = crate::ports::HookRequest {
+        rollout_id: "r-contract".into(),
+        function: "orders".into(),
+        alias: "live".into(),
+        current_version: "1".into(),
+        target_version: "2".into(),
+        phase: glidepath_core::HookPhase::OnRollback,
+        next_weight: None,
+        status: None,
+        reason: None,
+        hook_execution_id: None,
+        callback_function: None,
+    };
+    match hooks.notify(missing, &request).await {
+        Err(PortError::NotFound(_)) => {}
+        other => panic!("notice to {missing}: {other:?}, expected NotFound"),
+    }
+}

@@ -46,3 +46,15 @@ async fn function_tags() {
     let arn = format!("{}orders", glidepath_aws::fakes::FUNCTION_ARN_PREFIX);
     contract::function_tags(&fake, "orders", &arn, &tags).await;
 }
+
+#[tokio::test]
+async fn latest_role() {
+    let fake = FakeAws::new(AT);
+    fake.add_function("orders", 3, "live", 1);
+    contract::latest_role(&fake, "orders", "1").await;
+}
+
+#[tokio::test]
+async fn notice_to_a_missing_hook() {
+    contract::notice_to_a_missing_hook(&FakeAws::new(AT), "no-such-hook").await;
+}
