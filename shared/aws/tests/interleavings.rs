@@ -463,6 +463,13 @@ fn promote_after_drift_vs_breach() {
 /// A rollout whose callback pre-traffic hook (deadline 1 minute) was invoked and is awaited,
 /// with the clock at its deadline: the answer and the deadline tick are both live.
 fn setup_awaiting_callback() -> (FakeAws, String) {
+    let (fake, id) = awaiting_callback();
+    fake.advance(60);
+    (fake, id)
+}
+
+/// The same, before the deadline.
+fn awaiting_callback() -> (FakeAws, String) {
     let fake = world();
     let request = serde_json::json!({"function": "orders", "alias": "live", "targetVersion": "2",
         "strategy": "Canary10Percent5Minutes", "alarms": ["orders-errors"],
@@ -471,7 +478,6 @@ fn setup_awaiting_callback() -> (FakeAws, String) {
     let waiting = block_on_plain(Runner::new(&fake, Role::Start).run_on(created, Event::Start))
         .expect("started");
     assert_eq!(waiting.status, Status::PreTraffic);
-    fake.advance(60);
     (fake, waiting.id)
 }
 
@@ -545,6 +551,82 @@ fn two_callback_answers_vs_deadline() {
                 // A failed answer or the deadline won: no traffic.
                 Status::RolledBack => assert_eq!(rollout.weight, Weight::ZERO),
                 other => panic!("unexpected {other}"),
+            }
+        },
+    );
+}
+
+/// Review round: a watchdog re-drive of a stage waiting for a callback hook, and the hook's
+/// answer, at once: the answer decides, once; the re-drive changes nothing before the deadline.
+#[test]
+fn watchdog_redrive_vs_callback_answer() {
+    explore(
+        "watchdog re-drive vs callback answer",
+        awaiting_callback,
+        |fake, id| {
+            vec![
+                redrive(&fake, Role::Step, &id),
+                run(&fake, Role::Step, &id, answer(HookOutcome::Succeeded)),
+            ]
+        },
+        |fake| {
+            assert_eq!(fake.rollout("r-1").unwrap().status, Status::Shifting);
+            let history = fake.world().history["r-1"].clone();
+            let answered = history.iter().filter(|h| h.event == "hook-result").count();
+            assert_eq!(answered, 1, "{history:?}");
+        },
+    );
+}
+
+/// Review round: a tick whose health check asks a `beforeShift` hook (a slow call), and an
+/// abort: the rollout ends rolled back, whatever the hook said and whenever.
+#[test]
+fn tick_with_a_before_shift_gate_vs_abort() {
+    let mut request = linear();
+    request["hooks"] = serde_json::json!({"beforeShift": "smoke"});
+    explore(
+        "tick with a beforeShift gate vs abort",
+        setup_started(request),
+        |fake, id| vec![tick(&fake, &id), run(&fake, Role::Rollback, &id, abort())],
+        |fake| {
+            assert_eq!(fake.rollout("r-1").unwrap().status, Status::RolledBack);
+            each_step_applied_once(fake);
+        },
+    );
+}
+
+/// Review round: the pipeline action's time-limit rollback (`Event::Failed`, as `rollback`)
+/// and an operator's promote, at once. The rollout ends rolled back, or, when the promote
+/// finished first, succeeded: a rollback that arrives after the end changes nothing (and the
+/// pipeline then reports the success). Never both, never stuck between.
+#[test]
+fn pipeline_time_limit_vs_promote() {
+    explore(
+        "pipeline time limit vs promote",
+        setup_started(linear()),
+        |fake, id| {
+            vec![
+                run(
+                    &fake,
+                    Role::Rollback,
+                    &id,
+                    Event::Failed {
+                        reason: "the CodePipeline action's 24 h were nearly up".into(),
+                    },
+                ),
+                run(&fake, Role::Step, &id, Event::Promote),
+            ]
+        },
+        |fake| {
+            let rollout = fake.rollout("r-1").unwrap();
+            let history = fake.world().history["r-1"].clone();
+            match rollout.status {
+                Status::RolledBack => {}
+                Status::Succeeded => assert!(
+                    history.iter().all(|h| h.event != "failed"),
+                    "a success after the rollback began: {history:?}"
+                ),
+                other => panic!("ended {other}"),
             }
         },
     );
