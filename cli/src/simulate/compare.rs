@@ -167,8 +167,12 @@ mod tests {
             compare_health("Canary10Percent5Minutes", &base, &analysis, &grid).expect("runs");
         assert_eq!(cells.len(), 4);
         for cell in &cells {
-            assert_eq!(cell.runs, 4);
-            assert_eq!(cell.rolled_back + cell.succeeded, 4);
+            assert_eq!(cell.runs, 4, "{cell:?}");
+        }
+        // A new version failing ten times as often (20 % of requests) is caught by both
+        // detectors at least once in four.
+        for cell in cells.iter().filter(|c| c.multiplier > 1.0) {
+            assert!(cell.rolled_back > 0, "{cell:?}");
         }
         let table = format_table("Canary10Percent5Minutes", &base, &analysis, &cells);
         assert!(

@@ -99,6 +99,27 @@ async fn a_failed_alarm_creation_creates_nothing() {
     );
 }
 
+/// Review round: an alarm created whose answer was lost (so `start` fails after the alarm
+/// exists) is deleted again: no left-over (fails if the clean-up is removed).
+#[tokio::test]
+async fn an_alarm_created_before_a_failure_is_taken_away() {
+    let fake = world();
+    fake.world()
+        .lost_answers
+        .insert("cloudwatch:PutMetricAlarm", 1);
+    let error = handle(&fake, auto(json!({"maxErrorRate": "1%"})))
+        .await
+        .expect_err("retryable");
+    assert_eq!(error.error_type, "Retryable");
+    let world = fake.world();
+    assert!(world.rollouts.is_empty());
+    assert!(
+        world.managed_alarms.is_empty(),
+        "{:?}",
+        world.managed_alarms
+    );
+}
+
 #[tokio::test]
 async fn auto_needs_a_limit_to_watch() {
     let fake = world();

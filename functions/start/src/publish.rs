@@ -9,7 +9,9 @@
 //!   itself). `UpdateAlias` is never a trigger: it is how Glidepath moves traffic.
 //! - The request built from the tags goes through `start`'s own checks, with the version's
 //!   `CodeSha256` from the event as `expectCodeSha256` and `publish-<version>` as the
-//!   idempotency key (EventBridge may deliver an event twice).
+//!   idempotency key. A record delivered again after its rollout exists is ignored by the
+//!   check above; the key covers two deliveries that arrive together (both pass that check
+//!   before either rollout is created, and the second finds the first's).
 //! - Nobody waits for an answer here, so a refusal (a bad tag, an invalid request, a held
 //!   alias, the policy) is published as a `Glidepath Rollout Refused` event saying why, and
 //!   the function fails with the same error (so it also lands in the dead-letter queue).

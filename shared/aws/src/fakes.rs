@@ -688,6 +688,7 @@ impl HealthCheck for FakeAws {
             world
                 .managed_alarms
                 .insert(alarm.name.clone(), alarm.clone());
+            world.lose_answer("cloudwatch:PutMetricAlarm")?;
         }
         Ok(())
     }

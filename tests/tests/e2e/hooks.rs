@@ -1,8 +1,7 @@
 //! `e22`: the `beforeShift` gate on the emulator: the stack's own smoke-test hook, asked
 //! before each increase, refuses a bad version after its first step, and the rollout rolls
-//! back; for a good version it allows every increase. The same hook is the `onRollback`
-//! notice (asynchronous; its delivery is checked by the handler tests, the emulator keeps no
-//! record of asynchronous invokes to read back).
+//! back; for a good version it allows every increase. (The `onRollback` notice is checked by
+//! the handler tests only: the emulator keeps no record of asynchronous invokes to read back.)
 
 use super::world;
 use glidepath_core::{Status, Weight};
@@ -15,8 +14,7 @@ fn e22_a_before_shift_hook_refuses_a_bad_version_between_steps() {
     run(async {
         let world = world().await;
         let (bad, good) = tokio::join!(world.target("gate-bad"), world.target("gate-good"));
-        let hooks = json!({"beforeShift": world.glidepath.pre_traffic_hook,
-                           "onRollback": world.glidepath.post_traffic_hook});
+        let hooks = json!({"beforeShift": world.glidepath.pre_traffic_hook});
         let strategy = json!({"type": "linear", "percent": 50, "interval": "3s"});
 
         let mut request = bad.request("2", strategy.clone());
