@@ -441,21 +441,17 @@ impl Cli {
                     .map_err(|e| OperateError::new(Exit::BadInput, e))?;
                 operator.start(&request, args.wait, out).await
             }
-            CliCommand::Status(args) => {
-                let id = match (&args.id, &args.function, &args.alias) {
-                    (Some(id), _, _) => id.clone(),
-                    (None, Some(function), Some(alias)) => {
-                        operator.alias_rollout(function, alias).await?
-                    }
-                    _ => {
-                        return Err(OperateError::new(
-                            Exit::BadInput,
-                            "status needs a rollout id, or --function and --alias",
-                        ));
-                    }
-                };
-                operator.status(&id, out).await
-            }
+            CliCommand::Status(args) => match (&args.id, &args.function, &args.alias) {
+                (Some(id), _, _) => operator.status(id, out).await,
+                (None, Some(function), Some(alias)) => {
+                    let rollout = operator.alias_rollout(function, alias).await?;
+                    operator.status_of(rollout, out).await
+                }
+                _ => Err(OperateError::new(
+                    Exit::BadInput,
+                    "status needs a rollout id, or --function and --alias",
+                )),
+            },
             CliCommand::Watch(args) => operator.watch(&args.id, out).await,
             CliCommand::History(args) => operator.history(&args.id, args.svg.as_deref(), out).await,
             CliCommand::List(args) => {

@@ -180,6 +180,15 @@ impl<C: Control> Operator<'_, C> {
     /// its alarms' state now.
     pub async fn status(&self, id: &str, out: &mut dyn Write) -> Result<Exit, OperateError> {
         let rollout = self.rollout(id).await?;
+        self.status_of(rollout, out).await
+    }
+
+    /// `status` of a rollout already read.
+    pub async fn status_of(
+        &self,
+        rollout: Rollout,
+        out: &mut dyn Write,
+    ) -> Result<Exit, OperateError> {
         let readable = glidepath_core::alarm_ref::readable(&rollout.spec.alarms);
         let states = self.control.alarm_states(&readable).await?;
         let states: std::collections::BTreeMap<String, String> = rollout
@@ -233,13 +242,17 @@ impl<C: Control> Operator<'_, C> {
     }
 
     /// `status --function F --alias A`: the alias's unfinished rollout, or else its latest.
-    pub async fn alias_rollout(&self, function: &str, alias: &str) -> Result<String, OperateError> {
+    pub async fn alias_rollout(
+        &self,
+        function: &str,
+        alias: &str,
+    ) -> Result<Rollout, OperateError> {
         let rollouts = self.control.rollouts_for_alias(function, alias).await?;
         rollouts
             .iter()
             .find(|r| !r.status.is_terminal())
             .or_else(|| rollouts.iter().max_by_key(|r| (r.created_at, &r.id)))
-            .map(|r| r.id.clone())
+            .cloned()
             .ok_or_else(|| {
                 OperateError::new(
                     Exit::BadInput,

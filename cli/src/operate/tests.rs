@@ -322,13 +322,13 @@ async fn status_of_an_alias_is_its_unfinished_rollout_or_else_its_latest() {
     };
     let op = operator(&stack, Format::Text);
     assert_eq!(
-        op.alias_rollout("orders", "live").await.unwrap(),
+        op.alias_rollout("orders", "live").await.unwrap().id,
         "r-running"
     );
     stack.others.retain(|r| r.id != "r-running");
     let op = operator(&stack, Format::Text);
     assert_eq!(
-        op.alias_rollout("orders", "live").await.unwrap(),
+        op.alias_rollout("orders", "live").await.unwrap().id,
         "r-newest-done"
     );
     let none = op.alias_rollout("orders", "beta").await.unwrap_err();
