@@ -129,68 +129,61 @@ pub async fn handle_until<P: Ports>(
         StepInput::Tick(Tick { rollout_id, seq }) => {
             runner.run(&rollout_id, Event::Tick { seq }).await?
         }
-        StepInput::Command(CommandInput {
-            rollout_id,
-            command: StepCommand::HookResult,
-            hook_execution_id,
-            status,
-            reason,
-        }) => {
-            let execution_id = hook_execution_id.ok_or_else(|| {
-                FunctionError::invalid(
-                    "`hookExecutionId`: missing (the id the hook was invoked with)",
-                )
-            })?;
-            let outcome = match status {
-                Some(HookStatus::Succeeded) => HookOutcome::Succeeded,
-                Some(HookStatus::Failed) => HookOutcome::Failed {
-                    reason: reason.unwrap_or_else(|| "the hook reported failure".into()),
-                },
-                None => {
+        StepInput::Command(input) => {
+            let (action, event) = match input.command {
+                StepCommand::HookResult => {
+                    let event = hook_result(&input)?;
+                    let stored =
+                        load_hook_answerer(ports, policy, &actor, &input.rollout_id).await?;
+                    return Ok(view(ports, &runner.run_on(stored, event).await?));
+                }
+                _ if input.hook_execution_id.is_some()
+                    || input.status.is_some()
+                    || input.reason.is_some() =>
+                {
                     return Err(FunctionError::invalid(
-                        "`status`: missing; \"Succeeded\" or \"Failed\"",
+                        "`hookExecutionId`, `status` and `reason` belong to the hookResult command only",
                     ));
                 }
-            };
-            let stored = load_hook_answerer(ports, policy, &actor, &rollout_id).await?;
-            runner
-                .run_on(
-                    stored,
-                    Event::HookResult {
-                        execution_id,
-                        outcome,
-                    },
-                )
-                .await?
-        }
-        StepInput::Command(CommandInput {
-            rollout_id,
-            command,
-            hook_execution_id,
-            status,
-            reason,
-        }) => {
-            if hook_execution_id.is_some() || status.is_some() || reason.is_some() {
-                return Err(FunctionError::invalid(
-                    "`hookExecutionId`, `status` and `reason` belong to the hookResult command only",
-                ));
-            }
-            let (action, event) = match command {
                 StepCommand::Pause => (Action::Pause, Event::Pause),
                 StepCommand::Resume => (Action::Resume, Event::Resume),
                 StepCommand::Promote => (Action::Promote, Event::Promote),
                 // A re-drive only carries out what the rollout already decided: no rule.
                 StepCommand::Redrive => {
-                    return Ok(view(ports, &runner.redrive(&rollout_id).await?));
+                    return Ok(view(ports, &runner.redrive(&input.rollout_id).await?));
                 }
-                StepCommand::HookResult => unreachable!("matched above"),
             };
             let stored =
-                load_authorized(ports.store(), policy, &actor, action, &rollout_id).await?;
+                load_authorized(ports.store(), policy, &actor, action, &input.rollout_id).await?;
             runner.run_on(stored, event).await?
         }
     };
     Ok(view(ports, &rollout))
+}
+
+/// The event of a `hookResult` command, or why it is not one (naming the field).
+fn hook_result(input: &CommandInput) -> Result<Event, FunctionError> {
+    let execution_id = input.hook_execution_id.clone().ok_or_else(|| {
+        FunctionError::invalid("`hookExecutionId`: missing (the id the hook was invoked with)")
+    })?;
+    let outcome = match input.status {
+        Some(HookStatus::Succeeded) => HookOutcome::Succeeded,
+        Some(HookStatus::Failed) => HookOutcome::Failed {
+            reason: input
+                .reason
+                .clone()
+                .unwrap_or_else(|| "the hook reported failure".into()),
+        },
+        None => {
+            return Err(FunctionError::invalid(
+                "`status`: missing; \"Succeeded\" or \"Failed\"",
+            ));
+        }
+    };
+    Ok(Event::HookResult {
+        execution_id,
+        outcome,
+    })
 }
 
 /// The rollout a callback hook answers for, if `actor` may answer: a session of the awaited
