@@ -88,15 +88,16 @@ impl Home {
     }
 }
 
-/// The alarm data; the region, account and alarm ARN the event says it comes from; and
-/// whether it came through EventBridge.
-type Received = (
-    AlarmData,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    bool,
-);
+/// What an alarm event says: the alarm's data, and the region and account it comes from.
+/// `action_arn` is the alarm's ARN when CloudWatch invoked this function directly as the
+/// alarm's action, the only way an alarm of another account is taken (never through
+/// EventBridge).
+struct Received {
+    data: AlarmData,
+    region: Option<String>,
+    account: Option<String>,
+    action_arn: Option<String>,
+}
 
 fn alarm_data(event: Value) -> Result<Received, FunctionError> {
     let malformed =
@@ -116,8 +117,12 @@ fn alarm_data(event: Value) -> Result<Received, FunctionError> {
                 event.source
             )));
         }
-        let arn = event.resources.as_ref().and_then(|r| r.first()).cloned();
-        Ok((event.detail, event.region, event.account, arn, true))
+        Ok(Received {
+            data: event.detail,
+            region: event.region,
+            account: event.account,
+            action_arn: None,
+        })
     } else {
         let event: CloudWatchAlarm<Value, Value> =
             serde_json::from_value(event).map_err(malformed)?;
@@ -131,13 +136,12 @@ fn alarm_data(event: Value) -> Result<Received, FunctionError> {
                 event.source.unwrap_or_default()
             )));
         }
-        Ok((
-            event.alarm_data,
-            event.region,
-            event.account_id,
-            event.alarm_arn,
-            false,
-        ))
+        Ok(Received {
+            data: event.alarm_data,
+            region: event.region,
+            account: event.account_id,
+            action_arn: event.alarm_arn,
+        })
     }
 }
 
@@ -147,18 +151,20 @@ pub async fn handle<P: Ports>(
     event: Value,
     home: &Home,
 ) -> Result<AlarmOutcome, FunctionError> {
-    let (data, event_region, event_account, alarm_arn, via_eventbridge) = alarm_data(event)?;
+    let Received {
+        data,
+        region: event_region,
+        account: event_account,
+        action_arn,
+    } = alarm_data(event)?;
     let region = home.region.as_deref();
     // An alarm of another account: acts through the policy, on rollouts naming its ARN.
     let mut foreign: Option<Actor> = None;
     if let (Some(ours), Some(theirs)) = (home.account.as_deref(), event_account.as_deref()) {
         if ours != theirs {
-            let arn = alarm_arn
-                .as_deref()
-                .filter(|arn| {
-                    matches!(glidepath_core::alarm_ref::parse(arn), Ok(Some(a)) if a.account == theirs && a.name == data.alarm_name)
-                })
-                .filter(|_| !via_eventbridge);
+            let arn = action_arn.as_deref().filter(|arn| {
+                matches!(glidepath_core::alarm_ref::parse(arn), Ok(Some(a)) if a.account == theirs && a.name == data.alarm_name)
+            });
             let Some(arn) = arn else {
                 return Err(FunctionError::invalid(format!(
                     "`account`: the alarm event comes from account {theirs}; this Glidepath runs in {ours}, and takes other accounts' alarms only as direct alarm actions naming the alarm's ARN"
