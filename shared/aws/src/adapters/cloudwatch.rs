@@ -8,7 +8,7 @@ use crate::health::{AlarmState, verdict};
 use crate::ports::{HealthCheck, MetricsQuery};
 use aws_sdk_cloudwatch::Client;
 use aws_sdk_cloudwatch::types::{
-    AlarmType, ComparisonOperator, Dimension, Metric, MetricDataQuery, MetricStat, StateValue,
+    AlarmType, ComparisonOperator, MetricDataQuery, MetricStat, StateValue,
 };
 use glidepath_core::managed_alarms::{AlarmDefinition, AlarmKind, BREACHING_MINUTES};
 use glidepath_core::{HealthVerdict, InsufficientData, VersionMetrics};
@@ -159,18 +159,13 @@ pub fn put_metric_alarm(
     client: &Client,
     alarm: &AlarmDefinition,
 ) -> aws_sdk_cloudwatch::operation::put_metric_alarm::builders::PutMetricAlarmFluentBuilder {
-    let dimensions = [
-        ("FunctionName", alarm.function_name.as_str()),
-        ("Resource", alarm.resource.as_str()),
-        ("ExecutedVersion", alarm.version.as_str()),
-    ]
-    .map(|(name, value)| Dimension::builder().name(name).value(value).build());
     let metric = |name: &str| {
-        Metric::builder()
-            .namespace("AWS/Lambda")
-            .metric_name(name)
-            .set_dimensions(Some(dimensions.to_vec()))
-            .build()
+        super::metric_data::per_version_metric(
+            name,
+            &alarm.function_name,
+            &alarm.resource,
+            &alarm.version,
+        )
     };
     let request = client
         .put_metric_alarm()
@@ -212,7 +207,7 @@ pub fn put_metric_alarm(
             .threshold(above_ms)
             .namespace("AWS/Lambda")
             .metric_name("Duration")
-            .set_dimensions(Some(dimensions.to_vec()))
+            .set_dimensions(metric("Duration").dimensions)
             .period(60)
             .extended_statistic("p99"),
     }

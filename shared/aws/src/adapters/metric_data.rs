@@ -12,6 +12,24 @@ use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, Metric as CwMetric, MetricDataQuery, MetricStat};
 use glidepath_core::{Metric, VersionMetrics};
 
+/// Lambda's metric `name` of one version behind an alias (`Resource = <function>:<alias>`,
+/// `ExecutedVersion`): what canary analysis reads and what managed alarms watch.
+pub(crate) fn per_version_metric(
+    name: &str,
+    function_name: &str,
+    resource: &str,
+    version: &str,
+) -> CwMetric {
+    let dimension = |name: &str, value: &str| Dimension::builder().name(name).value(value).build();
+    CwMetric::builder()
+        .namespace("AWS/Lambda")
+        .metric_name(name)
+        .dimensions(dimension("FunctionName", function_name))
+        .dimensions(dimension("Resource", resource))
+        .dimensions(dimension("ExecutedVersion", version))
+        .build()
+}
+
 /// One series asked for: its query id, whose it is, and what.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Series {
@@ -89,15 +107,8 @@ pub async fn fetch(
         } else {
             &query.baseline_version
         };
-        let dimension =
-            |name: &str, value: &str| Dimension::builder().name(name).value(value).build();
-        let metric = CwMetric::builder()
-            .namespace("AWS/Lambda")
-            .metric_name(series.metric_name)
-            .dimensions(dimension("FunctionName", &query.function_name))
-            .dimensions(dimension("Resource", &resource))
-            .dimensions(dimension("ExecutedVersion", version))
-            .build();
+        let metric =
+            per_version_metric(series.metric_name, &query.function_name, &resource, version);
         let stat = MetricStat::builder()
             .metric(metric)
             .period(60)
