@@ -76,13 +76,12 @@ pub async fn handle_until<P: HookPorts>(
             deadline,
         )
         .await;
-        let (status, reason) = match &outcome {
-            HookOutcome::Succeeded => ("Succeeded", None),
-            HookOutcome::Failed { reason } => ("Failed", Some(reason.clone())),
-        };
-        let payload = json!({"rolloutId": request.rollout_id, "command": "hookResult",
-            "hookExecutionId": execution_id, "status": status, "reason": reason});
-        info!(rollout_id = %request.rollout_id, execution_id = %execution_id, status, "answering Glidepath");
+        // The same answer a hook returns within its invocation, addressed to the execution.
+        let mut payload = answer(&outcome);
+        payload["rolloutId"] = json!(request.rollout_id);
+        payload["command"] = json!("hookResult");
+        payload["hookExecutionId"] = json!(execution_id);
+        info!(rollout_id = %request.rollout_id, execution_id = %execution_id, status = %payload["status"], "answering Glidepath");
         if let Err(error) = ports.answer(callback, &payload).await {
             warn!(rollout_id = %request.rollout_id, error = %error, "could not answer Glidepath");
             return Err(error.into());
