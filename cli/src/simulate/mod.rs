@@ -261,6 +261,8 @@ impl Simulation<'_> {
                     }),
                     Command::CancelTicks => self.timers.clear(),
                     Command::ReleaseLock => {}
+                    // A simulated rollout is alone: never a member of a release.
+                    Command::CoordinateRelease => {}
                     Command::Notify(notification) => self.timeline.push(TimelineEntry {
                         at_seconds: now,
                         status: notification.status,

@@ -88,6 +88,13 @@ pub enum Event {
     /// without changing anything: how a function that takes over a rollout, or a
     /// watchdog, resumes it.
     Redrive,
+    /// The release moves this member on from the barrier at `from` (every member waits
+    /// there): what the member would have done by itself, had it been alone.
+    ReleaseAdvance {
+        from: crate::release::BarrierPosition,
+    },
+    /// Another member of the release (`member`) went bad: this one rolls back too.
+    ReleaseRollBack { member: String, reason: String },
 }
 
 impl Event {
@@ -108,6 +115,8 @@ impl Event {
             Event::AliasApplied { .. } => "alias-applied",
             Event::Failed { .. } => "failed",
             Event::Redrive => "redrive",
+            Event::ReleaseAdvance { .. } => "release-advance",
+            Event::ReleaseRollBack { .. } => "release-rollback",
         }
     }
 
@@ -143,6 +152,9 @@ pub enum Command {
     ReleaseLock,
     /// Publish the new state (EventBridge "Glidepath Rollout State Change").
     Notify(Notification),
+    /// A member of a release reached a barrier or went bad: load every member and act on
+    /// [`crate::release::coordinate`]'s decision.
+    CoordinateRelease,
 }
 
 /// What a state-change notification says.

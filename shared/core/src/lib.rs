@@ -17,6 +17,8 @@
 //!   [`Policy`] and the [`Guardrail`]s of a new rollout.
 //! - [`publish_tags`]: the tags that opt a function into rollouts on publish, read into a
 //!   rollout request.
+//! - [`release`]: release trains: members shifted in lockstep and rolled back together,
+//!   coordinated by a pure rule over every member's record.
 //! - [`weight`]: [`Weight`], a share of traffic in 0.01 % steps.
 //! - [`transition()`]: the pure state machine tying them together.
 //!
@@ -33,6 +35,7 @@ pub mod owed;
 pub mod plan;
 pub mod policy;
 pub mod publish_tags;
+pub mod release;
 pub mod request;
 pub mod rollout;
 pub mod stats;

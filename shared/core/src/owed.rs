@@ -51,6 +51,9 @@ pub enum OwedKind {
     Rollback,
     /// State changes not yet published (`notified_seq < seq`), finished rollouts included.
     Notification,
+    /// A member of a release waiting at a barrier: the release is coordinated again (the
+    /// invocation that should have moved the members on may have died).
+    Release,
 }
 
 impl OwedKind {
@@ -62,6 +65,7 @@ impl OwedKind {
             OwedKind::Hook => "hook",
             OwedKind::Rollback => "rollback",
             OwedKind::Notification => "notification",
+            OwedKind::Release => "release",
         }
     }
 
@@ -73,6 +77,7 @@ impl OwedKind {
             OwedKind::Hook,
             OwedKind::Rollback,
             OwedKind::Notification,
+            OwedKind::Release,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == text)
@@ -141,6 +146,8 @@ impl Grace {
             OwedKind::Hook => self.hook,
             OwedKind::Rollback => self.rollback,
             OwedKind::Notification => self.notification,
+            // As long as a tick may be late: the members it waits for arrive by ticks.
+            OwedKind::Release => self.tick,
         }
     }
 
@@ -186,6 +193,7 @@ impl Rollout {
                 .or_else(|| at(OwedKind::Hook, self.updated_at)),
             Status::PreTraffic | Status::PostTraffic => at(OwedKind::Hook, self.updated_at),
             Status::RollingBack => at(OwedKind::Rollback, self.updated_at),
+            Status::Paused if self.barrier().is_some() => at(OwedKind::Release, self.updated_at),
             Status::Paused | Status::Succeeded | Status::RolledBack | Status::Failed => None,
         }
     }

@@ -79,6 +79,9 @@ pub enum PauseKind {
     Operator,
     /// Someone else moved the alias: resume re-applies the rollout's weight.
     Drift,
+    /// A member of a release waits here for the other members (a barrier,
+    /// [`crate::release`]); the release moves it on, never an operator's `resume`.
+    Release,
 }
 
 /// A pause in force, and the status to return to.
@@ -265,6 +268,9 @@ pub struct Rollout {
     /// (`analysis.noData: "hold"`); cleared by any other transition.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub held_since: Option<UnixSeconds>,
+    /// The release this rollout is a member of, if any ([`crate::release`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<crate::release::ReleaseMembership>,
 }
 
 fn is_zero(value: &u64) -> bool {
@@ -306,6 +312,7 @@ impl Rollout {
             actor: None,
             weight_since: None,
             held_since: None,
+            release: None,
         }
     }
 

@@ -18,6 +18,9 @@ pub const HOOK_STAGE_LIMIT_SECONDS: u64 = 3_600;
 /// and go into a DynamoDB item, a history item and a notification.
 pub const MAX_REASON_CHARS: usize = 1_024;
 
+/// Why an operator's command does not apply to a member waiting at a barrier.
+const AT_BARRIER: &str = "it waits for the other members of its release, which move it on";
+
 /// A tick may arrive this many seconds before it is due (clock skew between the scheduler and
 /// the function) and still count. Earlier ticks are ignored.
 pub const EARLY_TICK_TOLERANCE_SECONDS: u64 = 2;
@@ -141,9 +144,14 @@ pub fn transition(
             }
         }
         Event::Breach { reason } if status != RollingBack => step.roll_back(reason),
-        Event::Pause => match status {
-            Shifting | Baking => step.pause(PauseKind::Operator, status, None),
-            Paused => return Err(not_allowed("it is already paused")),
+        Event::Pause => match (status, rollout.barrier()) {
+            (Shifting | Baking, _) => step.pause(PauseKind::Operator, status, None),
+            // A member waiting for the others: pausing it holds the whole release.
+            (Paused, Some(at)) if matches!(at.from, Shifting | Baking) => {
+                step.pause(PauseKind::Operator, at.from, None)
+            }
+            (Paused, Some(_)) => return Err(not_allowed(AT_BARRIER)),
+            (Paused, None) => return Err(not_allowed("it is already paused")),
             _ => {
                 return Err(not_allowed(
                     "only a shifting or baking rollout can be paused",
@@ -151,12 +159,21 @@ pub fn transition(
             }
         },
         Event::Resume => match rollout.pause {
+            Some(pause) if pause.kind == PauseKind::Release => return Err(not_allowed(AT_BARRIER)),
             Some(pause) if status == Paused => step.resume(pause),
             _ => return Err(not_allowed("it is not paused")),
         },
-        Event::Promote => match status {
-            Shifting | Paused | Baking => step.promote(),
-            PreTraffic => {
+        Event::Promote => match (status, rollout.barrier()) {
+            (Paused, Some(at)) if matches!(at.from, PreTraffic) => {
+                return Err(not_allowed(
+                    "traffic cannot move before every member's pre-traffic hook succeeds",
+                ));
+            }
+            (Paused, Some(at)) if matches!(at.from, PostTraffic) => {
+                return Err(not_allowed("it is already past shifting"));
+            }
+            (Shifting | Paused | Baking, _) => step.promote(),
+            (PreTraffic, _) => {
                 return Err(not_allowed(
                     "traffic cannot move before the pre-traffic hook succeeds",
                 ));
@@ -165,6 +182,14 @@ pub fn transition(
         },
         Event::Abort { reason } if status != RollingBack => {
             step.roll_back(format!("aborted by operator: {reason}"))
+        }
+        // A member's alias moved by someone else: the whole release goes back, this member
+        // included (the safe state is 100 % on the old version).
+        Event::Drift { detail } if rollout.release.is_some() && status != PreTraffic => {
+            match status {
+                RollingBack => unchanged(rollout),
+                _ => step.roll_back(format!("alias changed outside Glidepath ({detail})")),
+            }
         }
         Event::Drift { detail } => match (status, rollout.pause) {
             (
@@ -194,6 +219,14 @@ pub fn transition(
             }
         }
         Event::Redrive => redrive(rollout, step, now),
+        Event::ReleaseAdvance { from }
+            if rollout.barrier() == Some(from) && rollout.owed.is_empty() =>
+        {
+            step.released().advance_from(from)
+        }
+        Event::ReleaseRollBack { member, reason } if status != RollingBack => step
+            .rolled_back_for(member.clone())
+            .roll_back(format!("release rolled back for member {member}: {reason}")),
         Event::Failed { reason } => match status {
             PreTraffic => step.end(Failed, reason),
             RollingBack => unchanged(rollout),
@@ -298,6 +331,10 @@ fn redrive(rollout: &Rollout, step: Step<'_>, now: UnixSeconds) -> Transition {
             None if !owes_effects => return step.end(Status::Succeeded, None),
             None => {}
         },
+        // A member at a barrier: the release is coordinated again.
+        Status::Paused if rollout.barrier().is_some() => {
+            commands.push(Command::CoordinateRelease);
+        }
         // Restoring is always safe to repeat.
         Status::RollingBack if rollout.owed.alias.is_none() => {
             commands.push(Command::SetWeight {
@@ -322,6 +359,8 @@ struct Step<'a> {
     next: Rollout,
     now: UnixSeconds,
     commands: Vec<Command>,
+    /// The release is moving this member on ([`Event::ReleaseAdvance`]): no barrier.
+    released: bool,
 }
 
 impl<'a> Step<'a> {
@@ -338,6 +377,59 @@ impl<'a> Step<'a> {
             next,
             now,
             commands: Vec::new(),
+            released: false,
+        }
+    }
+
+    fn released(mut self) -> Self {
+        self.released = true;
+        self
+    }
+
+    fn rolled_back_for(mut self, member: String) -> Self {
+        if let Some(release) = &mut self.next.release {
+            release.rolled_back_for = Some(member);
+        }
+        self
+    }
+
+    /// Whether this member of a release must wait for the others before moving on by
+    /// itself (always, unless the release is what moves it).
+    fn waits_for_release(&self) -> bool {
+        self.before.release.is_some() && !self.released
+    }
+
+    /// A member of a release waits at a barrier where, alone, it would have moved on from
+    /// `from`; the release is coordinated.
+    fn barrier(mut self, from: Status) -> Transition {
+        let release = self
+            .before
+            .release
+            .as_ref()
+            .map(|r| r.name.clone().unwrap_or_else(|| r.id.clone()))
+            .unwrap_or_default();
+        self.next.status = Status::Paused;
+        self.next.pause = Some(Pause {
+            kind: PauseKind::Release,
+            resume_to: from,
+        });
+        self.next.reason = Some(format!(
+            "waiting for the other members of release {release}"
+        ));
+        self.commands.push(Command::CoordinateRelease);
+        self.finish()
+    }
+
+    /// What the member does when the release moves it on from `from`.
+    fn advance_from(self, from: crate::release::BarrierPosition) -> Transition {
+        match from.from {
+            Status::PreTraffic => self.allow_traffic(),
+            Status::Shifting => {
+                let next_index = from.step_index.map_or(0, |index| index + 1);
+                self.enter_step(next_index)
+            }
+            Status::Baking => self.post_traffic(),
+            _ => self.end(Status::Succeeded, None),
         }
     }
 
@@ -354,6 +446,16 @@ impl<'a> Step<'a> {
     fn finish(mut self) -> Transition {
         if self.next.status != Status::Paused {
             self.next.pause = None;
+        }
+        // A member going bad takes the release with it.
+        let bad = |status| {
+            matches!(
+                status,
+                Status::RollingBack | Status::RolledBack | Status::Failed
+            )
+        };
+        if self.next.release.is_some() && bad(self.next.status) && !bad(self.before.status) {
+            self.commands.push(Command::CoordinateRelease);
         }
         if let Some(reason) = &mut self.next.reason {
             cap_reason(reason);
@@ -494,6 +596,9 @@ impl<'a> Step<'a> {
 
     /// The pre-traffic hook succeeded (or there is none): apply the first plan step.
     fn allow_traffic(mut self) -> Transition {
+        if self.waits_for_release() {
+            return self.barrier(Status::PreTraffic);
+        }
         self.next.traffic_allowed = true;
         self.enter_step(0)
     }
@@ -566,6 +671,10 @@ impl<'a> Step<'a> {
 
     /// A healthy, due tick: the next plan step, or the end of the bake.
     fn advance(self) -> Transition {
+        if self.waits_for_release() {
+            let from = self.before.status;
+            return self.barrier(from);
+        }
         if self.before.status == Status::Baking {
             return self.post_traffic();
         }
@@ -579,6 +688,8 @@ impl<'a> Step<'a> {
         self.next.reason = Some(match (kind, detail) {
             (PauseKind::Gate, _) => "waiting at a manual gate: resume or promote".to_string(),
             (PauseKind::Operator, _) => "paused by operator".to_string(),
+            // `barrier` writes its own reason.
+            (PauseKind::Release, _) => "waiting for the other members of its release".to_string(),
             (PauseKind::Drift, detail) => format!(
                 "alias changed outside Glidepath ({}): resume to re-apply {}% or abort",
                 detail.unwrap_or_default(),
@@ -664,6 +775,9 @@ impl<'a> Step<'a> {
 
     fn end(mut self, status: Status, reason: impl Into<Option<String>>) -> Transition {
         debug_assert!(status.is_terminal());
+        if status == Status::Succeeded && self.waits_for_release() {
+            return self.barrier(Status::PostTraffic);
+        }
         self.next.status = status;
         if let Some(reason) = reason.into() {
             self.next.reason = Some(reason);

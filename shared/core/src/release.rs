@@ -1,0 +1,221 @@
+//! Release trains: several rollouts (the **members**) shifted in lockstep behind one set of
+//! gates, and rolled back together.
+//!
+//! A member is an ordinary [`Rollout`] (its own alias lock, alias writes, ticks, hooks and
+//! history) that carries a [`ReleaseMembership`]. The single-rollout engine treats it the same
+//! way except at the moments it would move on by itself: instead of taking the next plan
+//! step (or starting to shift, or succeeding) it waits at a **barrier**
+//! ([`PauseKind::Release`](crate::PauseKind::Release)), and emits
+//! [`Command::CoordinateRelease`](crate::Command::CoordinateRelease). The coordinator
+//! ([`coordinate`], pure) looks at every member's record and decides for the train:
+//!
+//! - every member waits at the same barrier, with nothing owed: [`Coordination::Advance`],
+//!   applied to all members in one transaction, so members never differ by more than one
+//!   step and none succeeds unless all do;
+//! - a member is rolling back, rolled back or failed (a breach, a failed hook, drift, a
+//!   failed alias write, an operator's abort): [`Coordination::RollBack`] of every other
+//!   member, with a reason naming the member that caused it;
+//! - otherwise [`Coordination::Wait`].
+//!
+//! Member ids are the release id and the member's place (`<release>-0`, `<release>-1`, ...),
+//! so a release is found from its id without an item of its own ([`member_id`]).
+
+use crate::rollout::{PauseKind, Rollout, Status};
+use serde::{Deserialize, Serialize};
+
+/// Most members one release may have. Starting a release creates every member, its alias
+/// lock, its history item, its alarm watches and its idempotency claim in one DynamoDB
+/// transaction (at most [`MAX_TRANSACTION_ITEMS`] items), so the alarms count too
+/// ([`transaction_items`]).
+pub const MAX_MEMBERS: usize = 10;
+
+/// DynamoDB's limit on the items of one `TransactWriteItems`.
+pub const MAX_TRANSACTION_ITEMS: usize = 100;
+
+/// The items starting a release writes in its one transaction: per member the record, the
+/// alias lock, the history item, one watch per alarm and the idempotency claim (when a key
+/// is given). Every later joint write (an advance, the end) writes fewer.
+pub fn transaction_items(alarms_per_member: &[usize], idempotency_key: bool) -> usize {
+    alarms_per_member
+        .iter()
+        .map(|alarms| 3 + alarms + usize::from(idempotency_key))
+        .sum()
+}
+
+/// The id of member `index` of release `release_id`.
+pub fn member_id(release_id: &str, index: usize) -> String {
+    format!("{release_id}-{index}")
+}
+
+/// What makes a rollout a member of a release.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReleaseMembership {
+    /// The release's id.
+    pub id: String,
+    /// The release's name, as the request gave it (for notifications and views).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// This member's place in the release (its id is [`member_id`]`(id, index)`).
+    pub index: usize,
+    /// Every member's id, in order (this one included).
+    pub members: Vec<String>,
+    /// Set when this member was rolled back because another member went bad: that member
+    /// (`<function>:<alias> (<rollout id>)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rolled_back_for: Option<String>,
+}
+
+/// Where a member waits at a barrier: the status it would move on from and its plan step.
+/// Every member of a release has the same plan, so equal positions are the same place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BarrierPosition {
+    /// `PreTraffic` (ready to shift the first step), `Shifting` (a step's wait is over and
+    /// healthy), `Baking` (the bake is over) or `PostTraffic` (ready to succeed).
+    pub from: Status,
+    pub step_index: Option<usize>,
+}
+
+impl Rollout {
+    /// The barrier this member waits at, if it waits at one.
+    pub fn barrier(&self) -> Option<BarrierPosition> {
+        match self.pause {
+            Some(pause) if self.status == Status::Paused && pause.kind == PauseKind::Release => {
+                Some(BarrierPosition {
+                    from: pause.resume_to,
+                    step_index: self.step_index,
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// `<function>:<alias> (<id>)`: how a release names its member.
+    pub fn member_label(&self) -> String {
+        format!("{}:{} ({})", self.spec.function, self.spec.alias, self.id)
+    }
+}
+
+/// Whether a member has gone bad: the train follows it back.
+fn is_bad(status: Status) -> bool {
+    matches!(
+        status,
+        Status::RollingBack | Status::RolledBack | Status::Failed
+    )
+}
+
+/// What the release as a whole must do next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Coordination {
+    /// Nothing yet: some member is still on its way to the barrier (or the release is over).
+    Wait,
+    /// Every member waits at `from` with nothing owed: move them all on, together.
+    Advance { from: BarrierPosition },
+    /// `cause` went bad: roll back the members at `targets` (indexes), with `reason`.
+    RollBack {
+        cause: String,
+        reason: String,
+        targets: Vec<usize>,
+    },
+}
+
+/// The release's next move, from every member's record (in member order).
+pub fn coordinate(members: &[Rollout]) -> Coordination {
+    let bad: Vec<&Rollout> = members.iter().filter(|m| is_bad(m.status)).collect();
+    if !bad.is_empty() {
+        let targets: Vec<usize> = members
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| !is_bad(m.status) && m.status != Status::Succeeded)
+            .map(|(index, _)| index)
+            .collect();
+        if targets.is_empty() {
+            return Coordination::Wait;
+        }
+        let (cause, reason) = cause_of(&bad);
+        return Coordination::RollBack {
+            cause,
+            reason,
+            targets,
+        };
+    }
+    let first = members.first().and_then(Rollout::barrier);
+    match first {
+        Some(from)
+            if members
+                .iter()
+                .all(|m| m.barrier() == Some(from) && m.owed.is_empty()) =>
+        {
+            Coordination::Advance { from }
+        }
+        _ => Coordination::Wait,
+    }
+}
+
+/// The member that went bad first on its own (not for another member), and why.
+fn cause_of(bad: &[&Rollout]) -> (String, String) {
+    let own = bad
+        .iter()
+        .filter(|m| {
+            m.release
+                .as_ref()
+                .is_none_or(|release| release.rolled_back_for.is_none())
+        })
+        .min_by_key(|m| (m.updated_at, m.release.as_ref().map_or(0, |r| r.index)));
+    match own {
+        Some(member) => (
+            member.member_label(),
+            member
+                .reason
+                .clone()
+                .unwrap_or_else(|| format!("it is {}", member.status)),
+        ),
+        // Every bad member followed another one: carry the first one's cause on.
+        None => {
+            let first = bad[0];
+            let cause = first
+                .release
+                .as_ref()
+                .and_then(|r| r.rolled_back_for.clone())
+                .unwrap_or_else(|| first.member_label());
+            (cause, first.reason.clone().unwrap_or_default())
+        }
+    }
+}
+
+/// The status of a release as a whole, from its members': rolled back (or rolling back)
+/// when any member is, succeeded when all are, paused when a member waits at a manual gate
+/// or for an operator, else the least advanced member's.
+pub fn release_status(members: &[Rollout]) -> Status {
+    if members.iter().any(|m| is_bad(m.status)) {
+        let done = members.iter().all(|m| m.status.is_terminal());
+        return if done {
+            Status::RolledBack
+        } else {
+            Status::RollingBack
+        };
+    }
+    if !members.is_empty() && members.iter().all(|m| m.status == Status::Succeeded) {
+        return Status::Succeeded;
+    }
+    let paused = members.iter().any(|m| {
+        m.pause
+            .is_some_and(|p| m.status == Status::Paused && p.kind != PauseKind::Release)
+    });
+    if paused {
+        return Status::Paused;
+    }
+    let order = |status: Status| match status {
+        Status::PreTraffic => 0,
+        Status::Shifting => 1,
+        Status::Baking => 2,
+        Status::PostTraffic => 3,
+        _ => 4,
+    };
+    members
+        .iter()
+        .map(|m| m.barrier().map_or(m.status, |b| b.from))
+        .min_by_key(|status| order(*status))
+        .unwrap_or(Status::PreTraffic)
+}

@@ -1,0 +1,671 @@
+//! Release trains in the engine: members wait for each other at barriers, move on together,
+//! and go back together. Examples first, then properties over random plans and events.
+
+mod support;
+
+use glidepath_core::release::{
+    BarrierPosition, Coordination, ReleaseMembership, coordinate, member_id, release_status,
+};
+use glidepath_core::{
+    Command, Event, HealthVerdict, HookOutcome, HookPhase, OwedKind, PauseKind, Rollout, Status,
+    Transition, Weight, transition,
+};
+use proptest::prelude::*;
+
+/// `n` members of release `rel1`, on `strategy`, with the given hooks.
+fn train(n: usize, strategy: &str, bake: u64, pre: bool, post: bool) -> Vec<Rollout> {
+    let ids: Vec<String> = (0..n).map(|i| member_id("rel1", i)).collect();
+    (0..n)
+        .map(|index| {
+            let mut r = support::rollout(strategy, bake, pre, post);
+            r.id = ids[index].clone();
+            r.spec.function = format!("fn{index}");
+            r.release = Some(ReleaseMembership {
+                id: "rel1".into(),
+                name: Some("checkout".into()),
+                index,
+                members: ids.clone(),
+                rolled_back_for: None,
+            });
+            r
+        })
+        .collect()
+}
+
+fn apply(r: &mut Rollout, event: Event, now: u64) -> Transition {
+    let t = transition(r, event.clone(), now).unwrap_or_else(|e| panic!("{event:?}: {e}"));
+    *r = t.rollout.clone();
+    t
+}
+
+/// Confirms what a member owes, as the runner would after carrying it out.
+fn confirm(r: &mut Rollout, now: u64) {
+    let alias = r.owed.alias.is_some();
+    r.owed = Default::default();
+    if alias {
+        let seq = r.seq;
+        apply(r, Event::AliasApplied { seq }, now);
+    }
+}
+
+/// A due, healthy check of a shifting or baking member.
+fn healthy(r: &mut Rollout) -> Transition {
+    let now = r.next_tick_at.unwrap_or(r.updated_at);
+    let seq = r.seq;
+    apply(
+        r,
+        Event::Health {
+            seq,
+            verdict: HealthVerdict::Healthy,
+        },
+        now,
+    )
+}
+
+/// Applies the coordinator's decision the way the runner does: an advance to every member at
+/// once (all transitions must apply), a rollback to each target.
+fn coordinate_and_apply(members: &mut [Rollout], now: u64) -> Coordination {
+    let decision = coordinate(members);
+    match &decision {
+        Coordination::Advance { from } => {
+            let next: Vec<Transition> = members
+                .iter()
+                .map(|m| transition(m, Event::ReleaseAdvance { from: *from }, now).unwrap())
+                .collect();
+            assert!(next.iter().all(|t| t.changed), "every member moves on");
+            for (m, t) in members.iter_mut().zip(next) {
+                *m = t.rollout;
+            }
+        }
+        Coordination::RollBack {
+            cause,
+            reason,
+            targets,
+        } => {
+            for &i in targets {
+                apply(
+                    &mut members[i],
+                    Event::ReleaseRollBack {
+                        member: cause.clone(),
+                        reason: reason.clone(),
+                    },
+                    now,
+                );
+            }
+        }
+        Coordination::Wait => {}
+    }
+    decision
+}
+
+#[test]
+fn members_wait_for_each_other_before_the_first_step_and_move_together() {
+    let mut members = train(3, "Linear10PercentEvery1Minute", 0, false, false);
+    let t = apply(&mut members[0], Event::Start, 1_000);
+    assert_eq!(members[0].status, Status::Paused);
+    assert_eq!(
+        members[0].barrier(),
+        Some(BarrierPosition {
+            from: Status::PreTraffic,
+            step_index: None
+        })
+    );
+    assert!(t.commands.contains(&Command::CoordinateRelease));
+    assert!(
+        !t.commands
+            .iter()
+            .any(|c| matches!(c, Command::SetWeight { .. })),
+        "no traffic before the others are ready"
+    );
+    assert_eq!(coordinate(&members), Coordination::Wait);
+    apply(&mut members[1], Event::Start, 1_000);
+    apply(&mut members[2], Event::Start, 1_001);
+    assert!(matches!(
+        coordinate_and_apply(&mut members, 1_002),
+        Coordination::Advance { .. }
+    ));
+    for m in &members {
+        assert_eq!(m.status, Status::Shifting);
+        assert_eq!(m.weight, Weight::percent(10));
+        assert!(m.traffic_allowed);
+    }
+}
+
+#[test]
+fn a_step_advances_only_when_every_member_is_healthy_and_confirmed() {
+    let mut members = train(2, "Linear10PercentEvery1Minute", 0, false, false);
+    for m in members.iter_mut() {
+        apply(m, Event::Start, 1_000);
+    }
+    coordinate_and_apply(&mut members, 1_000);
+    // Member 0's write is confirmed and its check healthy; member 1's write is not confirmed.
+    confirm(&mut members[0], 1_000);
+    healthy(&mut members[0]);
+    assert_eq!(members[0].pause.map(|p| p.kind), Some(PauseKind::Release));
+    assert_eq!(coordinate(&members), Coordination::Wait);
+    // An unconfirmed member cannot even be checked.
+    let before = members[1].clone();
+    healthy(&mut members[1]);
+    assert_eq!(members[1], before);
+    confirm(&mut members[1], 1_000);
+    healthy(&mut members[1]);
+    assert!(matches!(
+        coordinate_and_apply(&mut members, 1_061),
+        Coordination::Advance { .. }
+    ));
+    assert!(members.iter().all(|m| m.weight == Weight::percent(20)));
+}
+
+#[test]
+fn one_member_breaching_rolls_the_whole_train_back_naming_it() {
+    let mut members = train(3, "Linear10PercentEvery1Minute", 0, false, false);
+    for m in members.iter_mut() {
+        apply(m, Event::Start, 1_000);
+    }
+    coordinate_and_apply(&mut members, 1_000);
+    let t = apply(
+        &mut members[1],
+        Event::Breach {
+            reason: "alarm fn1-errors is ALARM".into(),
+        },
+        1_010,
+    );
+    assert!(t.commands.contains(&Command::CoordinateRelease));
+    match coordinate_and_apply(&mut members, 1_011) {
+        Coordination::RollBack { cause, targets, .. } => {
+            assert_eq!(cause, "fn1:live (rel1-1)");
+            assert_eq!(targets, vec![0, 2]);
+        }
+        other => panic!("{other:?}"),
+    }
+    for m in &members {
+        assert_eq!(m.status, Status::RollingBack);
+        assert_eq!(m.weight, Weight::ZERO);
+    }
+    let reason = members[2].reason.clone().unwrap();
+    assert!(
+        reason.contains("fn1:live (rel1-1)") && reason.contains("fn1-errors"),
+        "{reason}"
+    );
+    // Once they all roll back, the cause stays the member that went bad first.
+    for m in members.iter_mut() {
+        confirm(m, 1_012);
+    }
+    assert!(members.iter().all(|m| m.status == Status::RolledBack));
+    assert_eq!(release_status(&members), Status::RolledBack);
+    assert_eq!(coordinate(&members), Coordination::Wait);
+}
+
+#[test]
+fn drift_on_a_member_rolls_the_train_back_instead_of_pausing() {
+    let mut members = train(2, "Canary10Percent5Minutes", 0, false, false);
+    for m in members.iter_mut() {
+        apply(m, Event::Start, 1_000);
+    }
+    coordinate_and_apply(&mut members, 1_000);
+    apply(
+        &mut members[0],
+        Event::Drift {
+            detail: "someone ran update-alias".into(),
+        },
+        1_005,
+    );
+    assert_eq!(members[0].status, Status::RollingBack);
+    assert!(matches!(
+        coordinate_and_apply(&mut members, 1_006),
+        Coordination::RollBack { .. }
+    ));
+    assert_eq!(members[1].status, Status::RollingBack);
+}
+
+/// Started members of an `AllAtOnce` release taken to the post-traffic stage together.
+fn to_post_traffic(members: &mut [Rollout]) {
+    coordinate_and_apply(members, 1_000);
+    for m in members.iter_mut() {
+        confirm(m, 1_000);
+        healthy(m);
+    }
+    coordinate_and_apply(members, 1_001);
+    for m in members.iter_mut() {
+        confirm(m, 1_001);
+        assert_eq!(m.status, Status::PostTraffic);
+    }
+}
+
+#[test]
+fn no_member_succeeds_before_every_member_passed_its_post_traffic_hook() {
+    let mut members = train(2, "AllAtOnce", 0, false, true);
+    for m in members.iter_mut() {
+        apply(m, Event::Start, 1_000);
+    }
+    to_post_traffic(&mut members);
+    let ok = Event::HookCompleted {
+        phase: HookPhase::PostTraffic,
+        outcome: HookOutcome::Succeeded,
+    };
+    apply(&mut members[0], ok.clone(), 1_010);
+    assert_eq!(
+        members[0].barrier().map(|b| b.from),
+        Some(Status::PostTraffic)
+    );
+    assert_eq!(coordinate(&members), Coordination::Wait);
+    // The second member's hook fails: the first, at 100 % and waiting, goes back too.
+    apply(
+        &mut members[1],
+        Event::HookCompleted {
+            phase: HookPhase::PostTraffic,
+            outcome: HookOutcome::Failed {
+                reason: "smoke test 3 failed".into(),
+            },
+        },
+        1_011,
+    );
+    assert!(matches!(
+        coordinate_and_apply(&mut members, 1_012),
+        Coordination::RollBack { .. }
+    ));
+    assert!(members.iter().all(|m| m.status == Status::RollingBack));
+
+    // The good path: both pass, then both succeed in one move.
+    let mut members = train(2, "AllAtOnce", 0, false, true);
+    for m in members.iter_mut() {
+        apply(m, Event::Start, 1_000);
+    }
+    to_post_traffic(&mut members);
+    for m in members.iter_mut() {
+        apply(m, ok.clone(), 1_010);
+    }
+    assert!(matches!(
+        coordinate_and_apply(&mut members, 1_011),
+        Coordination::Advance { .. }
+    ));
+    assert!(members.iter().all(|m| m.status == Status::Succeeded));
+    assert_eq!(release_status(&members), Status::Succeeded);
+}
+
+#[test]
+fn operator_commands_on_a_member_at_a_barrier() {
+    let mut members = train(2, "Linear10PercentEvery1Minute", 0, false, false);
+    for m in members.iter_mut() {
+        apply(m, Event::Start, 1_000);
+    }
+    coordinate_and_apply(&mut members, 1_000);
+    confirm(&mut members[0], 1_000);
+    healthy(&mut members[0]);
+    // Only the release moves a member on from a barrier.
+    let refused = transition(&members[0], Event::Resume, 1_100).unwrap_err();
+    assert!(refused.to_string().contains("other members"), "{refused}");
+    // Pausing it holds the release: it waits a whole step again once resumed.
+    apply(&mut members[0], Event::Pause, 1_100);
+    assert_eq!(members[0].pause.map(|p| p.kind), Some(PauseKind::Operator));
+    apply(&mut members[0], Event::Resume, 1_200);
+    assert_eq!(members[0].status, Status::Shifting);
+    assert_eq!(members[0].next_tick_at, Some(1_260));
+    confirm(&mut members[0], 1_200);
+    // A re-drive of a member at a barrier asks for the release to be coordinated, and a
+    // member at a barrier is owed work for the watchdog.
+    healthy(&mut members[0]);
+    members[0].notified_seq = members[0].seq;
+    assert_eq!(
+        members[0].owed_work().map(|w| w.kind),
+        Some(OwedKind::Release)
+    );
+    let t = transition(&members[0], Event::Redrive, 1_300).unwrap();
+    assert!(!t.changed);
+    assert_eq!(t.commands, vec![Command::CoordinateRelease]);
+}
+
+#[test]
+fn an_advance_for_another_barrier_changes_nothing() {
+    let mut members = train(2, "Linear10PercentEvery1Minute", 0, false, false);
+    for m in members.iter_mut() {
+        apply(m, Event::Start, 1_000);
+    }
+    let stale = BarrierPosition {
+        from: Status::Shifting,
+        step_index: Some(3),
+    };
+    let t = transition(&members[0], Event::ReleaseAdvance { from: stale }, 1_001).unwrap();
+    assert!(!t.changed);
+}
+
+// ---- Properties ----------------------------------------------------------------------
+
+/// What the harness does next.
+#[derive(Debug, Clone)]
+enum Action {
+    Start(usize),
+    HealthyTick(usize),
+    Confirm(usize),
+    PreHook(usize, bool),
+    PostHook(usize, bool),
+    Breach(usize),
+    Drift(usize),
+    Failed(usize),
+    Redrive(usize),
+    /// Run the coordinator (what `CoordinateRelease` asks the runner for).
+    Coordinate,
+    /// Operator commands on the release, as `step` applies them.
+    Pause,
+    Resume,
+    Promote,
+    Abort,
+}
+
+/// With `failures` false, nothing goes wrong (no breach, drift, failed effect, failed hook or
+/// abort), so that runs also reach the end of the plan.
+fn action(n: usize, failures: bool) -> BoxedStrategy<Action> {
+    let m = 0..n;
+    let happy = prop_oneof![
+        2 => m.clone().prop_map(Action::Start),
+        10 => m.clone().prop_map(Action::HealthyTick),
+        10 => m.clone().prop_map(Action::Confirm),
+        2 => m.clone().prop_map(|i| Action::PreHook(i, true)),
+        2 => m.clone().prop_map(|i| Action::PostHook(i, true)),
+        2 => m.clone().prop_map(Action::Redrive),
+        8 => Just(Action::Coordinate),
+        1 => Just(Action::Pause),
+        2 => Just(Action::Resume),
+        1 => Just(Action::Promote),
+    ];
+    if !failures {
+        return happy.boxed();
+    }
+    prop_oneof![
+        30 => happy,
+        1 => (m.clone(), any::<bool>()).prop_map(|(i, pre)| if pre {
+            Action::PreHook(i, false)
+        } else {
+            Action::PostHook(i, false)
+        }),
+        1 => m.clone().prop_map(Action::Breach),
+        1 => m.clone().prop_map(Action::Drift),
+        1 => m.prop_map(Action::Failed),
+        1 => Just(Action::Abort),
+    ]
+    .boxed()
+}
+
+/// How far a member is along the shared plan: 0 before traffic, `k + 1` at step `k`, then
+/// the bake, the post-traffic stage and success. A member at a barrier counts where it is.
+fn progress(m: &Rollout) -> usize {
+    let len = m.plan.steps().len();
+    let status = m.barrier().map_or(m.status, |b| b.from);
+    match status {
+        Status::PreTraffic => 0,
+        Status::Shifting | Status::Paused => m.step_index.map_or(0, |i| i + 1),
+        Status::Baking => len + 1,
+        Status::PostTraffic => len + 2,
+        _ => len + 3,
+    }
+}
+
+fn bad(m: &Rollout) -> bool {
+    matches!(
+        m.status,
+        Status::RollingBack | Status::RolledBack | Status::Failed
+    )
+}
+
+struct Harness {
+    members: Vec<Rollout>,
+    /// The weight each alias would have after every write so far.
+    alias: Vec<Weight>,
+    now: u64,
+    promoted: bool,
+}
+
+impl Harness {
+    fn record(&mut self, i: usize, t: &Transition) {
+        for c in &t.commands {
+            if let Command::SetWeight { weight, .. } = c {
+                self.alias[i] = *weight;
+            }
+        }
+        self.members[i] = t.rollout.clone();
+    }
+
+    /// Applies `event` to member `i`, following a due tick's health check with a healthy
+    /// verdict. Refusals are for operator commands only.
+    fn feed(&mut self, i: usize, event: Event) -> Result<(), TestCaseError> {
+        match transition(&self.members[i], event.clone(), self.now) {
+            Ok(t) => {
+                let checks = t
+                    .commands
+                    .iter()
+                    .any(|c| matches!(c, Command::CheckHealth { .. }));
+                self.record(i, &t);
+                if checks {
+                    let seq = self.members[i].seq;
+                    self.feed(
+                        i,
+                        Event::Health {
+                            seq,
+                            verdict: HealthVerdict::Healthy,
+                        },
+                    )?;
+                }
+                Ok(())
+            }
+            Err(_) => {
+                prop_assert!(event.is_operator_command(), "{:?} refused", event);
+                Ok(())
+            }
+        }
+    }
+
+    /// The coordinator's decision, applied: an advance to all members in one move.
+    fn coordinate(&mut self) -> Result<(), TestCaseError> {
+        match coordinate(&self.members) {
+            Coordination::Advance { from } => {
+                let mut next = Vec::new();
+                for m in &self.members {
+                    let t = transition(m, Event::ReleaseAdvance { from }, self.now)
+                        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                    prop_assert!(t.changed, "an advance left a member where it was");
+                    next.push(t);
+                }
+                for (i, t) in next.iter().enumerate() {
+                    self.record(i, t);
+                }
+            }
+            Coordination::RollBack {
+                cause,
+                reason,
+                targets,
+            } => {
+                for i in targets {
+                    self.feed(
+                        i,
+                        Event::ReleaseRollBack {
+                            member: cause.clone(),
+                            reason: reason.clone(),
+                        },
+                    )?;
+                }
+            }
+            Coordination::Wait => {}
+        }
+        Ok(())
+    }
+
+    /// An operator command on the release: a gate or a promote moves every member at once
+    /// (or none); pause, resume (after a pause) and abort go to each member that takes them.
+    fn operator(&mut self, event: Event) -> Result<(), TestCaseError> {
+        let at_gate = |m: &Rollout| m.pause.is_some_and(|p| p.kind == PauseKind::Gate);
+        let joint = match event {
+            Event::Promote => true,
+            Event::Resume => self.members.iter().any(at_gate),
+            _ => false,
+        };
+        if joint {
+            let same_gate = self
+                .members
+                .iter()
+                .all(|m| at_gate(m) && m.step_index == self.members[0].step_index);
+            if event == Event::Resume && !same_gate {
+                return Ok(());
+            }
+            let all: Result<Vec<Transition>, _> = self
+                .members
+                .iter()
+                .map(|m| transition(m, event.clone(), self.now))
+                .collect();
+            if let Ok(all) = all {
+                for (i, t) in all.iter().enumerate() {
+                    self.record(i, t);
+                }
+                if event == Event::Promote {
+                    self.promoted = true;
+                }
+            }
+            return Ok(());
+        }
+        for i in 0..self.members.len() {
+            self.feed(i, event.clone())?;
+        }
+        Ok(())
+    }
+
+    fn check(&self) -> Result<(), TestCaseError> {
+        let healthy: Vec<&Rollout> = self.members.iter().filter(|m| !bad(m)).collect();
+        // Lockstep: members never differ by more than one step.
+        if !self.promoted {
+            if let (Some(lo), Some(hi)) = (
+                healthy.iter().map(|m| progress(m)).min(),
+                healthy.iter().map(|m| progress(m)).max(),
+            ) {
+                prop_assert!(
+                    hi - lo <= 1,
+                    "members {} steps apart: {:?}",
+                    hi - lo,
+                    self.members
+                        .iter()
+                        .map(|m| (m.status, m.step_index, m.pause))
+                        .collect::<Vec<_>>()
+                );
+            }
+        }
+        // All or nothing: a member succeeded only if every member did.
+        if self.members.iter().any(|m| m.status == Status::Succeeded) {
+            prop_assert!(
+                self.members.iter().all(|m| m.status == Status::Succeeded),
+                "one member succeeded and another did not: {:?}",
+                self.members.iter().map(|m| m.status).collect::<Vec<_>>()
+            );
+        }
+        for (m, alias) in self.members.iter().zip(&self.alias) {
+            if m.status == Status::RolledBack || m.status == Status::Failed {
+                prop_assert_eq!(*alias, Weight::ZERO);
+            }
+        }
+        Ok(())
+    }
+
+    /// What the runner and the watchdog do until nothing is left: confirm every owed effect,
+    /// re-drive, and coordinate.
+    fn settle(&mut self) -> Result<(), TestCaseError> {
+        for _ in 0..8 {
+            for i in 0..self.members.len() {
+                let alias = self.members[i].owed.alias.is_some();
+                self.members[i].owed = Default::default();
+                if alias {
+                    let seq = self.members[i].seq;
+                    self.feed(i, Event::AliasApplied { seq })?;
+                }
+                self.feed(i, Event::Redrive)?;
+            }
+            self.coordinate()?;
+            self.check()?;
+        }
+        Ok(())
+    }
+}
+
+fn strategy() -> impl proptest::strategy::Strategy<Value = String> {
+    prop_oneof![
+        Just("AllAtOnce".to_string()),
+        Just("Canary10Percent5Minutes".to_string()),
+        Just("Linear10PercentEvery1Minute".to_string()),
+        Just(r#"{"type":"steps","steps":[{"weight":5,"bake":"1m"},{"pause":true},{"weight":50,"bake":"2m"}]}"#.to_string()),
+        Just(r#"{"type":"steps","steps":[{"weight":1,"bake":"0s"},{"weight":25,"bake":"1m"}]}"#.to_string()),
+    ]
+}
+
+fn case() -> impl proptest::strategy::Strategy<Value = (usize, String, u64, bool, bool, Vec<Action>)>
+{
+    (2usize..=4, any::<bool>()).prop_flat_map(|(n, failures)| {
+        (
+            Just(n),
+            strategy(),
+            prop_oneof![Just(0u64), Just(120)],
+            any::<bool>(),
+            any::<bool>(),
+            proptest::collection::vec(action(n, failures), 0..200),
+        )
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(256)
+    ))]
+
+    /// Members never differ by more than one step; a release that goes back leaves every
+    /// member at 0 % new; a release succeeds only when every member has.
+    #[test]
+    fn trains_move_in_lockstep_and_fail_together(
+        (n, strategy, bake, pre, post, actions) in case()
+    ) {
+        let members = train(n, &strategy, bake, pre, post);
+        let mut h = Harness { alias: vec![Weight::ZERO; n], now: 1_000, members, promoted: false };
+        for action in actions {
+            h.now += 7;
+            let hook = |phase, ok: bool| Event::HookCompleted {
+                phase,
+                outcome: if ok { HookOutcome::Succeeded } else {
+                    HookOutcome::Failed { reason: "smoke".into() }
+                },
+            };
+            match action {
+                Action::Start(i) => h.feed(i, Event::Start)?,
+                Action::HealthyTick(i) => {
+                    h.now = h.now.max(h.members[i].next_tick_at.unwrap_or(h.now));
+                    let seq = h.members[i].seq;
+                    h.feed(i, Event::Tick { seq })?;
+                }
+                Action::Confirm(i) => {
+                    let alias = h.members[i].owed.alias.is_some();
+                    h.members[i].owed = Default::default();
+                    if alias {
+                        let seq = h.members[i].seq;
+                        h.feed(i, Event::AliasApplied { seq })?;
+                    }
+                }
+                Action::PreHook(i, ok) => h.feed(i, hook(HookPhase::PreTraffic, ok))?,
+                Action::PostHook(i, ok) => h.feed(i, hook(HookPhase::PostTraffic, ok))?,
+                Action::Breach(i) => h.feed(i, Event::Breach { reason: "alarm".into() })?,
+                Action::Drift(i) => h.feed(i, Event::Drift { detail: "moved".into() })?,
+                Action::Failed(i) => h.feed(i, Event::Failed { reason: "write failed".into() })?,
+                Action::Redrive(i) => h.feed(i, Event::Redrive)?,
+                Action::Coordinate => h.coordinate()?,
+                Action::Pause => h.operator(Event::Pause)?,
+                Action::Resume => h.operator(Event::Resume)?,
+                Action::Promote => h.operator(Event::Promote)?,
+                Action::Abort => h.operator(Event::Abort { reason: "operator".into() })?,
+            }
+            h.check()?;
+        }
+        h.settle()?;
+        // Once settled, a release that went bad is wholly back on the old versions.
+        if h.members.iter().any(bad) {
+            for (m, alias) in h.members.iter().zip(&h.alias) {
+                prop_assert!(
+                    m.status == Status::RolledBack || m.status == Status::Failed,
+                    "member {} is {} after the release went back", m.id, m.status
+                );
+                prop_assert_eq!(*alias, Weight::ZERO);
+            }
+        }
+    }
+}
