@@ -70,7 +70,10 @@ fn coordinate_and_apply(members: &mut [Rollout], now: u64) -> Coordination {
         Coordination::Advance { from } => {
             let next: Vec<Transition> = members
                 .iter()
-                .map(|m| transition(m, Event::ReleaseAdvance { from: *from }, now).unwrap())
+                .map(|m| {
+                    transition(m, Event::ReleaseAdvance { from: *from }, now)
+                        .expect("an advance applies")
+                })
                 .collect();
             assert!(next.iter().all(|t| t.changed), "every member moves on");
             for (m, t) in members.iter_mut().zip(next) {
