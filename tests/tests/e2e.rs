@@ -901,6 +901,7 @@ fn port_contracts_hold_for_the_aws_adapters() {
         let prefix = format!("contract{}", world.run_id);
         contract::store_records_and_locks(&store, &format!("{prefix}r"), at).await;
         contract::store_overdue(&store, &format!("{prefix}o"), at).await;
+        contract::store_releases(&store, &format!("{prefix}t"), at).await;
         contract::store_idempotency(&store, &format!("{prefix}i"), at).await;
         // Created a year ahead, so they are the table's newest whatever else runs meanwhile.
         contract::store_recent(&store, &format!("{prefix}n"), at + 365 * 86_400).await;

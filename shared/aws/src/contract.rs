@@ -67,6 +67,124 @@ async fn advance<S: RolloutStore>(store: &S, rollout: &Rollout, event: Event, no
     step.rollout
 }
 
+/// A release's members: created all or none with their locks, moved on all or none, and
+/// their locks released by the joint write that ends them.
+pub async fn store_releases<S: RolloutStore>(store: &S, prefix: &str, at: UnixSeconds) {
+    let release = format!("{prefix}-rel");
+    let members: Vec<Rollout> = (0..3)
+        .map(|i| {
+            let mut member = rollout(prefix, &format!("m{i}"), at);
+            member.id = glidepath_core::release::member_id(&release, i);
+            member
+        })
+        .collect();
+    // The third member's alias is held by another rollout: nothing is created.
+    let holder = rollout(prefix, "m2", at);
+    assert_eq!(store.create(&holder).await.expect("created"), Created::New);
+    match store.create_all(&members).await {
+        Err(PortError::Conflict(message)) => assert!(
+            message.contains(&members[2].spec.function) && message.contains(&holder.id),
+            "names the locked alias and its holder: {message}"
+        ),
+        other => panic!("a release with a locked member: {other:?}"),
+    }
+    for member in &members[..2] {
+        assert_eq!(store.load(&member.id).await.expect("loaded"), None);
+        assert_eq!(
+            store
+                .active_rollout(member.spec.function_key(), "live")
+                .await
+                .expect("lock read"),
+            None,
+            "no lock taken for {}",
+            member.id
+        );
+    }
+    let holder = advance(
+        store,
+        &holder,
+        Event::Abort {
+            reason: "contract".into(),
+        },
+        at + 1,
+    )
+    .await;
+    let mut done = holder.clone();
+    done.owed = Default::default();
+    advance(store, &done, Event::AliasApplied { seq: done.seq }, at + 1).await;
+
+    assert_eq!(
+        store.create_all(&members).await.expect("created"),
+        Created::New
+    );
+    // A retry of the committed create.
+    assert_eq!(
+        store.create_all(&members).await.expect("retried"),
+        Created::New
+    );
+    for member in &members {
+        assert_eq!(
+            store
+                .active_rollout(member.spec.function_key(), "live")
+                .await
+                .expect("lock read"),
+            Some(member.id.clone())
+        );
+    }
+    // All move on together, or none: one stale seq refuses the whole write.
+    let started: Vec<(u64, Rollout)> = members
+        .iter()
+        .map(|m| {
+            let next = transition(m, Event::Start, at + 2).expect("starts");
+            (m.seq, next.rollout)
+        })
+        .collect();
+    let mut stale = started.clone();
+    stale[1].0 = 7;
+    match store.save_all(&stale, "start").await {
+        Err(PortError::Conflict(_)) => {}
+        other => panic!("a joint write with a stale seq: {other:?}"),
+    }
+    for member in &members {
+        assert_eq!(
+            store.load(&member.id).await.expect("loaded").map(|r| r.seq),
+            Some(0),
+            "nothing written"
+        );
+    }
+    store.save_all(&started, "start").await.expect("saved");
+    // A joint write that ends them releases every lock.
+    let ended: Vec<(u64, Rollout)> = started
+        .iter()
+        .map(|(_, m)| {
+            let mut next = m.clone();
+            next.seq += 1;
+            next.status = Status::RolledBack;
+            next.owed = Default::default();
+            (m.seq, next)
+        })
+        .collect();
+    store.save_all(&ended, "abort").await.expect("ended");
+    for (_, member) in &ended {
+        assert_eq!(
+            store.load(&member.id).await.expect("loaded").as_ref(),
+            Some(member)
+        );
+        assert_eq!(
+            store
+                .active_rollout(member.spec.function_key(), "live")
+                .await
+                .expect("lock read"),
+            None
+        );
+        let history = store.history(&member.id).await.expect("history");
+        assert_eq!(
+            history.iter().map(|h| h.event.as_str()).collect::<Vec<_>>(),
+            ["create", "start", "abort"]
+        );
+    }
+}
+
 /// Create, load, conditional save, history, the alias lock and its release.
 pub async fn store_records_and_locks<S: RolloutStore>(store: &S, prefix: &str, at: UnixSeconds) {
     let first = rollout(prefix, "a", at);

@@ -136,6 +136,62 @@ pub struct World {
 }
 
 impl World {
+    /// Whether `rollout` may be written over the stored record at `expected_seq` (the
+    /// conditions of one `save`).
+    fn check_write(
+        &self,
+        expected_seq: u64,
+        rollout: &Rollout,
+        event: Option<&str>,
+    ) -> Result<(), PortError> {
+        let stored = self.rollouts.get(&rollout.id).map(|r| r.seq);
+        if stored != Some(expected_seq) {
+            return Err(PortError::Conflict(format!(
+                "rollout {} changed since seq {expected_seq}",
+                rollout.id
+            )));
+        }
+        let lock = (
+            rollout.spec.function_key().to_string(),
+            rollout.spec.alias.clone(),
+        );
+        if rollout.status.is_terminal() && event.is_some() {
+            if let Some(holder) = self.locks.get(&lock) {
+                if *holder != rollout.id {
+                    return Err(PortError::Conflict(format!(
+                        "the lock of {}:{} is held by another rollout",
+                        rollout.spec.function, rollout.spec.alias
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes `rollout` (checked by [`World::check_write`]), its history item, and the end
+    /// of its lock and watches when the transition ends it.
+    fn write(&mut self, rollout: &Rollout, event: Option<&str>) {
+        self.rollouts.insert(rollout.id.clone(), rollout.clone());
+        if let Some(event) = event {
+            self.history
+                .entry(rollout.id.clone())
+                .or_default()
+                .push(HistoryEntry::latest(rollout, event));
+        }
+        if rollout.status.is_terminal() && event.is_some() {
+            let lock = (
+                rollout.spec.function_key().to_string(),
+                rollout.spec.alias.clone(),
+            );
+            self.locks.remove(&lock);
+            for alarm in &rollout.spec.alarms {
+                if let Some(watchers) = self.watches.get_mut(alarm) {
+                    watchers.remove(&rollout.id);
+                }
+            }
+        }
+    }
+
     fn next_revision(&mut self) -> String {
         self.revision += 1;
         format!("rev-{}", self.revision)
@@ -293,52 +349,79 @@ impl FakeAws {
 
 impl RolloutStore for FakeAws {
     async fn create(&self, rollout: &Rollout) -> Result<Created, PortError> {
+        self.create_all(std::slice::from_ref(rollout)).await
+    }
+
+    async fn create_all(&self, rollouts: &[Rollout]) -> Result<Created, PortError> {
         self.interleave().await;
         let mut world = self.world();
         world.fail("dynamodb:TransactWriteItems")?;
-        let spec = &rollout.spec;
-        let function_key = spec.function_key().to_string();
-        let claim = spec
-            .idempotency_key
-            .as_ref()
-            .map(|k| (function_key.clone(), spec.alias.clone(), k.clone()));
-        if let Some((id, expires)) = claim.as_ref().and_then(|c| world.idempotency.get(c)) {
-            if claim_is_live(*expires, rollout.created_at) {
-                if let Some(existing) = world.rollouts.get(id) {
-                    return Ok(Created::Existing(Box::new(existing.clone())));
+        let claim_of = |rollout: &Rollout| {
+            let spec = &rollout.spec;
+            spec.idempotency_key.as_ref().map(|k| {
+                (
+                    spec.function_key().to_string(),
+                    spec.alias.clone(),
+                    k.clone(),
+                )
+            })
+        };
+        let lock_of = |rollout: &Rollout| {
+            (
+                rollout.spec.function_key().to_string(),
+                rollout.spec.alias.clone(),
+            )
+        };
+        // A live claim of any member cancels the transaction; the first member's key finds
+        // the rollout it created.
+        let claimed = rollouts.iter().any(|rollout| {
+            claim_of(rollout)
+                .and_then(|claim| world.idempotency.get(&claim))
+                .is_some_and(|(_, expires)| claim_is_live(*expires, rollout.created_at))
+        });
+        let locked = rollouts
+            .iter()
+            .any(|rollout| world.locks.contains_key(&lock_of(rollout)));
+        if claimed || locked {
+            if let Some((id, expires)) = rollouts
+                .first()
+                .and_then(claim_of)
+                .and_then(|c| world.idempotency.get(&c))
+            {
+                if claim_is_live(*expires, rollouts[0].created_at) {
+                    if let Some(existing) = world.rollouts.get(id) {
+                        return Ok(Created::Existing(Box::new(existing.clone())));
+                    }
                 }
             }
+            let holders: Vec<Option<String>> = rollouts
+                .iter()
+                .map(|rollout| world.locks.get(&lock_of(rollout)).cloned())
+                .collect();
+            return crate::ports::lock_conflict(rollouts, &holders);
         }
-        let lock = (function_key, spec.alias.clone());
-        if let Some(holder) = world.locks.get(&lock) {
-            if *holder == rollout.id {
-                return Ok(Created::New);
+        for rollout in rollouts {
+            world.locks.insert(lock_of(rollout), rollout.id.clone());
+            if let Some(claim) = claim_of(rollout) {
+                let expires = rollout.created_at + world.retention_seconds;
+                world
+                    .idempotency
+                    .insert(claim, (rollout.id.clone(), expires));
             }
-            return Err(PortError::Conflict(format!(
-                "alias {}:{} already has an active rollout ({holder}); wait for it to finish or abort it",
-                spec.function, spec.alias
-            )));
-        }
-        world.locks.insert(lock, rollout.id.clone());
-        if let Some(claim) = claim {
-            let expires = rollout.created_at + world.retention_seconds;
+            for alarm in &rollout.spec.alarms {
+                world
+                    .watches
+                    .entry(alarm.clone())
+                    .or_default()
+                    .insert(rollout.id.clone());
+            }
+            world.rollouts.insert(rollout.id.clone(), rollout.clone());
             world
-                .idempotency
-                .insert(claim, (rollout.id.clone(), expires));
-        }
-        for alarm in &spec.alarms {
-            world
-                .watches
-                .entry(alarm.clone())
+                .history
+                .entry(rollout.id.clone())
                 .or_default()
-                .insert(rollout.id.clone());
+                .push(HistoryEntry::latest(rollout, "create"));
         }
-        world.rollouts.insert(rollout.id.clone(), rollout.clone());
-        world
-            .history
-            .entry(rollout.id.clone())
-            .or_default()
-            .push(HistoryEntry::latest(rollout, "create"));
         world.lose_answer("dynamodb:TransactWriteItems")?;
         Ok(Created::New)
     }
@@ -359,43 +442,32 @@ impl RolloutStore for FakeAws {
         self.interleave().await;
         let mut world = self.world();
         world.fail("dynamodb:TransactWriteItems")?;
-        let stored = world.rollouts.get(&rollout.id).map(|r| r.seq);
-        if stored != Some(expected_seq) {
-            return Err(PortError::Conflict(format!(
-                "rollout {} changed since seq {expected_seq}",
-                rollout.id
-            )));
-        }
-        let lock = (
-            rollout.spec.function_key().to_string(),
-            rollout.spec.alias.clone(),
-        );
-        let releases = rollout.status.is_terminal() && event.is_some();
-        if releases {
-            if let Some(holder) = world.locks.get(&lock) {
-                if *holder != rollout.id {
-                    return Err(PortError::Conflict(format!(
-                        "the lock of {}:{} is held by another rollout",
-                        rollout.spec.function, rollout.spec.alias
-                    )));
-                }
-            }
-        }
-        world.rollouts.insert(rollout.id.clone(), rollout.clone());
-        if let Some(event) = event {
+        world.check_write(expected_seq, rollout, event)?;
+        world.write(rollout, event);
+        world.lose_answer("dynamodb:TransactWriteItems")?;
+        Ok(())
+    }
+
+    async fn save_all(&self, writes: &[(u64, Rollout)], event: &str) -> Result<(), PortError> {
+        self.interleave().await;
+        let mut world = self.world();
+        world.fail("dynamodb:TransactWriteItems")?;
+        for (expected_seq, rollout) in writes {
             world
-                .history
-                .entry(rollout.id.clone())
-                .or_default()
-                .push(HistoryEntry::latest(rollout, event));
+                .check_write(*expected_seq, rollout, Some(event))
+                .map_err(|_| {
+                    PortError::Conflict(format!(
+                        "one of rollouts {} changed since it was read",
+                        writes
+                            .iter()
+                            .map(|(_, r)| r.id.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                })?;
         }
-        if releases {
-            world.locks.remove(&lock);
-            for alarm in &rollout.spec.alarms {
-                if let Some(watchers) = world.watches.get_mut(alarm) {
-                    watchers.remove(&rollout.id);
-                }
-            }
+        for (_, rollout) in writes {
+            world.write(rollout, Some(event));
         }
         world.lose_answer("dynamodb:TransactWriteItems")?;
         Ok(())

@@ -41,6 +41,14 @@ pub trait RolloutStore: Send + Sync {
     /// another rollout is `Conflict`; a reused idempotency key returns its rollout; a retry
     /// of a create that already committed is `New`.
     fn create(&self, rollout: &Rollout) -> impl Future<Output = Result<Created, PortError>> + Send;
+    /// Creates every rollout (the members of a release) as [`RolloutStore::create`] does
+    /// each, in one transaction: all or none. A lock held by another rollout is `Conflict`
+    /// naming that alias, and nothing is created; the first member's reused idempotency key
+    /// returns that member (`Existing`); a retry of a create that committed is `New`.
+    fn create_all(
+        &self,
+        rollouts: &[Rollout],
+    ) -> impl Future<Output = Result<Created, PortError>> + Send;
     fn load(&self, id: &str) -> impl Future<Output = Result<Option<Rollout>, PortError>> + Send;
     /// Writes `rollout` if the stored `seq` is still `expected_seq` (else `Conflict`), and
     /// appends a history item named `event` when given. A transition (`event` given) into a
@@ -51,6 +59,14 @@ pub trait RolloutStore: Send + Sync {
         expected_seq: u64,
         rollout: &Rollout,
         event: Option<&str>,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// Writes every record as [`RolloutStore::save`] does each with `event`, in one
+    /// transaction: only if every stored `seq` is still the one given with it (else
+    /// `Conflict`, and nothing is written). How a release moves all its members on at once.
+    fn save_all(
+        &self,
+        writes: &[(u64, Rollout)],
+        event: &str,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
     /// The rollout an idempotency key created for this alias (keys are scoped to the alias;
     /// `function_key` is [`RolloutSpec::function_key`]), while the claim has not expired.
@@ -95,6 +111,36 @@ pub trait RolloutStore: Send + Sync {
         now: UnixSeconds,
         grace: &Grace,
     ) -> impl Future<Output = Result<Vec<String>, PortError>> + Send;
+}
+
+/// What a cancelled create of `rollouts` came to, from the holders of their alias locks read
+/// after it: `Conflict` naming an alias another rollout holds; `New` when every lock is
+/// held by its own rollout (a retry of a create that had committed); else `Conflict` (the
+/// locks changed under the create: send it again).
+pub fn lock_conflict(
+    rollouts: &[Rollout],
+    holders: &[Option<String>],
+) -> Result<Created, PortError> {
+    let mut all_ours = true;
+    for (rollout, holder) in rollouts.iter().zip(holders) {
+        match holder {
+            Some(holder) if *holder == rollout.id => {}
+            Some(holder) => {
+                return Err(PortError::Conflict(format!(
+                    "alias {}:{} already has an active rollout ({holder}); wait for it to finish or abort it",
+                    rollout.spec.function, rollout.spec.alias
+                )));
+            }
+            None => all_ours = false,
+        }
+    }
+    if all_ours {
+        return Ok(Created::New);
+    }
+    Err(PortError::Conflict(
+        "the aliases' locks changed while the rollout was created; send the request again"
+            .into(),
+    ))
 }
 
 /// Whether an idempotency claim that expires at `expires_at` still holds at `now` (DynamoDB's

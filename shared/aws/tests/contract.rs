@@ -12,6 +12,11 @@ async fn store_records_and_locks() {
 }
 
 #[tokio::test]
+async fn store_releases() {
+    contract::store_releases(&FakeAws::new(AT), "c", AT).await;
+}
+
+#[tokio::test]
 async fn store_overdue() {
     contract::store_overdue(&FakeAws::new(AT), "c", AT).await;
 }

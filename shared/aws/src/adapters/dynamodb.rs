@@ -25,7 +25,7 @@
 
 use super::calls::CallCounter;
 use crate::error::PortError;
-use crate::ports::{Created, HistoryEntry, RolloutStore, claim_is_live};
+use crate::ports::{Created, HistoryEntry, RolloutStore, claim_is_live, lock_conflict};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use glidepath_core::{
@@ -447,8 +447,10 @@ pub fn conditional_failures(codes: &[Option<&str>]) -> Option<Vec<usize>> {
     (!failed.is_empty()).then_some(failed)
 }
 
-impl RolloutStore for DynamoStore {
-    async fn create(&self, rollout: &Rollout) -> Result<Created, PortError> {
+impl DynamoStore {
+    /// The items that create `rollout`: its record, its alias lock, its first history
+    /// item, its alarm watches and its idempotency claim.
+    fn create_items(&self, rollout: &Rollout) -> Result<Vec<TransactWriteItem>, PortError> {
         let spec = &rollout.spec;
         let absent = Some("attribute_not_exists(pk)");
         let mut items = vec![
@@ -485,46 +487,18 @@ impl RolloutStore for DynamoStore {
                 &[(":now", n(rollout.created_at))],
             )?);
         }
-        match self.transact(items).await? {
-            Ok(()) => Ok(Created::New),
-            Err(_) => {
-                // The key first: a retried request returns its rollout, whatever holds the lock.
-                if let Some(key) = &spec.idempotency_key {
-                    if let Some(existing) = self
-                        .find_by_idempotency_key(spec.function_key(), &spec.alias, key)
-                        .await?
-                    {
-                        return Ok(Created::Existing(Box::new(existing)));
-                    }
-                }
-                let holder = self.lock_holder_at(lock_pk(spec)).await?;
-                match holder {
-                    // An SDK retry of a create that had already committed.
-                    Some(holder) if holder == rollout.id => Ok(Created::New),
-                    holder => Err(PortError::Conflict(format!(
-                        "alias {}:{} already has an active rollout ({}); wait for it to finish or abort it",
-                        spec.function,
-                        spec.alias,
-                        holder.unwrap_or_else(|| "unknown".into())
-                    ))),
-                }
-            }
-        }
+        Ok(items)
     }
 
-    async fn load(&self, id: &str) -> Result<Option<Rollout>, PortError> {
-        self.get(key(rollout_pk(id), "STATE"))
-            .await?
-            .map(|item| parse_record(&item))
-            .transpose()
-    }
-
-    async fn save(
+    /// The items that write `rollout` over the record at `expected_seq` (always the first
+    /// item), with its history item and, for a transition into a terminal status, the
+    /// release of its lock and alarm watches.
+    fn save_items(
         &self,
         expected_seq: u64,
         rollout: &Rollout,
         event: Option<&str>,
-    ) -> Result<(), PortError> {
+    ) -> Result<Vec<TransactWriteItem>, PortError> {
         let mut items = vec![self.put(
             self.state_item(rollout),
             Some("seq = :expected"),
@@ -550,6 +524,66 @@ impl RolloutStore for DynamoStore {
                 )?);
             }
         }
+        Ok(items)
+    }
+}
+
+impl RolloutStore for DynamoStore {
+    async fn create(&self, rollout: &Rollout) -> Result<Created, PortError> {
+        self.create_all(std::slice::from_ref(rollout)).await
+    }
+
+    async fn create_all(&self, rollouts: &[Rollout]) -> Result<Created, PortError> {
+        let mut items = Vec::new();
+        for rollout in rollouts {
+            items.extend(self.create_items(rollout)?);
+        }
+        if items.len() > glidepath_core::release::MAX_TRANSACTION_ITEMS {
+            return Err(PortError::Invalid(format!(
+                "creating these {} rollouts takes {} items in one transaction; DynamoDB allows {}",
+                rollouts.len(),
+                items.len(),
+                glidepath_core::release::MAX_TRANSACTION_ITEMS
+            )));
+        }
+        match self.transact(items).await? {
+            Ok(()) => Ok(Created::New),
+            Err(_) => {
+                // The key first: a retried request returns its rollout, whatever holds the lock.
+                if let Some(first) = rollouts.first() {
+                    let spec = &first.spec;
+                    if let Some(key) = &spec.idempotency_key {
+                        if let Some(existing) = self
+                            .find_by_idempotency_key(spec.function_key(), &spec.alias, key)
+                            .await?
+                        {
+                            return Ok(Created::Existing(Box::new(existing)));
+                        }
+                    }
+                }
+                let mut holders = Vec::new();
+                for rollout in rollouts {
+                    holders.push(self.lock_holder_at(lock_pk(&rollout.spec)).await?);
+                }
+                lock_conflict(rollouts, &holders)
+            }
+        }
+    }
+
+    async fn load(&self, id: &str) -> Result<Option<Rollout>, PortError> {
+        self.get(key(rollout_pk(id), "STATE"))
+            .await?
+            .map(|item| parse_record(&item))
+            .transpose()
+    }
+
+    async fn save(
+        &self,
+        expected_seq: u64,
+        rollout: &Rollout,
+        event: Option<&str>,
+    ) -> Result<(), PortError> {
+        let items = self.save_items(expected_seq, rollout, event)?;
         match self.transact(items).await? {
             Ok(()) => Ok(()),
             Err(failed) if failed.contains(&0) => Err(PortError::Conflict(format!(
@@ -559,6 +593,24 @@ impl RolloutStore for DynamoStore {
             Err(_) => Err(PortError::Conflict(format!(
                 "the lock of {}:{} is held by another rollout",
                 rollout.spec.function, rollout.spec.alias
+            ))),
+        }
+    }
+
+    async fn save_all(&self, writes: &[(u64, Rollout)], event: &str) -> Result<(), PortError> {
+        let mut items = Vec::new();
+        for (expected_seq, rollout) in writes {
+            items.extend(self.save_items(*expected_seq, rollout, Some(event))?);
+        }
+        match self.transact(items).await? {
+            Ok(()) => Ok(()),
+            Err(_) => Err(PortError::Conflict(format!(
+                "one of rollouts {} changed since it was read",
+                writes
+                    .iter()
+                    .map(|(_, r)| r.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))),
         }
     }

@@ -30,6 +30,7 @@ use std::collections::VecDeque;
 
 mod hooks;
 mod publish;
+mod release;
 use std::time::{Duration, SystemTime};
 use tracing::{info, warn};
 
@@ -116,6 +117,9 @@ pub struct Runner<'a, P: Ports> {
     /// Who asked for the event this runner applies (an operator's command, a start); the
     /// events that follow from it are Glidepath's own.
     actor: Actor,
+    /// This runner carries out a release's coordination: the members it moves do not ask
+    /// for coordination again (the coordinator looks again itself).
+    coordinating: bool,
 }
 
 /// One run's state: the rollout as this invocation knows it, what is left to apply, and
@@ -128,9 +132,22 @@ struct Run {
     conflicts: u32,
     /// Set when handing a rollback to `rollback` failed: do it here instead.
     rollback_inline: bool,
+    /// A transition asked for the rollout's release to be coordinated, once the run is done.
+    coordinate: bool,
 }
 
 impl Run {
+    fn new(rollout: Rollout) -> Self {
+        Run {
+            rollout,
+            pending: VecDeque::new(),
+            dirty: false,
+            conflicts: 0,
+            rollback_inline: false,
+            coordinate: false,
+        }
+    }
+
     /// Queues `event` first, preceded by a re-drive of what the record owes: always for a
     /// rollback (a retried abort or breach finishes it), and for owed effects unless `event`
     /// takes the alias over anyway.
@@ -186,6 +203,7 @@ impl<'a, P: Ports> Runner<'a, P> {
             role,
             deadline: None,
             actor: Actor::glidepath(role.component()),
+            coordinating: false,
         }
     }
 
@@ -242,15 +260,25 @@ impl<'a, P: Ports> Runner<'a, P> {
 
     /// Applies `event` to an already loaded rollout.
     pub async fn run_on(&self, rollout: Rollout, event: Event) -> Result<Rollout, RunError> {
-        let mut run = Run {
-            rollout,
-            pending: VecDeque::new(),
-            dirty: false,
-            conflicts: 0,
-            rollback_inline: false,
-        };
+        let mut run = Run::new(rollout);
         self.publish_owed(&mut run).await;
         run.queue_first(event);
+        self.drive(run).await
+    }
+
+    /// Carries on a transition of `event` that is already written (with the other members
+    /// of a release, in one transaction): its hand-off, effects and what follows.
+    async fn run_written(&self, step: Transition, event: Event) -> Result<Rollout, RunError> {
+        let mut run = Run::new(step.rollout.clone());
+        let now = self.ports.now();
+        if let Some(done) = self.after_write(&mut run, step, &event, now).await? {
+            return Ok(done);
+        }
+        self.drive(run).await
+    }
+
+    /// Applies the run's pending events until none is left.
+    async fn drive(&self, mut run: Run) -> Result<Rollout, RunError> {
         while let Some(event) = run.pending.pop_front() {
             let now = self.ports.now();
             let Some(mut step) = self.decide(&mut run, &event, now).await? else {
@@ -263,37 +291,59 @@ impl<'a, P: Ports> Runner<'a, P> {
             if !self.write(&mut run, &step, &event).await? {
                 continue;
             }
-            let Transition {
-                rollout: next,
-                changed,
-                commands,
-            } = step;
-            run.rollout = next;
-            // 2. The hand-off, for statuses another function owns.
-            if let Some(work) = self.hand_off_for(&run) {
-                if self.hand_off(&mut run, work).await? {
-                    return Ok(run.rollout);
-                }
-                continue;
+            if let Some(done) = self.after_write(&mut run, step, &event, now).await? {
+                return Ok(done);
             }
-            // 3. The owed effects.
-            let alias_applied = match self.carry_out(&mut run, &commands, now).await? {
-                Carried::Done { alias_applied } => alias_applied,
-                Carried::Drift(detail) => return self.drifted(run, detail).await,
-                Carried::Superseded(newer) => {
-                    info!(rollout_id = %newer.id, "the record moved on before this take-over; leaving the alias to the newer writer");
-                    return Ok(*newer);
-                }
-            };
-            if (changed || event == Event::Redrive) && !run.rollout.owed.is_empty() {
-                run.rollout.owed = Owed::default();
-                run.dirty = true;
-            }
-            // 4. After the effects.
-            self.follow_up(&mut run, commands, &event, now, alias_applied)
-                .await?;
+        }
+        if run.coordinate {
+            self.coordinate_after(&mut run).await;
         }
         self.finish(run).await
+    }
+
+    /// Everything after a transition's write: the hand-off, the owed effects, and what
+    /// follows them. `Some`: the run is over, with this record.
+    async fn after_write(
+        &self,
+        run: &mut Run,
+        step: Transition,
+        event: &Event,
+        now: UnixSeconds,
+    ) -> Result<Option<Rollout>, RunError> {
+        let Transition {
+            rollout: next,
+            changed,
+            commands,
+        } = step;
+        run.rollout = next;
+        // 2. The hand-off, for statuses another function owns.
+        if let Some(work) = self.hand_off_for(run) {
+            // A member going back takes its release with it before the hand-off.
+            if commands.contains(&Command::CoordinateRelease) {
+                self.coordinate_after(run).await;
+            }
+            if self.hand_off(run, work).await? {
+                return Ok(Some(run.rollout.clone()));
+            }
+            return Ok(None);
+        }
+        // 3. The owed effects.
+        let alias_applied = match self.carry_out(run, &commands, now).await? {
+            Carried::Done { alias_applied } => alias_applied,
+            Carried::Drift(detail) => return Ok(Some(self.drifted(run, detail).await?)),
+            Carried::Superseded(newer) => {
+                info!(rollout_id = %newer.id, "the record moved on before this take-over; leaving the alias to the newer writer");
+                return Ok(Some(*newer));
+            }
+        };
+        if (changed || *event == Event::Redrive) && !run.rollout.owed.is_empty() {
+            run.rollout.owed = Owed::default();
+            run.dirty = true;
+        }
+        // 4. After the effects.
+        self.follow_up(run, commands, event, now, alias_applied)
+            .await?;
+        Ok(None)
     }
 
     /// The engine's answer to `event`. A command refused against a stale copy is judged
@@ -527,6 +577,7 @@ impl<'a, P: Ports> Runner<'a, P> {
         let runs_hook = commands
             .iter()
             .any(|c| matches!(c, Command::RunHook { .. }));
+        let commands_coordinate = commands.contains(&Command::CoordinateRelease);
         if runs_hook && run.dirty && !self.checkpoint(run).await? {
             return Ok(());
         }
@@ -584,6 +635,7 @@ impl<'a, P: Ports> Runner<'a, P> {
         for event in follow_ups.into_iter().rev() {
             run.pending.push_front(event);
         }
+        run.coordinate |= commands_coordinate;
         Ok(())
     }
 
@@ -662,7 +714,7 @@ impl<'a, P: Ports> Runner<'a, P> {
     /// A fenced alias write found the alias elsewhere. If the record moved on, the newer
     /// writer owns the alias and this run stops; otherwise someone outside Glidepath moved
     /// it, and the rollout pauses (or fails, or keeps rolling back) as the engine says.
-    async fn drifted(&self, run: Run, detail: String) -> Result<Rollout, RunError> {
+    async fn drifted(&self, run: &Run, detail: String) -> Result<Rollout, RunError> {
         let stored = self.reload(&run.rollout.id).await?;
         if stored.seq != run.rollout.seq {
             info!(rollout_id = %stored.id, "rollout moved on while this write ran; leaving the alias to the newer writer");
