@@ -138,8 +138,7 @@ pub fn lock_conflict(
         return Ok(Created::New);
     }
     Err(PortError::Conflict(
-        "the aliases' locks changed while the rollout was created; send the request again"
-            .into(),
+        "the aliases' locks changed while the rollout was created; send the request again".into(),
     ))
 }
 

@@ -19,6 +19,7 @@
 //!   rollout request.
 //! - [`release`]: release trains: members shifted in lockstep and rolled back together,
 //!   coordinated by a pure rule over every member's record.
+//! - [`release_request`]: a release request (shared fields, members), checked field by field.
 //! - [`weight`]: [`Weight`], a share of traffic in 0.01 % steps.
 //! - [`transition()`]: the pure state machine tying them together.
 //!
@@ -36,6 +37,7 @@ pub mod plan;
 pub mod policy;
 pub mod publish_tags;
 pub mod release;
+pub mod release_request;
 pub mod request;
 pub mod rollout;
 pub mod stats;
@@ -52,6 +54,7 @@ pub use policy::{
     Action, Actor, Channel, DIRECT_INVOKE_PRINCIPAL, Forbidden, Grant, Guardrail, Guardrails,
     Policy, PolicyError, RolloutFacts,
 };
+pub use release_request::ReleaseRequest;
 pub use request::{MAX_ALARMS, RequestError, RolloutRequest, Target};
 pub use rollout::{
     Hooks, InsufficientData, Pause, PauseKind, RecordError, Rollout, RolloutSpec, SCHEMA_VERSION,

@@ -88,7 +88,10 @@ impl<P: Ports> Runner<'_, P> {
     }
 
     /// Every member of `release`, in order; a member that is not found is an error.
-    pub async fn load_members(&self, release: &ReleaseMembership) -> Result<Vec<Rollout>, RunError> {
+    pub async fn load_members(
+        &self,
+        release: &ReleaseMembership,
+    ) -> Result<Vec<Rollout>, RunError> {
         let mut members = Vec::with_capacity(release.members.len());
         for id in &release.members {
             members.push(self.reload(id).await?);
