@@ -9,8 +9,10 @@
 //! against the authorisation policy first and recorded with its actor; finishing a rollback
 //! already decided needs no rule.
 
-use glidepath_aws::entry::{identify, load_authorized};
-use glidepath_aws::function::{FunctionError, RolloutView, parse_input};
+use glidepath_aws::entry::{CommandTarget, identify, load_target};
+use glidepath_aws::function::{
+    CommandAnswer, FunctionError, ReleaseView, RolloutView, parse_input,
+};
 use glidepath_aws::ports::Ports;
 use glidepath_aws::{Role, Runner};
 use glidepath_core::{Action, Event, Policy};
@@ -37,7 +39,9 @@ struct RollbackInput {
 /// Handles one event under a policy that allows everything (tests).
 #[cfg(test)]
 pub async fn handle<P: Ports>(ports: &P, event: Value) -> Result<RolloutView, FunctionError> {
-    handle_with(ports, event, &glidepath_aws::fakes::open_policy()).await
+    handle_with(ports, event, &glidepath_aws::fakes::open_policy())
+        .await
+        .map(|answer| answer.into_rollout().expect("a command on one rollout"))
 }
 
 /// Handles one event: an abort if `policy` lets its actor, or the end of a rollback.
@@ -45,14 +49,14 @@ pub async fn handle_with<P: Ports>(
     ports: &P,
     event: Value,
     policy: &Policy,
-) -> Result<RolloutView, FunctionError> {
+) -> Result<CommandAnswer, FunctionError> {
     let (actor, event) = identify(event)?;
     let input: RollbackInput = parse_input(event)?;
     let runner = Runner::new(ports, Role::Rollback).with_actor(actor.clone());
     let rollout = match input.command {
         None => runner.redrive(&input.rollout_id).await?,
         Some(RollbackCommand::Abort) => {
-            let stored = load_authorized(
+            let target = load_target(
                 ports.store(),
                 policy,
                 &actor,
@@ -63,10 +67,27 @@ pub async fn handle_with<P: Ports>(
             let reason = input
                 .reason
                 .unwrap_or_else(|| "no reason given".to_string());
-            runner.run_on(stored, Event::Abort { reason }).await?
+            match target {
+                CommandTarget::Rollout(stored) => {
+                    runner.run_on(*stored, Event::Abort { reason }).await?
+                }
+                // Every member of a release goes back, each for the operator's reason.
+                CommandTarget::Release(members) => {
+                    let members = runner
+                        .command_release(members, Event::Abort { reason })
+                        .await?;
+                    return Ok(CommandAnswer::Release(ReleaseView::new(
+                        &members,
+                        ports.take_call_counts(),
+                    )));
+                }
+            }
         }
     };
-    Ok(RolloutView::new(&rollout, ports.take_call_counts()))
+    Ok(CommandAnswer::Rollout(RolloutView::new(
+        &rollout,
+        ports.take_call_counts(),
+    )))
 }
 
 #[cfg(test)]

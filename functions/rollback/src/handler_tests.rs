@@ -148,6 +148,8 @@ async fn abort_needs_the_policy_and_records_its_actor() {
     let alice = "arn:aws:sts::123456789012:assumed-role/oncall/alice";
     let view = super::handle_with(&fake, function_url_request(alice, &abort), &policy)
         .await
+        .unwrap()
+        .into_rollout()
         .unwrap();
     assert_eq!(view.status, Status::RolledBack);
     let entry = fake.world().history[&id]

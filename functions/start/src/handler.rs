@@ -163,9 +163,28 @@ pub async fn handle_until<P: Ports>(
     policy: &Policy,
     alarm_prefix: &str,
 ) -> Result<Started, FunctionError> {
-    let (actor, event) = identify(event)?;
-    let (body, actor) = request_body(event, actor, invocation.account.as_deref())?;
+    let (body, actor) = identify_request(event, invocation)?;
     start_request(ports, &body, actor, invocation, policy, alarm_prefix).await
+}
+
+/// The request in `event` and who sent it (a function URL caller, an EventBridge account,
+/// or an unidentified direct invoke).
+pub fn identify_request(
+    event: Value,
+    invocation: &Invocation,
+) -> Result<(Value, Actor), FunctionError> {
+    let (actor, event) = identify(event)?;
+    request_body(event, actor, invocation.account.as_deref())
+}
+
+/// A rollout checked and ready to be created, or the one its idempotency key created.
+pub(crate) enum Prepared {
+    New {
+        rollout: Box<Rollout>,
+        /// The alarms to create first (`"alarms": "auto"`).
+        managed: Vec<managed_alarms::AlarmDefinition>,
+    },
+    Existing(Box<Rollout>),
 }
 
 /// Starts the rollout `body` asks for on behalf of `actor`, whoever has identified it (the
@@ -180,6 +199,60 @@ pub async fn start_request<P: Ports>(
 ) -> Result<Started, FunctionError> {
     let deadline = invocation.deadline;
     let request = RolloutRequest::from_json(body)?;
+    let id = new_rollout_id();
+    let (rollout, managed) = match prepare(
+        ports,
+        &request,
+        &actor,
+        invocation,
+        policy,
+        alarm_prefix,
+        id,
+    )
+    .await?
+    {
+        Prepared::Existing(existing) => return resume_existing(ports, *existing, deadline).await,
+        Prepared::New { rollout, managed } => (*rollout, managed),
+    };
+    if !managed.is_empty() {
+        if let Err(error) = ports.health().put_alarms(&managed).await {
+            remove_alarms(ports, &rollout.spec.managed_alarms).await;
+            return Err(error.into());
+        }
+    }
+    let created = ports.store().create(&rollout).await;
+    if !matches!(created, Ok(Created::New)) {
+        remove_alarms(ports, &rollout.spec.managed_alarms).await;
+    }
+    match created {
+        Ok(Created::New) => {}
+        Ok(Created::Existing(existing)) => {
+            return resume_existing(ports, *existing, deadline).await;
+        }
+        Err(PortError::Conflict(message)) => return Err(FunctionError::conflict(message)),
+        Err(error) => return Err(error.into()),
+    }
+    let spec = &rollout.spec;
+    info!(rollout_id = %rollout.id, function = %spec.function, alias = %spec.alias,
+        current = %spec.current_version, target = %spec.target_version,
+        actor = %actor, rule = ?spec.authorized_by, overridden = ?spec.overridden, "rollout created");
+    let rollout = first_step(ports, rollout, actor, deadline).await?;
+    Ok(started(ports, &rollout, false))
+}
+
+/// Everything `start` checks of one rollout request before anything changes, and the
+/// rollout it would create (with id `id`): who asks and the guardrails, the idempotency key,
+/// the alias (free, not split), the versions, the alarms and the hooks. Publishing
+/// `$LATEST` (`"publish": true`) is the one change it may make.
+pub(crate) async fn prepare<P: Ports>(
+    ports: &P,
+    request: &RolloutRequest,
+    actor: &Actor,
+    invocation: &Invocation,
+    policy: &Policy,
+    alarm_prefix: &str,
+    id: String,
+) -> Result<Prepared, FunctionError> {
     let store = ports.store();
     let router = ports.router();
     let (function, alias_name) = (&request.function, &request.alias);
@@ -187,14 +260,14 @@ pub async fn start_request<P: Ports>(
     // One alias, one lock: a name and an ARN of the same function are the same key.
     let function_key = alias.function_arn().unwrap_or_else(|| function.clone());
     // Who asks, and whether the rollout is within the guardrails, before anything else.
-    let grant = policy.authorize(&actor, Action::Start, &function_key, alias_name)?;
-    let overridden = policy.guard(&grant, facts(&request, &alias.version), &request.allow)?;
+    let grant = policy.authorize(actor, Action::Start, &function_key, alias_name)?;
+    let overridden = policy.guard(&grant, facts(request, &alias.version), &request.allow)?;
     if let Some(key) = &request.idempotency_key {
         if let Some(existing) = store
             .find_by_idempotency_key(&function_key, alias_name, key)
             .await?
         {
-            let differ = differences(&request, &existing);
+            let differ = differences(request, &existing);
             if !differ.is_empty() {
                 return Err(FunctionError::conflict(format!(
                     "`idempotencyKey`: `{key}` was used for rollout {} with a different {}; use a new key for a new request",
@@ -203,7 +276,7 @@ pub async fn start_request<P: Ports>(
                 )));
             }
             info!(rollout_id = %existing.id, "idempotency key seen before; returning its rollout");
-            return resume_existing(ports, existing, deadline).await;
+            return Ok(Prepared::Existing(Box::new(existing)));
         }
     }
     if let Some(holder) = store.active_rollout(&function_key, alias_name).await? {
@@ -311,7 +384,6 @@ pub async fn start_request<P: Ports>(
     spec.requested_by = Some(actor.clone());
     spec.authorized_by = Some(grant.rule.clone());
     spec.overridden = overridden;
-    let id = new_rollout_id();
     // `"alarms": "auto"`: the alarms exist before the rollout does, so a breach is watched
     // from its first step; a rollout that is not created takes them away again.
     let managed = if request.managed_alarms {
@@ -321,38 +393,31 @@ pub async fn start_request<P: Ports>(
     };
     spec.managed_alarms = managed.iter().map(|a| a.name.clone()).collect();
     spec.alarms.extend(spec.managed_alarms.iter().cloned());
-    if !managed.is_empty() {
-        if let Err(error) = ports.health().put_alarms(&managed).await {
-            remove_alarms(ports, &spec.managed_alarms).await;
-            return Err(error.into());
-        }
-    }
     let mut rollout = Rollout::new(id, spec, request.plan.clone(), ports.now());
     rollout.alias_revision = Some(alias.revision);
     rollout.actor = Some(actor.clone());
-    let created = store.create(&rollout).await;
-    if !matches!(created, Ok(Created::New)) {
-        remove_alarms(ports, &rollout.spec.managed_alarms).await;
-    }
-    match created {
-        Ok(Created::New) => {}
-        Ok(Created::Existing(existing)) => {
-            return resume_existing(ports, *existing, deadline).await;
-        }
-        Err(PortError::Conflict(message)) => return Err(FunctionError::conflict(message)),
-        Err(error) => return Err(error.into()),
-    }
-    info!(rollout_id = %rollout.id, function = %function, alias = %alias_name,
-        current = %rollout.spec.current_version, target = %rollout.spec.target_version,
-        actor = %actor, rule = %grant.rule, overridden = ?rollout.spec.overridden, "rollout created");
+    Ok(Prepared::New {
+        rollout: Box::new(rollout),
+        managed,
+    })
+}
 
+/// A created rollout's first event. A transient failure leaves it owing what it owes (a
+/// retry of the request, or the watchdog, carries it on); any other stops it, so that the
+/// alias lock is not left held or traffic moved.
+pub(crate) async fn first_step<P: Ports>(
+    ports: &P,
+    rollout: Rollout,
+    actor: Actor,
+    deadline: Option<std::time::SystemTime>,
+) -> Result<Rollout, FunctionError> {
     match Runner::new(ports, Role::Start)
         .with_deadline(deadline)
         .with_actor(actor)
         .run_on(rollout.clone(), Event::Start)
         .await
     {
-        Ok(rollout) => Ok(started(ports, &rollout, false)),
+        Ok(rollout) => Ok(rollout),
         // A transient failure stops nothing: the rollout is saved with what it owes, and a
         // retry of this request (same idempotency key) or the watchdog carries it on. A
         // healthy rollout is never rolled back because AWS hiccuped.
@@ -398,7 +463,7 @@ pub async fn start_request<P: Ports>(
 /// The same request again: answer with its rollout, and if that rollout was interrupted
 /// before it got going (never started, or its effects unconfirmed), carry it on now rather
 /// than wait for the watchdog.
-async fn resume_existing<P: Ports>(
+pub(crate) async fn resume_existing<P: Ports>(
     ports: &P,
     existing: Rollout,
     deadline: Option<std::time::SystemTime>,

@@ -6,10 +6,12 @@
 //!   checked and started.
 //! - [`publish`]: Lambda's CloudTrail record of a published version, for functions that opted
 //!   in by tags.
-//! - [`handle_event`]: which of the two an event is.
+//! - [`release`]: a release request (several members shifted together), checked and started.
+//! - [`handle_event`]: which of these an event is.
 
 pub mod handler;
 pub mod publish;
+pub mod release;
 
 use glidepath_aws::function::{FunctionError, Invocation};
 use glidepath_aws::ports::Ports;
@@ -25,6 +27,8 @@ pub enum Answer {
     Started(handler::Started),
     /// A published version, rolled out or ignored.
     Published(publish::Published),
+    /// A release request, started (or found again by its idempotency key).
+    Release(release::ReleaseStarted),
 }
 
 /// Handles one event of the `start` function.
@@ -40,7 +44,13 @@ pub async fn handle_event<P: Ports>(
             .await
             .map(Answer::Published);
     }
-    handler::handle_until(ports, event, invocation, policy, alarm_prefix)
+    let (body, actor) = handler::identify_request(event, invocation)?;
+    if glidepath_core::ReleaseRequest::is_release(&body) {
+        return release::start_release(ports, &body, actor, invocation, policy, alarm_prefix)
+            .await
+            .map(Answer::Release);
+    }
+    handler::start_request(ports, &body, actor, invocation, policy, alarm_prefix)
         .await
         .map(Answer::Started)
 }

@@ -15,9 +15,9 @@
 //! cause of the transition. Ticks and re-drives only carry out what the rollout already
 //! decided, so they need no rule.
 
-use glidepath_aws::entry::{authorize, identify, load_authorized};
+use glidepath_aws::entry::{CommandTarget, authorize, identify, load_target};
 pub use glidepath_aws::function::RolloutView;
-use glidepath_aws::function::{FunctionError, parse_input};
+use glidepath_aws::function::{CommandAnswer, FunctionError, ReleaseView, parse_input};
 use glidepath_aws::ports::{AliasRouter, Ports, RolloutStore};
 use glidepath_aws::{Role, Runner};
 use glidepath_core::policy::is_session_of;
@@ -110,7 +110,9 @@ fn read_input(event: Value) -> Result<StepInput, FunctionError> {
 /// Handles one event without a deadline, under a policy that allows everything (tests).
 #[cfg(test)]
 pub async fn handle<P: Ports>(ports: &P, event: Value) -> Result<RolloutView, FunctionError> {
-    handle_until(ports, event, None, &glidepath_aws::fakes::open_policy()).await
+    handle_until(ports, event, None, &glidepath_aws::fakes::open_policy())
+        .await
+        .map(|answer| answer.into_rollout().expect("a command on one rollout"))
 }
 
 /// Handles one event; hooks are bounded by `deadline` (the invocation's).
@@ -119,7 +121,7 @@ pub async fn handle_until<P: Ports>(
     event: Value,
     deadline: Option<std::time::SystemTime>,
     policy: &Policy,
-) -> Result<RolloutView, FunctionError> {
+) -> Result<CommandAnswer, FunctionError> {
     let (actor, event) = identify(event)?;
     let input = read_input(event)?;
     let runner = Runner::new(ports, Role::Step)
@@ -135,7 +137,10 @@ pub async fn handle_until<P: Ports>(
                     let event = hook_result(&input)?;
                     let stored =
                         load_hook_answerer(ports, policy, &actor, &input.rollout_id).await?;
-                    return Ok(view(ports, &runner.run_on(stored, event).await?));
+                    return Ok(CommandAnswer::Rollout(view(
+                        ports,
+                        &runner.run_on(stored, event).await?,
+                    )));
                 }
                 _ if input.hook_execution_id.is_some()
                     || input.status.is_some()
@@ -150,15 +155,25 @@ pub async fn handle_until<P: Ports>(
                 StepCommand::Promote => (Action::Promote, Event::Promote),
                 // A re-drive only carries out what the rollout already decided: no rule.
                 StepCommand::Redrive => {
-                    return Ok(view(ports, &runner.redrive(&input.rollout_id).await?));
+                    return Ok(CommandAnswer::Rollout(view(
+                        ports,
+                        &runner.redrive(&input.rollout_id).await?,
+                    )));
                 }
             };
-            let stored =
-                load_authorized(ports.store(), policy, &actor, action, &input.rollout_id).await?;
-            runner.run_on(stored, event).await?
+            match load_target(ports.store(), policy, &actor, action, &input.rollout_id).await? {
+                CommandTarget::Rollout(stored) => runner.run_on(*stored, event).await?,
+                CommandTarget::Release(members) => {
+                    let members = runner.command_release(members, event).await?;
+                    return Ok(CommandAnswer::Release(ReleaseView::new(
+                        &members,
+                        ports.take_call_counts(),
+                    )));
+                }
+            }
         }
     };
-    Ok(view(ports, &rollout))
+    Ok(CommandAnswer::Rollout(view(ports, &rollout)))
 }
 
 /// The event of a `hookResult` command, or why it is not one (naming the field).

@@ -366,6 +366,8 @@ async fn operator_commands_need_the_policy_and_record_their_actor() {
     // Ops may pause: the pause is theirs in the history.
     let paused = run(function_url_request(ops, &command("pause")))
         .await
+        .unwrap()
+        .into_rollout()
         .unwrap();
     assert_eq!(paused.status, Status::Paused);
     let last = fake.world().history[&rollout.id].last().cloned().unwrap();
@@ -377,6 +379,8 @@ async fn operator_commands_need_the_policy_and_record_their_actor() {
     // A release manager may promote; the alias write that follows is Glidepath's.
     let promoted = run(function_url_request(release, &command("promote")))
         .await
+        .unwrap()
+        .into_rollout()
         .unwrap();
     assert_eq!(promoted.weight, Weight::percent(100));
     {

@@ -191,6 +191,8 @@ async fn a_callback_hook_is_invoked_with_its_execution_id_and_answered_by_its_ow
     );
     let after = super::handle_until(&fake, from_hook, None, &strict_policy())
         .await
+        .unwrap()
+        .into_rollout()
         .unwrap();
     assert_eq!(
         (after.status, after.weight),

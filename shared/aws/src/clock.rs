@@ -37,6 +37,17 @@ pub fn utc_datetime(seconds: UnixSeconds) -> String {
 /// A new rollout id: the creation time in milliseconds and 32 random bits, in hex, so ids
 /// sort by creation time and fit in a Scheduler schedule name.
 pub fn new_rollout_id() -> String {
+    format!("r{}", time_ordered_suffix())
+}
+
+/// A new release id (`rel…`); its members are `rel…-0`, `rel…-1`, ...
+/// ([`glidepath_core::release::member_id`]).
+pub fn new_release_id() -> String {
+    format!("rel{}", time_ordered_suffix())
+}
+
+/// The creation time in milliseconds and 32 random bits, in hex.
+fn time_ordered_suffix() -> String {
     let millis = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|elapsed| elapsed.as_millis() as u64)
@@ -45,7 +56,7 @@ pub fn new_rollout_id() -> String {
     let random = std::collections::hash_map::RandomState::new()
         .build_hasher()
         .finish() as u32;
-    format!("r{millis:012x}{random:08x}")
+    format!("{millis:012x}{random:08x}")
 }
 
 #[cfg(test)]

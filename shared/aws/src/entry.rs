@@ -129,6 +129,52 @@ pub async fn load_authorized<S: RolloutStore>(
     Ok(rollout)
 }
 
+/// What an operator's command is addressed to.
+#[derive(Debug)]
+pub enum CommandTarget {
+    /// One rollout.
+    Rollout(Box<Rollout>),
+    /// A release, addressed by its id or by any member's: every member, in order.
+    Release(Vec<Rollout>),
+}
+
+/// Loads what `id` names (a rollout, a release id, or a member of a release, which stands
+/// for its release) and checks that `actor` may do `action` to it: to every member's alias
+/// for a release, refused as a whole if any is refused.
+pub async fn load_target<S: RolloutStore>(
+    store: &S,
+    policy: &Policy,
+    actor: &Actor,
+    action: Action,
+    id: &str,
+) -> Result<CommandTarget, FunctionError> {
+    // A release's id names its first member's record.
+    let record_id = if id.starts_with("rel") && !id.contains('-') {
+        glidepath_core::release::member_id(id, 0)
+    } else {
+        id.to_string()
+    };
+    let rollout = store.load(&record_id).await?.ok_or_else(|| {
+        FunctionError::invalid(format!("`rolloutId`: no rollout or release {id}"))
+    })?;
+    let Some(release) = rollout.release.clone() else {
+        authorize(policy, actor, action, &rollout)?;
+        return Ok(CommandTarget::Rollout(Box::new(rollout)));
+    };
+    let mut members = Vec::with_capacity(release.members.len());
+    for member_id in &release.members {
+        let member = store.load(member_id).await?.ok_or_else(|| {
+            FunctionError::retryable(format!(
+                "member {member_id} of release {} is missing",
+                release.id
+            ))
+        })?;
+        authorize(policy, actor, action, &member)?;
+        members.push(member);
+    }
+    Ok(CommandTarget::Release(members))
+}
+
 /// Whether `actor` may do `action` to `rollout`'s alias (logged with the rule that allowed it).
 pub fn authorize(
     policy: &Policy,

@@ -112,6 +112,9 @@ pub struct RolloutView {
     pub seq: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The release this rollout is a member of.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub release_id: Option<String>,
     /// AWS API calls this invocation made, by `service:Operation` (empty under fakes).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub aws_calls: BTreeMap<&'static str, u64>,
@@ -129,7 +132,93 @@ impl RolloutView {
             weight: rollout.weight,
             seq: rollout.seq,
             reason: rollout.reason.clone(),
+            release_id: rollout.release.as_ref().map(|r| r.id.clone()),
             aws_calls,
+        }
+    }
+}
+
+/// What the functions answer about a release: its status as a whole and each member.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReleaseView {
+    pub release_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// [`glidepath_core::release::release_status`] of the members.
+    pub status: Status,
+    /// Why the release went back: the first member's reason that is not the release's own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub members: Vec<RolloutView>,
+    /// AWS API calls this invocation made, by `service:Operation` (empty under fakes).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub aws_calls: BTreeMap<&'static str, u64>,
+}
+
+impl ReleaseView {
+    /// The view of a release from its members (in order; at least one).
+    pub fn new(members: &[Rollout], aws_calls: BTreeMap<&'static str, u64>) -> Self {
+        let release = members.first().and_then(|m| m.release.as_ref());
+        let reason = match glidepath_core::release::coordinate(members) {
+            glidepath_core::release::Coordination::RollBack { cause, reason, .. } => {
+                Some(format!("member {cause}: {reason}"))
+            }
+            _ => members
+                .iter()
+                .find(|m| {
+                    m.release
+                        .as_ref()
+                        .is_some_and(|r| r.rolled_back_for.is_none())
+                        && matches!(
+                            m.status,
+                            Status::RolledBack | Status::Failed | Status::RollingBack
+                        )
+                })
+                .map(|m| {
+                    format!(
+                        "member {}: {}",
+                        m.member_label(),
+                        m.reason.clone().unwrap_or_default()
+                    )
+                }),
+        };
+        ReleaseView {
+            release_id: release.map(|r| r.id.clone()).unwrap_or_default(),
+            name: release.and_then(|r| r.name.clone()),
+            status: glidepath_core::release::release_status(members),
+            reason,
+            members: members
+                .iter()
+                .map(|m| RolloutView::new(m, BTreeMap::new()))
+                .collect(),
+            aws_calls,
+        }
+    }
+}
+
+/// What an operator command answers: the rollout, or the release it addressed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum CommandAnswer {
+    Rollout(RolloutView),
+    Release(ReleaseView),
+}
+
+impl CommandAnswer {
+    /// The rollout answered about, if the command addressed one rollout.
+    pub fn into_rollout(self) -> Option<RolloutView> {
+        match self {
+            CommandAnswer::Rollout(view) => Some(view),
+            CommandAnswer::Release(_) => None,
+        }
+    }
+
+    /// The release answered about, if the command addressed a release.
+    pub fn into_release(self) -> Option<ReleaseView> {
+        match self {
+            CommandAnswer::Release(view) => Some(view),
+            CommandAnswer::Rollout(_) => None,
         }
     }
 }

@@ -22,11 +22,9 @@ impl<P: Ports> Runner<'_, P> {
     /// the members it moves do not coordinate again.
     fn coordinator(&self) -> Runner<'_, P> {
         Runner {
-            ports: self.ports,
-            role: self.role,
-            deadline: self.deadline,
             actor: Actor::glidepath(self.role.component()),
             coordinating: true,
+            ..*self
         }
     }
 
@@ -99,16 +97,35 @@ impl<P: Ports> Runner<'_, P> {
         Ok(members)
     }
 
-    /// Moves every member on from the barrier at `from`, in one write; then each member's
-    /// effects run. A member that changed since it was read loses the whole write: the
-    /// caller reads them all again.
+    /// Moves every member on from the barrier at `from`, in one write (see
+    /// [`Runner::apply_together`]); a member that changed since it was read loses the whole
+    /// write, and the caller reads them all again.
     async fn advance_together(
         &self,
         members: Vec<Rollout>,
         from: glidepath_core::release::BarrierPosition,
     ) -> Result<(), RunError> {
+        match self
+            .apply_together(members, Event::ReleaseAdvance { from })
+            .await
+        {
+            Err(RunError::Port(PortError::Conflict(reason))) => {
+                info!(reason = %reason, "a member changed before the release moved on; reading them again");
+                Ok(())
+            }
+            other => other.map(|_| ()),
+        }
+    }
+
+    /// Applies `event` to every member in one write (all transitions must apply, else the
+    /// first refusal is returned and nothing changes); then each member's effects run as
+    /// after any write. A member that changed since it was read is `Conflict`.
+    async fn apply_together(
+        &self,
+        members: Vec<Rollout>,
+        event: Event,
+    ) -> Result<Vec<Rollout>, RunError> {
         let now = self.ports.now();
-        let event = Event::ReleaseAdvance { from };
         let mut steps: Vec<Transition> = Vec::with_capacity(members.len());
         for member in &members {
             let mut step = transition(member, event.clone(), now)?;
@@ -120,22 +137,86 @@ impl<P: Ports> Runner<'_, P> {
             .zip(&steps)
             .map(|(member, step)| (member.seq, step.rollout.clone()))
             .collect();
-        match self.ports.store().save_all(&writes, event.name()).await {
-            Ok(()) => {}
-            Err(PortError::Conflict(reason)) => {
-                info!(reason = %reason, "a member changed before the release moved on; reading them again");
-                return Ok(());
-            }
-            Err(error) => return Err(error.into()),
-        }
+        self.ports.store().save_all(&writes, event.name()).await?;
         if let Some(first) = steps.first() {
-            info!(release = ?first.rollout.release.as_ref().map(|r| &r.id), from = ?from.from,
-                step = ?from.step_index, status = %first.rollout.status, weight = %first.rollout.weight,
-                "release moved on");
+            info!(release = ?first.rollout.release.as_ref().map(|r| &r.id), event = event.name(),
+                status = %first.rollout.status, weight = %first.rollout.weight, "release moved on");
         }
+        let mut after = Vec::with_capacity(steps.len());
         for step in steps {
-            self.run_written(step, event.clone()).await?;
+            after.push(self.run_written(step, event.clone()).await?);
         }
-        Ok(())
+        Ok(after)
+    }
+
+    /// An operator's command on a whole release (`members`, loaded and authorised):
+    /// - `promote`, and `resume` at a manual gate, move every member at once (all or none;
+    ///   at a gate only when every member waits at the same one);
+    /// - `pause`, `resume` after a pause and `abort` go to each member that takes them (a
+    ///   refusal by all is returned); an abort names no member as the cause.
+    ///
+    /// Then the release is coordinated, and its members are returned as they are now.
+    pub async fn command_release(
+        &self,
+        members: Vec<Rollout>,
+        event: Event,
+    ) -> Result<Vec<Rollout>, RunError> {
+        let Some(release) = members.first().and_then(|m| m.release.clone()) else {
+            return Ok(members);
+        };
+        // The command is the operator's; the members it moves do not coordinate one by one.
+        let runner = Runner {
+            coordinating: true,
+            actor: self.actor.clone(),
+            ..*self
+        };
+        let at_gate = |m: &Rollout| {
+            m.status == glidepath_core::Status::Paused
+                && m.pause
+                    .is_some_and(|p| p.kind == glidepath_core::PauseKind::Gate)
+        };
+        let joint = match event {
+            Event::Promote => true,
+            Event::Resume => members.iter().any(at_gate),
+            _ => false,
+        };
+        if joint {
+            let open: Vec<Rollout> = members
+                .into_iter()
+                .filter(|m| !m.status.is_terminal())
+                .collect();
+            if event == Event::Resume {
+                let gate = open[0].step_index;
+                if let Some(behind) = open.iter().find(|m| !at_gate(m) || m.step_index != gate) {
+                    return Err(RunError::Rejected(
+                        glidepath_core::TransitionError::NotAllowed {
+                            id: behind.id.clone(),
+                            status: behind.status,
+                            command: "resume",
+                            hint: "every member of the release must wait at the same manual gate; resume again once they do",
+                        },
+                    ));
+                }
+            }
+            runner.apply_together(open, event).await?;
+        } else {
+            let mut refusal = None;
+            let mut applied = false;
+            for member in members {
+                match Box::pin(runner.run_on(member, event.clone())).await {
+                    Ok(_) => applied = true,
+                    Err(RunError::Rejected(rejected)) => refusal = refusal.or(Some(rejected)),
+                    Err(error) => return Err(error),
+                }
+            }
+            if let (false, Some(rejected)) = (applied, refusal) {
+                return Err(RunError::Rejected(rejected));
+            }
+        }
+        let members = self.load_members(&release).await?;
+        if let Some(first) = members.first() {
+            Box::pin(self.coordinate_release(first)).await?;
+        }
+        self.load_members(&release).await
     }
 }

@@ -1,0 +1,212 @@
+//! Starting a release ([`glidepath_core::release`]): every member is checked as its own
+//! rollout request would be (who asks, the guardrails, the alias, the versions, the alarms,
+//! the hooks) before anything changes; then all members and their alias locks are created in
+//! one transaction, all or none; then each member takes its first event and waits for the
+//! others at the first barrier, where the last to arrive moves them all on.
+//!
+//! A bad member is named (`members[1] (orders-worker:live): ...`), and nothing is created.
+//! The idempotency key is the release's: each member claims it on its own alias, and the
+//! same request again answers with the release it started.
+
+use crate::handler::{Prepared, first_step, prepare};
+use glidepath_aws::clock::new_release_id;
+use glidepath_aws::function::{FunctionError, Invocation, ReleaseView};
+use glidepath_aws::ports::{Created, HealthCheck, Ports, RolloutStore};
+use glidepath_aws::{ErrorType, PortError, Role, Runner};
+use glidepath_core::release::{
+    MAX_TRANSACTION_ITEMS, ReleaseMembership, member_id, transaction_items,
+};
+use glidepath_core::{Actor, Event, OwedKind, Policy, ReleaseRequest, Rollout, Status};
+use serde_json::Value;
+use tracing::{info, warn};
+
+/// What `start` answers for a release.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReleaseStarted {
+    #[serde(flatten)]
+    pub release: ReleaseView,
+    /// The same request (idempotency key) started it before.
+    pub existing: bool,
+}
+
+/// A refusal of member `index`, named with it.
+fn in_member(
+    error: FunctionError,
+    index: usize,
+    request: &glidepath_core::RolloutRequest,
+) -> FunctionError {
+    FunctionError {
+        error_type: error.error_type,
+        message: format!(
+            "members[{index}] ({}:{}): {}",
+            request.function, request.alias, error.message
+        ),
+    }
+}
+
+/// Starts the release `body` asks for on behalf of `actor`.
+pub async fn start_release<P: Ports>(
+    ports: &P,
+    body: &Value,
+    actor: Actor,
+    invocation: &Invocation,
+    policy: &Policy,
+    alarm_prefix: &str,
+) -> Result<ReleaseStarted, FunctionError> {
+    let deadline = invocation.deadline;
+    let request = ReleaseRequest::from_json(body)?;
+    let release_id = new_release_id();
+    let ids: Vec<String> = (0..request.members.len())
+        .map(|index| member_id(&release_id, index))
+        .collect();
+    let mut members: Vec<Rollout> = Vec::with_capacity(ids.len());
+    let mut managed = Vec::new();
+    for (index, member) in request.members.iter().enumerate() {
+        let prepared = prepare(
+            ports,
+            member,
+            &actor,
+            invocation,
+            policy,
+            alarm_prefix,
+            ids[index].clone(),
+        )
+        .await
+        .map_err(|e| in_member(e, index, member))?;
+        match prepared {
+            Prepared::New {
+                rollout,
+                managed: alarms,
+            } => {
+                members.push(*rollout);
+                managed.extend(alarms);
+            }
+            // The same request again: its first member found the release it started.
+            Prepared::Existing(existing)
+                if index == 0 && existing.release.as_ref().is_some_and(|r| r.index == 0) =>
+            {
+                return resume_existing(ports, *existing, deadline).await;
+            }
+            Prepared::Existing(existing) => {
+                return Err(in_member(
+                    FunctionError::conflict(format!(
+                        "`idempotencyKey`: the key was used for rollout {} of this alias, which is not this release's first member; use a new key for a new release",
+                        existing.id
+                    )),
+                    index,
+                    member,
+                ));
+            }
+        }
+    }
+    let alarms: Vec<usize> = members.iter().map(|m| m.spec.alarms.len()).collect();
+    let keyed = members.iter().any(|m| m.spec.idempotency_key.is_some());
+    let items = transaction_items(&alarms, keyed);
+    if items > MAX_TRANSACTION_ITEMS {
+        return Err(FunctionError::invalid(format!(
+            "`members`: this release takes {items} items to create in one DynamoDB transaction (per member its record, lock, history item, one watch per alarm and its key); the limit is {MAX_TRANSACTION_ITEMS}: fewer members or fewer alarms"
+        )));
+    }
+    for (index, member) in members.iter_mut().enumerate() {
+        member.release = Some(ReleaseMembership {
+            id: release_id.clone(),
+            name: request.name.clone(),
+            index,
+            members: ids.clone(),
+            rolled_back_for: None,
+        });
+    }
+    let managed_names: Vec<String> = managed.iter().map(|a| a.name.clone()).collect();
+    if !managed.is_empty() {
+        if let Err(error) = ports.health().put_alarms(&managed).await {
+            remove_alarms(ports, &managed_names).await;
+            return Err(error.into());
+        }
+    }
+    let created = ports.store().create_all(&members).await;
+    if !matches!(created, Ok(Created::New)) {
+        remove_alarms(ports, &managed_names).await;
+    }
+    match created {
+        Ok(Created::New) => {}
+        Ok(Created::Existing(existing)) => {
+            return resume_existing(ports, *existing, deadline).await;
+        }
+        Err(PortError::Conflict(message)) => return Err(FunctionError::conflict(message)),
+        Err(error) => return Err(error.into()),
+    }
+    info!(release = %release_id, name = ?request.name, members = members.len(), actor = %actor, "release created");
+    // Each member's first event: the last to reach the first barrier moves them all on.
+    let store = ports.store();
+    for member in &members {
+        // A member the release already moved (rolled back for another) is not started.
+        match store.load(&member.id).await? {
+            Some(stored) if stored.status == Status::PreTraffic && stored.seq == 0 => {}
+            _ => continue,
+        }
+        if let Err(error) = first_step(ports, member.clone(), actor.clone(), deadline).await {
+            warn!(release = %release_id, rollout_id = %member.id, error = %error.message, "a member's first step did not finish");
+            if error.error_type == ErrorType::Retryable.as_str() {
+                return Err(FunctionError::retryable(format!(
+                    "release {release_id} was created but a member's first step was interrupted ({}); send the request again with the same idempotencyKey, or the watchdog resumes it",
+                    error.message
+                )));
+            }
+            return Err(error);
+        }
+    }
+    let runner = Runner::new(ports, Role::Start);
+    let stored = runner
+        .load_members(members[0].release.as_ref().expect("set above"))
+        .await?;
+    Ok(ReleaseStarted {
+        release: ReleaseView::new(&stored, ports.take_call_counts()),
+        existing: false,
+    })
+}
+
+/// The same request again: answer with its release, carrying on members that were
+/// interrupted before they got going.
+async fn resume_existing<P: Ports>(
+    ports: &P,
+    first: Rollout,
+    deadline: Option<std::time::SystemTime>,
+) -> Result<ReleaseStarted, FunctionError> {
+    let Some(release) = first.release.clone() else {
+        return Err(FunctionError::conflict(format!(
+            "`idempotencyKey`: the key was used for rollout {}, not for a release",
+            first.id
+        )));
+    };
+    let runner = Runner::new(ports, Role::Start).with_deadline(deadline);
+    for member in runner.load_members(&release).await? {
+        let interrupted = member.owed_work().is_some_and(|work| {
+            work.kind == OwedKind::Effects
+                || (member.status == Status::PreTraffic && member.seq == 0)
+        });
+        if interrupted {
+            info!(rollout_id = %member.id, "resuming an interrupted member for a repeated request");
+            runner.run_on(member, Event::Redrive).await?;
+        }
+    }
+    let members = runner.load_members(&release).await?;
+    Ok(ReleaseStarted {
+        release: ReleaseView::new(&members, ports.take_call_counts()),
+        existing: true,
+    })
+}
+
+/// Deletes alarms made for a release that was not created (best effort).
+async fn remove_alarms<P: Ports>(ports: &P, names: &[String]) {
+    if names.is_empty() {
+        return;
+    }
+    if let Err(error) = ports.health().delete_alarms(names).await {
+        warn!(error = %error, alarms = ?names, "could not delete the alarms made for a release that was not created");
+    }
+}
+
+#[cfg(test)]
+#[path = "release_tests.rs"]
+mod tests;
