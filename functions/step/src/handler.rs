@@ -267,3 +267,7 @@ mod analysis_tests;
 #[cfg(test)]
 #[path = "hook_tests.rs"]
 mod hook_tests;
+
+#[cfg(test)]
+#[path = "release_tests.rs"]
+mod release_tests;

@@ -148,15 +148,16 @@ pub async fn load_target<S: RolloutStore>(
     action: Action,
     id: &str,
 ) -> Result<CommandTarget, FunctionError> {
-    // A release's id names its first member's record.
-    let record_id = if id.starts_with("rel") && !id.contains('-') {
-        glidepath_core::release::member_id(id, 0)
-    } else {
-        id.to_string()
-    };
-    let rollout = store.load(&record_id).await?.ok_or_else(|| {
-        FunctionError::invalid(format!("`rolloutId`: no rollout or release {id}"))
-    })?;
+    // A release has no record of its own: its id leads to its first member's.
+    let rollout = match store.load(id).await? {
+        Some(rollout) => Some(rollout),
+        None => {
+            store
+                .load(&glidepath_core::release::member_id(id, 0))
+                .await?
+        }
+    }
+    .ok_or_else(|| FunctionError::invalid(format!("`rolloutId`: no rollout or release {id}")))?;
     let Some(release) = rollout.release.clone() else {
         authorize(policy, actor, action, &rollout)?;
         return Ok(CommandTarget::Rollout(Box::new(rollout)));

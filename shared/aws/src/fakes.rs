@@ -934,3 +934,46 @@ pub async fn seed_rollout(fake: &FakeAws, request: serde_json::Value) -> Rollout
         .await
         .expect("started")
 }
+
+/// Creates the release `request` asks for (a release request, every member with a
+/// `targetVersion`) the way `start` does, with ids `rel-1-0`, `rel-1-1`, ..., and starts every
+/// member; returns the members as stored afterwards.
+pub async fn seed_release(fake: &FakeAws, request: serde_json::Value) -> Vec<Rollout> {
+    let request = glidepath_core::ReleaseRequest::from_json(&request).expect("a valid release");
+    let release_id = "rel-1".to_string();
+    let ids: Vec<String> = (0..request.members.len())
+        .map(|index| glidepath_core::release::member_id(&release_id, index))
+        .collect();
+    let now = fake.world().now;
+    let mut members = Vec::new();
+    for (index, member) in request.members.iter().enumerate() {
+        let alias = fake
+            .alias(&member.function, &member.alias)
+            .expect("the fake world has the alias");
+        let glidepath_core::Target::Version(target) = &member.target else {
+            panic!("seed_release takes targetVersion");
+        };
+        let mut spec = member.spec(&alias.version, target);
+        spec.function_arn = alias.function_arn();
+        let mut rollout = Rollout::new(ids[index].clone(), spec, member.plan.clone(), now);
+        rollout.alias_revision = Some(alias.revision);
+        rollout.release = Some(glidepath_core::release::ReleaseMembership {
+            id: release_id.clone(),
+            name: request.name.clone(),
+            index,
+            members: ids.clone(),
+            rolled_back_for: None,
+        });
+        members.push(rollout);
+    }
+    fake.create_all(&members).await.expect("created");
+    for member in members {
+        crate::Runner::new(fake, Role::Start)
+            .run_on(member, glidepath_core::Event::Start)
+            .await
+            .expect("started");
+    }
+    ids.iter()
+        .map(|id| fake.rollout(id).expect("stored"))
+        .collect()
+}

@@ -1,0 +1,237 @@
+//! `step` and a release: ticks move members to a barrier and the last one moves them all,
+//! operator commands act on the whole release, and one member's breach takes them all back.
+
+use super::handle_until;
+use glidepath_aws::fakes::{AlarmState, FakeAws, open_policy, seed_release};
+use glidepath_aws::function::ReleaseView;
+use glidepath_aws::ports::HandOff;
+use glidepath_aws::{Role, Runner};
+use glidepath_core::{Rollout, Status, Weight};
+use serde_json::{Value, json};
+
+const FUNCTIONS: [&str; 3] = ["api", "worker", "consumer"];
+
+fn world() -> FakeAws {
+    let fake = FakeAws::new(1_000);
+    for function in FUNCTIONS {
+        fake.add_function(function, 3, "live", 1);
+        fake.set_alarm(&format!("{function}-errors"), AlarmState::Ok);
+    }
+    fake
+}
+
+fn release(strategy: Value) -> Value {
+    json!({
+        "release": "checkout",
+        "members": FUNCTIONS.iter().map(|f| json!({
+            "function": f, "alias": "live", "targetVersion": "2", "alarms": [format!("{f}-errors")]
+        })).collect::<Vec<_>>(),
+        "strategy": strategy,
+    })
+}
+
+async fn send(fake: &FakeAws, event: Value) -> glidepath_aws::function::CommandAnswer {
+    handle_until(fake, event, None, &open_policy())
+        .await
+        .expect("handled")
+}
+
+/// Delivers member `id`'s latest tick once it is due.
+async fn tick(fake: &FakeAws, id: &str) {
+    let (seq, at) = fake.latest_tick(id).expect("a tick is scheduled");
+    let now = fake.world().now;
+    fake.advance(at.saturating_sub(now));
+    send(fake, json!({"rolloutId": id, "seq": seq})).await;
+}
+
+fn members(fake: &FakeAws) -> Vec<Rollout> {
+    (0..FUNCTIONS.len())
+        .map(|i| fake.rollout(&format!("rel-1-{i}")).expect("member"))
+        .collect()
+}
+
+fn weights(fake: &FakeAws) -> Vec<Weight> {
+    members(fake).iter().map(|m| m.weight).collect()
+}
+
+#[tokio::test]
+async fn members_wait_for_the_slowest_and_finish_together() {
+    let fake = world();
+    let started = seed_release(&fake, release(json!("Linear10PercentEvery1Minute"))).await;
+    assert!(started.iter().all(|m| m.weight == Weight::percent(10)));
+    // Two members' ticks: they wait at the barrier; nothing moves until the third.
+    tick(&fake, "rel-1-0").await;
+    tick(&fake, "rel-1-1").await;
+    assert_eq!(weights(&fake), [Weight::percent(10); 3]);
+    assert_eq!(
+        fake.rollout("rel-1-0").map(|m| m.status),
+        Some(Status::Paused)
+    );
+    tick(&fake, "rel-1-2").await;
+    assert_eq!(weights(&fake), [Weight::percent(20); 3]);
+    for function in FUNCTIONS {
+        assert_eq!(
+            fake.alias(function, "live").and_then(|a| a.routing),
+            Some(("2".into(), 0.2))
+        );
+    }
+    // The rest of the plan, member by member: never more than one step apart.
+    for _ in 0..20 {
+        let open: Vec<String> = members(&fake)
+            .iter()
+            .filter(|m| m.status == Status::Shifting)
+            .map(|m| m.id.clone())
+            .collect();
+        if open.is_empty() {
+            break;
+        }
+        for id in open {
+            tick(&fake, &id).await;
+            let weights = weights(&fake);
+            let (lo, hi) = (weights.iter().min(), weights.iter().max());
+            assert!(
+                hi.zip(lo)
+                    .is_some_and(|(hi, lo)| hi.hundredths() - lo.hundredths() <= 1_000),
+                "members more than one step apart: {weights:?}"
+            );
+        }
+    }
+    let done = members(&fake);
+    assert!(
+        done.iter().all(|m| m.status == Status::Succeeded),
+        "{done:?}"
+    );
+    for function in FUNCTIONS {
+        let alias = fake.alias(function, "live").expect("alias");
+        assert_eq!((alias.version.as_str(), alias.routing), ("2", None));
+    }
+    assert!(fake.world().locks.is_empty());
+}
+
+#[tokio::test]
+async fn one_member_breaching_takes_the_whole_release_back_and_names_it() {
+    let fake = world();
+    seed_release(&fake, release(json!("Linear10PercentEvery1Minute"))).await;
+    tick(&fake, "rel-1-0").await;
+    fake.set_alarm("worker-errors", AlarmState::Alarm);
+    tick(&fake, "rel-1-1").await;
+    // The breached member hands its rollback over; the others were rolled back for it.
+    let hand_offs = std::mem::take(&mut fake.world().hand_offs);
+    assert_eq!(hand_offs.len(), 3, "{hand_offs:?}");
+    for (work, id) in hand_offs {
+        assert_eq!(work, HandOff::Rollback);
+        Runner::new(&fake, Role::Rollback)
+            .redrive(&id)
+            .await
+            .expect("rolled back");
+    }
+    let view = ReleaseView::new(&members(&fake), Default::default());
+    assert_eq!(view.status, Status::RolledBack);
+    let reason = view.reason.expect("a reason");
+    assert!(
+        reason.contains("worker:live (rel-1-1)") && reason.contains("worker-errors"),
+        "{reason}"
+    );
+    for member in members(&fake) {
+        assert_eq!(member.status, Status::RolledBack);
+        if member.id != "rel-1-1" {
+            assert!(
+                member
+                    .reason
+                    .as_deref()
+                    .is_some_and(|r| r.contains("for member worker:live"))
+            );
+        }
+    }
+    for function in FUNCTIONS {
+        let alias = fake.alias(function, "live").expect("alias");
+        assert_eq!((alias.version.as_str(), alias.routing), ("1", None));
+    }
+    assert!(fake.world().locks.is_empty());
+}
+
+#[tokio::test]
+async fn operator_commands_act_on_the_whole_release() {
+    let fake = world();
+    let gated = json!({"type": "steps", "steps": [{"weight": 10, "bake": "1m"}, {"pause": true}, {"weight": 50, "bake": "1m"}]});
+    seed_release(&fake, release(gated)).await;
+    for id in ["rel-1-0", "rel-1-1", "rel-1-2"] {
+        tick(&fake, id).await;
+    }
+    // Every member waits at the manual gate: one resume (by the release id) moves them all.
+    assert!(
+        members(&fake)
+            .iter()
+            .all(|m| m.pause.map(|p| p.kind) == Some(glidepath_core::PauseKind::Gate))
+    );
+    let answer = send(&fake, json!({"rolloutId": "rel-1", "command": "resume"}))
+        .await
+        .into_release()
+        .expect("a release");
+    assert_eq!(answer.members.len(), 3);
+    assert_eq!(weights(&fake), [Weight::percent(50); 3]);
+    // Pause by a member's id pauses the release.
+    send(&fake, json!({"rolloutId": "rel-1-2", "command": "pause"})).await;
+    assert!(members(&fake).iter().all(|m| m.status == Status::Paused));
+    let refused = handle_until(
+        &fake,
+        json!({"rolloutId": "rel-1", "command": "pause"}),
+        None,
+        &open_policy(),
+    )
+    .await
+    .expect_err("already paused");
+    assert_eq!(refused.error_type, "Conflict");
+    // Promote takes every member to 100 % in one move.
+    send(&fake, json!({"rolloutId": "rel-1", "command": "promote"})).await;
+    let done = members(&fake);
+    assert!(
+        done.iter().all(|m| m.status == Status::Succeeded),
+        "{done:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_operator_abort_takes_every_member_back_for_the_operator_s_reason() {
+    let fake = world();
+    seed_release(&fake, release(json!("Canary10Percent5Minutes"))).await;
+    let view = glidepath_rollback_abort(&fake).await;
+    assert_eq!(view.status, Status::RolledBack);
+    for member in members(&fake) {
+        assert_eq!(
+            member.reason.as_deref(),
+            Some("aborted by operator: bad deploy")
+        );
+    }
+    for function in FUNCTIONS {
+        let alias = fake.alias(function, "live").expect("alias");
+        assert_eq!((alias.version.as_str(), alias.routing), ("1", None));
+    }
+}
+
+/// An abort of the release as the `rollback` function applies it (`step` does not take
+/// `abort`): every member, by the release's id.
+async fn glidepath_rollback_abort(fake: &FakeAws) -> ReleaseView {
+    let target = glidepath_aws::entry::load_target(
+        fake,
+        &open_policy(),
+        &glidepath_core::Actor::direct_invoke(),
+        glidepath_core::Action::Abort,
+        "rel-1",
+    )
+    .await
+    .expect("loaded");
+    let glidepath_aws::entry::CommandTarget::Release(members) = target else {
+        panic!("a release");
+    };
+    let members = Runner::new(fake, Role::Rollback)
+        .command_release(
+            members,
+            glidepath_core::Event::Abort {
+                reason: "bad deploy".into(),
+            },
+        )
+        .await
+        .expect("aborted");
+    ReleaseView::new(&members, Default::default())
+}
