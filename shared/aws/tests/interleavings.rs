@@ -631,3 +631,155 @@ fn pipeline_time_limit_vs_promote() {
         },
     );
 }
+
+// ---- Releases: members of one train driven at once ----------------------------------------
+
+/// A started release of `api` and `worker` (ids `rel-1-0`, `rel-1-1`) on `strategy`, with its
+/// first step's tick due; with `first_waits`, member 0 already waits at the next barrier.
+fn setup_release(strategy: &'static str, first_waits: bool) -> impl Fn() -> (FakeAws, String) {
+    move || {
+        let fake = FakeAws::new(T0);
+        for function in ["api", "worker"] {
+            fake.add_function(function, 3, "live", 1);
+            fake.set_alarm(&format!("{function}-errors"), AlarmState::Ok);
+        }
+        let request = serde_json::json!({
+            "members": [
+                {"function": "api", "alias": "live", "targetVersion": "2", "alarms": ["api-errors"]},
+                {"function": "worker", "alias": "live", "targetVersion": "2", "alarms": ["worker-errors"]},
+            ],
+            "strategy": strategy,
+        });
+        let members = block_on_plain(glidepath_aws::fakes::seed_release(&fake, request));
+        let _ = due_tick(&fake, &members[0]);
+        if first_waits {
+            let seq = members[0].seq;
+            block_on_plain(Runner::new(&fake, Role::Step).run("rel-1-0", Event::Tick { seq }))
+                .expect("ticked");
+        }
+        (fake, "rel-1-0".to_string())
+    }
+}
+
+/// Every member's status, in order.
+fn member_statuses(fake: &FakeAws) -> Vec<Status> {
+    ["rel-1-0", "rel-1-1"]
+        .iter()
+        .map(|id| fake.rollout(id).expect("member").status)
+        .collect()
+}
+
+/// All or nothing: every member succeeded, or every member is back on its old version.
+fn all_or_nothing(fake: &FakeAws) {
+    let statuses = member_statuses(fake);
+    let all = |status| statuses.iter().all(|s| *s == status);
+    assert!(
+        all(Status::Succeeded) || all(Status::RolledBack),
+        "members ended {statuses:?}"
+    );
+}
+
+#[test]
+fn release_members_reaching_the_barrier_at_once() {
+    explore(
+        "release: two members reach the barrier at once",
+        setup_release("Linear10PercentEvery1Minute", false),
+        |fake, _| {
+            let seq = |id: &str| fake.rollout(id).expect("member").seq;
+            vec![
+                run(&fake, Role::Step, "rel-1-0", Event::Tick { seq: seq("rel-1-0") }),
+                run(&fake, Role::Step, "rel-1-1", Event::Tick { seq: seq("rel-1-1") }),
+            ]
+        },
+        |fake| {
+            // Whoever arrives last, the release moves on exactly once, both members together.
+            for id in ["rel-1-0", "rel-1-1"] {
+                let member = fake.rollout(id).expect("member");
+                assert_eq!(
+                    (member.status, member.weight),
+                    (Status::Shifting, Weight::percent(20)),
+                    "{id}"
+                );
+                let advances = fake.world().history[id]
+                    .iter()
+                    .filter(|h| h.event == "release-advance")
+                    .count();
+                assert_eq!(advances, 2, "{id}: the first step and this one");
+            }
+        },
+    );
+}
+
+#[test]
+fn release_advance_vs_a_member_s_breach() {
+    explore(
+        "release: the last member's tick vs the first member's breach",
+        setup_release("Linear10PercentEvery1Minute", true),
+        |fake, _| {
+            fake.set_alarm("api-errors", AlarmState::Alarm);
+            let seq = fake.rollout("rel-1-1").expect("member").seq;
+            vec![
+                run(&fake, Role::Step, "rel-1-1", Event::Tick { seq }),
+                run(
+                    &fake,
+                    Role::CheckAlarms,
+                    "rel-1-0",
+                    Event::Breach {
+                        reason: "alarm api-errors is ALARM".into(),
+                    },
+                ),
+            ]
+        },
+        |fake| {
+            // The breach is never lost: the whole release goes back, the api named as cause.
+            assert_eq!(member_statuses(fake), [Status::RolledBack; 2]);
+            let worker = fake.rollout("rel-1-1").expect("member");
+            assert!(
+                worker
+                    .reason
+                    .as_deref()
+                    .is_some_and(|r| r.contains("api:live (rel-1-0)")),
+                "{:?}",
+                worker.reason
+            );
+        },
+    );
+}
+
+#[test]
+fn release_promote_vs_a_member_s_breach() {
+    explore(
+        "release: promote vs a member's breach",
+        setup_release("Canary10Percent5Minutes", false),
+        |fake, _| {
+            let fake2 = fake.clone();
+            let promote: Task = Box::pin(async move {
+                let members = Runner::new(&fake2, Role::Step)
+                    .load_members(
+                        &fake2
+                            .rollout("rel-1-0")
+                            .and_then(|m| m.release)
+                            .expect("a member"),
+                    )
+                    .await;
+                if let Ok(members) = members {
+                    let _ = Runner::new(&fake2, Role::Step)
+                        .command_release(members, Event::Promote)
+                        .await;
+                }
+            });
+            vec![
+                promote,
+                run(
+                    &fake,
+                    Role::CheckAlarms,
+                    "rel-1-1",
+                    Event::Breach {
+                        reason: "alarm worker-errors is ALARM".into(),
+                    },
+                ),
+            ]
+        },
+        all_or_nothing,
+    );
+}
