@@ -31,6 +31,8 @@ mod hooks;
 mod pipeline;
 #[path = "e2e/publish.rs"]
 mod publish;
+#[path = "e2e/releases.rs"]
+mod releases;
 
 struct World {
     clients: Clients,

@@ -687,8 +687,22 @@ fn release_members_reaching_the_barrier_at_once() {
         |fake, _| {
             let seq = |id: &str| fake.rollout(id).expect("member").seq;
             vec![
-                run(&fake, Role::Step, "rel-1-0", Event::Tick { seq: seq("rel-1-0") }),
-                run(&fake, Role::Step, "rel-1-1", Event::Tick { seq: seq("rel-1-1") }),
+                run(
+                    &fake,
+                    Role::Step,
+                    "rel-1-0",
+                    Event::Tick {
+                        seq: seq("rel-1-0"),
+                    },
+                ),
+                run(
+                    &fake,
+                    Role::Step,
+                    "rel-1-1",
+                    Event::Tick {
+                        seq: seq("rel-1-1"),
+                    },
+                ),
             ]
         },
         |fake| {
