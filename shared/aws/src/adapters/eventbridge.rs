@@ -15,9 +15,11 @@ pub const REFUSED: &str = "Glidepath Rollout Refused";
 
 /// The notification's `detail`: the transition `change` of `rollout`. `rolloutId` and `seq`
 /// identify it: a consumer that sees the same pair twice has seen the same change. `actor` is
-/// who caused this change; `requestedBy` who asked for the rollout.
+/// who caused this change; `requestedBy` who asked for the rollout. A member of a release
+/// also names the release (`release`: its id, name, the member's place and how many members
+/// it has), so a consumer can follow a whole train.
 pub fn state_change_detail(rollout: &Rollout, change: &HistoryEntry) -> serde_json::Value {
-    serde_json::json!({
+    let mut detail = serde_json::json!({
         "rolloutId": rollout.id,
         "function": rollout.spec.function,
         "alias": rollout.spec.alias,
@@ -32,7 +34,16 @@ pub fn state_change_detail(rollout: &Rollout, change: &HistoryEntry) -> serde_js
         "actor": change.actor,
         "requestedBy": rollout.spec.requested_by,
         "authorizedBy": rollout.spec.authorized_by,
-    })
+    });
+    if let Some(release) = &rollout.release {
+        detail["release"] = serde_json::json!({
+            "id": release.id,
+            "name": release.name,
+            "member": release.index,
+            "members": release.members.len(),
+        });
+    }
+    detail
 }
 
 #[derive(Debug, Clone)]
@@ -126,5 +137,20 @@ mod tests {
         );
         assert_eq!(detail["authorizedBy"], "deployer");
         assert_eq!(detail["event"], "pause");
+        assert!(detail.get("release").is_none());
+
+        // A member of a release names it.
+        rollout.release = Some(glidepath_core::release::ReleaseMembership {
+            id: "rel1".into(),
+            name: Some("checkout".into()),
+            index: 1,
+            members: vec!["rel1-0".into(), "rel1-1".into()],
+            rolled_back_for: None,
+        });
+        let detail = state_change_detail(&rollout, &HistoryEntry::latest(&rollout, "pause"));
+        assert_eq!(
+            detail["release"],
+            serde_json::json!({"id": "rel1", "name": "checkout", "member": 1, "members": 2})
+        );
     }
 }
