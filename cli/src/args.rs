@@ -67,6 +67,9 @@ pub enum CliCommand {
     /// A function's published versions.
     #[command(subcommand)]
     Versions(VersionsCommand),
+    /// Releases: several functions shifted together, rolled back together.
+    #[command(subcommand)]
+    Release(ReleaseCommand),
     /// Print a completion script for a shell (e.g. `glidepath completions bash > /etc/bash_completion.d/glidepath`).
     Completions(CompletionsArgs),
 }
@@ -74,6 +77,37 @@ pub enum CliCommand {
 #[derive(Debug, clap::Args)]
 pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReleaseCommand {
+    /// Start the release a JSON file describes (`members`, and the strategy, bake, alarms and
+    /// hooks they share); with --wait, watch it to its end (exit 0 every member succeeded, 1
+    /// the release rolled back). `status`, `watch`, `history`, `pause`, `resume`, `promote`
+    /// and `abort` take the release id it prints.
+    Start(ReleaseStartArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReleaseStartArgs {
+    /// The release request (`-` for stdin).
+    pub file: std::path::PathBuf,
+    /// Watch the release to its end.
+    #[arg(long)]
+    pub wait: bool,
+}
+
+impl ReleaseStartArgs {
+    /// The file's JSON.
+    pub fn request(&self) -> Result<serde_json::Value, String> {
+        let text = if self.file.as_os_str() == "-" {
+            std::io::read_to_string(std::io::stdin()).map_err(|e| format!("-: {e}"))?
+        } else {
+            std::fs::read_to_string(&self.file)
+                .map_err(|e| format!("{}: {e}", self.file.display()))?
+        };
+        serde_json::from_str(&text).map_err(|e| format!("{}: not JSON: {e}", self.file.display()))
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -469,6 +503,12 @@ impl Cli {
             CliCommand::Resume(args) => operator.command(&args.id, "resume", out).await,
             CliCommand::Promote(args) => operator.command(&args.id, "promote", out).await,
             CliCommand::Abort(args) => operator.abort(&args.id, &args.reason, out).await,
+            CliCommand::Release(ReleaseCommand::Start(args)) => {
+                let request = args
+                    .request()
+                    .map_err(|e| OperateError::new(Exit::BadInput, e))?;
+                operator.release_start(&request, args.wait, out).await
+            }
             CliCommand::Versions(VersionsCommand::Prune(args)) => {
                 operator
                     .prune(&args.function, args.keep, args.yes, out)

@@ -1,6 +1,7 @@
 //! The operator's commands against a deployed Glidepath stack: `start [--wait]`, `status`,
-//! `watch`, `history`, `list`, `pause`, `resume`, `promote`, `abort`, and
-//! `versions prune` ([`prune`]).
+//! `watch`, `history`, `list`, `pause`, `resume`, `promote`, `abort`, `release start`
+//! ([`release`]: a release's id works wherever a rollout's does), and `versions prune`
+//! ([`prune`]).
 //!
 //! They are written against [`Control`], the narrow port to a stack (invoke one of its
 //! functions, read its table), so that their logic and output are tested without AWS;
@@ -11,6 +12,7 @@
 pub mod aws;
 pub mod chart;
 pub mod prune;
+pub mod release;
 pub mod render;
 pub mod url;
 
@@ -179,8 +181,10 @@ impl<C: Control> Operator<'_, C> {
     /// `status`: where the rollout is, its plan with the current step marked, and each of
     /// its alarms' state now.
     pub async fn status(&self, id: &str, out: &mut dyn Write) -> Result<Exit, OperateError> {
-        let rollout = self.rollout(id).await?;
-        self.status_of(rollout, out).await
+        match self.target(id).await? {
+            release::Target::Rollout(rollout) => self.status_of(*rollout, out).await,
+            release::Target::Release(members) => self.release_status(&members, out),
+        }
     }
 
     /// `status` of a rollout already read.
@@ -222,8 +226,19 @@ impl<C: Control> Operator<'_, C> {
         svg: Option<&std::path::Path>,
         out: &mut dyn Write,
     ) -> Result<Exit, OperateError> {
-        let rollout = self.rollout(id).await?;
-        let history = self.control.history(id).await?;
+        let rollout = match self.target(id).await? {
+            release::Target::Rollout(rollout) => *rollout,
+            release::Target::Release(_) if svg.is_some() => {
+                return Err(OperateError::new(
+                    Exit::BadInput,
+                    "--svg: draw one member of a release (give its rollout id)",
+                ));
+            }
+            release::Target::Release(members) => {
+                return self.release_history(&members, out).await;
+            }
+        };
+        let history = self.control.history(&rollout.id).await?;
         let mut text = render::history(&history, self.paint);
         if let Some(path) = svg {
             let chart = chart::history_svg(&rollout, &history, self.control.now())
@@ -337,6 +352,9 @@ impl<C: Control> Operator<'_, C> {
     /// ([`Operator::live`]) a progress bar of the weight stays below the transitions, with the
     /// status, the step, the time to the next step and the alarms' states beside it.
     pub async fn watch(&self, id: &str, out: &mut dyn Write) -> Result<Exit, OperateError> {
+        if let release::Target::Release(_) = self.target(id).await? {
+            return self.watch_release(id, out).await;
+        }
         let bar = self.live.then(progress_bar);
         let mut printed = 0u64;
         let mut first = true;

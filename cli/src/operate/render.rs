@@ -105,6 +105,9 @@ pub fn started(answer: &Value) -> String {
 
 /// What a command answered: the rollout's new state.
 pub fn answer(answer: &Value) -> String {
+    if answer.get("members").is_some() {
+        return super::release::answer(answer);
+    }
     let mut line = format!(
         "rollout {}: {} at {}%",
         text(&answer["rolloutId"]),
@@ -284,6 +287,7 @@ pub fn list(rollouts: &[Rollout], paint: Paint) -> String {
     out
 }
 
-fn text(value: &Value) -> &str {
+/// A JSON string's text (`?` when it is not one).
+pub fn text(value: &Value) -> &str {
     value.as_str().unwrap_or("?")
 }

@@ -22,6 +22,8 @@ struct FakeStack {
     routes: Vec<prune::AliasRoute>,
     provisioned: Vec<String>,
     deleted: RefCell<Vec<String>>,
+    /// Members of a release, by id, with their histories (read as they are).
+    members: std::collections::BTreeMap<String, (Rollout, Vec<HistoryEntry>)>,
 }
 
 impl Control for FakeStack {
@@ -34,6 +36,9 @@ impl Control for FakeStack {
     }
 
     async fn load(&self, id: &str) -> Result<Option<Rollout>, OperateError> {
+        if let Some((member, _)) = self.members.get(id) {
+            return Ok(Some(member.clone()));
+        }
         if let Some(next) = self.states.borrow_mut().pop_front() {
             self.history
                 .borrow_mut()
@@ -43,7 +48,10 @@ impl Control for FakeStack {
         Ok(self.current.borrow().clone().filter(|r| r.id == id))
     }
 
-    async fn history(&self, _id: &str) -> Result<Vec<HistoryEntry>, OperateError> {
+    async fn history(&self, id: &str) -> Result<Vec<HistoryEntry>, OperateError> {
+        if let Some((_, history)) = self.members.get(id) {
+            return Ok(history.clone());
+        }
         Ok(self.history.borrow().clone())
     }
 
@@ -600,4 +608,136 @@ async fn history_svg_writes_the_chart_and_a_bad_path_is_bad_input() {
         out.is_empty(),
         "nothing printed when the chart is not written"
     );
+}
+
+/// Parses `args` as the command line (after `glidepath --stack gp`) and runs it against
+/// `stack` (not a terminal): the exit and what was printed.
+async fn run_cli(stack: &FakeStack, args: &[&str]) -> (Exit, String) {
+    let mut line = vec!["glidepath", "--stack", "gp"];
+    line.extend_from_slice(args);
+    let cli = Cli::try_parse_from(line).expect("a valid command line");
+    let mut out = Vec::new();
+    let exit = match cli.operate(stack, &mut out, false).await {
+        Ok(exit) => exit,
+        Err(error) => error.exit,
+    };
+    (exit, String::from_utf8(out).expect("utf-8"))
+}
+
+/// A release of `orders` and `payments` (ids `rel1-0`, `rel1-1`), each with a history of a
+/// start and one advance at `at`, and member 1 in `second`.
+fn release_stack(second: Status) -> FakeStack {
+    let ids = vec!["rel1-0".to_string(), "rel1-1".to_string()];
+    let mut members = std::collections::BTreeMap::new();
+    for (index, function) in ["orders", "payments"].iter().enumerate() {
+        let mut member = rollout(&ids[index], Status::Shifting, 10, 2);
+        member.spec.function = function.to_string();
+        member.release = Some(glidepath_core::release::ReleaseMembership {
+            id: "rel1".into(),
+            name: Some("checkout".into()),
+            index,
+            members: ids.clone(),
+            rolled_back_for: None,
+        });
+        let mut history = vec![HistoryEntry::latest(&member, "release-advance")];
+        history[0].at = 200 + index as u64;
+        if index == 1 {
+            member.status = second;
+            member.reason = Some("alarm payments-errors is ALARM".into());
+            let mut ended = HistoryEntry::latest(&member, "breach");
+            ended.seq = 3;
+            ended.at = 260;
+            history.push(ended);
+        }
+        members.insert(ids[index].clone(), (member, history));
+    }
+    FakeStack {
+        members,
+        ..FakeStack::default()
+    }
+}
+
+#[tokio::test]
+async fn status_of_a_release_shows_every_member() {
+    let stack = release_stack(Status::Shifting);
+    let (exit, out) = run_cli(&stack, &["status", "rel1"]).await;
+    assert_eq!(exit, Exit::Done);
+    assert!(out.contains("release   rel1 (checkout)"), "{out}");
+    assert!(
+        out.contains("orders:live") && out.contains("payments:live"),
+        "{out}"
+    );
+    // A member's id shows its release too.
+    let (_, by_member) = run_cli(&stack, &["status", "rel1-1"]).await;
+    assert_eq!(by_member, out);
+}
+
+#[tokio::test]
+async fn history_of_a_release_reads_in_time_order_with_each_member_named() {
+    let stack = release_stack(Status::RolledBack);
+    let (exit, out) = run_cli(&stack, &["history", "rel1"]).await;
+    assert_eq!(exit, Exit::Done);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(
+        lines[0].starts_with("orders:live") && lines[1].starts_with("payments:live"),
+        "{out}"
+    );
+    assert!(
+        lines[2].contains("breach") && lines[2].contains("payments-errors"),
+        "{out}"
+    );
+    let (_, svg) = run_cli(&stack, &["history", "rel1", "--svg", "/tmp/never.svg"]).await;
+    assert!(svg.is_empty());
+}
+
+#[tokio::test]
+async fn watching_a_release_ends_with_its_outcome() {
+    let mut stack = release_stack(Status::RolledBack);
+    // The first member rolled back for the second: every member has ended.
+    if let Some((first, _)) = stack.members.get_mut("rel1-0") {
+        first.status = Status::RolledBack;
+    }
+    let (exit, out) = run_cli(&stack, &["watch", "rel1"]).await;
+    assert_eq!(exit, Exit::RolledBack, "{out}");
+    assert!(
+        out.trim_end().ends_with("release rel1: RolledBack"),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn release_start_sends_the_file_and_prints_every_member() {
+    let stack = FakeStack::default();
+    stack.answers.borrow_mut().push_back(Ok(json!({
+        "releaseId": "rel9", "name": "checkout", "status": "Shifting", "existing": false,
+        "members": [
+            {"rolloutId": "rel9-0", "function": "orders", "alias": "live", "currentVersion": "1",
+             "targetVersion": "2", "status": "Shifting", "weight": 10},
+            {"rolloutId": "rel9-1", "function": "payments", "alias": "live", "currentVersion": "4",
+             "targetVersion": "5", "status": "Shifting", "weight": 10}]
+    })));
+    let file = std::env::temp_dir().join(format!("glidepath-release-{}.json", std::process::id()));
+    std::fs::write(&file, r#"{"members": [{"function": "orders", "alias": "live", "targetVersion": "2"}], "strategy": "AllAtOnce"}"#).unwrap();
+    let (exit, out) = run_cli(&stack, &["release", "start", file.to_str().unwrap()]).await;
+    assert_eq!(exit, Exit::Done, "{out}");
+    assert!(
+        out.starts_with("release rel9 (checkout): Shifting"),
+        "{out}"
+    );
+    assert!(
+        out.contains("rel9-1 payments:live: version 4 -> 5, Shifting at 10%"),
+        "{out}"
+    );
+    assert_eq!(stack.invoked.borrow()[0].0, Function::Start);
+
+    // A single rollout's request is not a release.
+    std::fs::write(
+        &file,
+        r#"{"function": "orders", "alias": "live", "targetVersion": "2"}"#,
+    )
+    .unwrap();
+    let (exit, _) = run_cli(&stack, &["release", "start", file.to_str().unwrap()]).await;
+    assert_eq!(exit, Exit::BadInput);
+    let _ = std::fs::remove_file(&file);
 }

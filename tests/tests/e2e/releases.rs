@@ -49,37 +49,45 @@ fn e24_a_release_train_moves_together_and_goes_back_together() {
         );
         let strategy = json!({"type": "linear", "percent": 50, "interval": "3s"});
 
-        // A good train: all three at 50 %, then all three at 100 %.
+        // A good train, started and watched through the CLI: all three at 50 %, then all
+        // three at 100 %.
         let clock = Instant::now();
-        let answer = world
-            .start(&release("e24-good", &[&a, &b, &c], "3", strategy.clone()))
-            .await
-            .unwrap_or_else(|e| panic!("start refused the release: {e:?}"));
-        assert_eq!(answer["status"], "Shifting", "{answer}");
+        let file = std::env::temp_dir().join(format!("e24-{}.json", world.run_id));
+        std::fs::write(
+            &file,
+            release("e24-good", &[&a, &b, &c], "3", strategy.clone()).to_string(),
+        )
+        .unwrap();
+        let (code, out) = super::glidepath(
+            world,
+            &["release", "start", file.to_str().unwrap(), "--wait"],
+        )
+        .await;
+        assert_eq!(code, 0, "{out}");
+        let release_id = out
+            .split_whitespace()
+            .nth(1)
+            .filter(|id| id.starts_with("rel"))
+            .unwrap_or_else(|| panic!("release start printed no id: {out}"))
+            .to_string();
         assert!(
-            answer["releaseId"]
-                .as_str()
-                .is_some_and(|id| id.starts_with("rel"))
+            out.trim_end()
+                .ends_with(&format!("release {release_id}: Succeeded")),
+            "{out}"
         );
-        for (target, member) in [&a, &b, &c].iter().zip(members(world, &answer).await) {
-            assert_eq!(member.weight, glidepath_core::Weight::percent(50));
-            target
-                .expect_alias(&world.clients, "1", Some(("3", 0.5)))
-                .await;
-        }
-        let ids: Vec<String> = members(world, &answer)
-            .await
-            .into_iter()
-            .map(|m| m.id)
-            .collect();
-        for id in &ids {
-            world.wait_status(id, Status::Succeeded).await;
-        }
         for target in [&a, &b, &c] {
+            assert!(
+                out.contains(&format!("{}:{ALIAS}", target.function)),
+                "{out}"
+            );
             target.expect_alias(&world.clients, "3", None).await;
         }
-        // Every member moved on by the release, at the same moments.
+        let ids: Vec<String> = (0..3)
+            .map(|i| glidepath_core::release::member_id(&release_id, i))
+            .collect();
         for id in &ids {
+            assert_eq!(world.rollout(id).await.status, Status::Succeeded);
+            // Every member moved on by the release, at the same moments.
             let history = world.history(id).await;
             assert!(
                 history
@@ -91,9 +99,19 @@ fn e24_a_release_train_moves_together_and_goes_back_together() {
             );
         }
         eprintln!(
-            "e24: a good train of 3 to Succeeded in {:.1}s",
+            "e24: a good train of 3 to Succeeded in {:.1}s (CLI release start --wait)",
             clock.elapsed().as_secs_f64()
         );
+        let (code, status) = super::glidepath(world, &["status", &release_id]).await;
+        assert_eq!(code, 0, "{status}");
+        assert!(
+            status.contains("status    Succeeded") && status.contains(&a.function),
+            "{status}"
+        );
+        let (code, history) = super::glidepath(world, &["history", &release_id]).await;
+        assert_eq!(code, 0);
+        assert!(history.lines().count() >= 9, "{history}");
+        let _ = std::fs::remove_file(&file);
 
         // One bad member: the worker's alarm goes off; all three go back, and say why.
         let answer = world
