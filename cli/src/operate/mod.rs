@@ -352,14 +352,15 @@ impl<C: Control> Operator<'_, C> {
     /// ([`Operator::live`]) a progress bar of the weight stays below the transitions, with the
     /// status, the step, the time to the next step and the alarms' states beside it.
     pub async fn watch(&self, id: &str, out: &mut dyn Write) -> Result<Exit, OperateError> {
-        if let release::Target::Release(_) = self.target(id).await? {
-            return self.watch_release(id, out).await;
-        }
         let bar = self.live.then(progress_bar);
         let mut printed = 0u64;
         let mut first = true;
         loop {
-            let rollout = self.rollout(id).await?;
+            // A release (by its id or a member's) is watched member by member.
+            let rollout = match self.control.load(id).await? {
+                Some(rollout) if rollout.release.is_none() => rollout,
+                _ => return self.watch_release(id, out).await,
+            };
             let history = self.control.history(id).await?;
             let seen = printed;
             for entry in history.iter().filter(|h| first || h.seq > seen) {
@@ -460,13 +461,6 @@ impl<C: Control> Operator<'_, C> {
         let json = json!({"function": function, "deleted": yes, "versions": decisions});
         self.print(out, &json, &prune::render(function, &decisions, yes))?;
         Ok(Exit::Done)
-    }
-
-    async fn rollout(&self, id: &str) -> Result<Rollout, OperateError> {
-        self.control
-            .load(id)
-            .await?
-            .ok_or_else(|| OperateError::new(Exit::BadInput, format!("no rollout {id}")))
     }
 
     fn print(&self, out: &mut dyn Write, json: &Value, text: &str) -> Result<(), OperateError> {

@@ -638,6 +638,8 @@ fn release_stack(second: Status) -> FakeStack {
             index,
             members: ids.clone(),
             rolled_back_for: None,
+            wave: 0,
+            earlier_waves: Default::default(),
         });
         let mut history = vec![HistoryEntry::latest(&member, "release-advance")];
         history[0].at = 200 + index as u64;

@@ -30,17 +30,30 @@ pub struct ReleaseStarted {
     pub existing: bool,
 }
 
-/// A refusal of member `index`, named with it.
-fn in_member(
-    error: FunctionError,
-    index: usize,
-    request: &glidepath_core::RolloutRequest,
-) -> FunctionError {
+/// Where the request lists member `index`: `members[1]`, or `waves[1].members[0]`.
+fn place(request: &ReleaseRequest, index: usize) -> String {
+    let wave = request.waves[index];
+    if request.waves.iter().all(|w| *w == 0) {
+        return format!("members[{index}]");
+    }
+    let within = request.waves[..index]
+        .iter()
+        .filter(|w| **w == wave)
+        .count();
+    format!("waves[{wave}].members[{within}]")
+}
+
+/// A refusal of member `index`, named with its place and alias.
+fn in_member(error: FunctionError, request: &ReleaseRequest, index: usize) -> FunctionError {
+    let member = &request.members[index];
     FunctionError {
         error_type: error.error_type,
         message: format!(
-            "members[{index}] ({}:{}): {}",
-            request.function, request.alias, error.message
+            "{} ({}:{}): {}",
+            place(request, index),
+            member.function,
+            member.alias,
+            error.message
         ),
     }
 }
@@ -73,7 +86,7 @@ pub async fn start_release<P: Ports>(
             ids[index].clone(),
         )
         .await
-        .map_err(|e| in_member(e, index, member))?;
+        .map_err(|e| in_member(e, &request, index))?;
         match prepared {
             Prepared::New {
                 rollout,
@@ -94,8 +107,8 @@ pub async fn start_release<P: Ports>(
                         "`idempotencyKey`: the key was used for rollout {} of this alias, which is not this release's first member; use a new key for a new release",
                         existing.id
                     )),
+                    &request,
                     index,
-                    member,
                 ));
             }
         }
@@ -115,6 +128,8 @@ pub async fn start_release<P: Ports>(
             index,
             members: ids.clone(),
             rolled_back_for: None,
+            wave: request.waves[index],
+            earlier_waves: request.earlier_waves,
         });
     }
     let managed_names: Vec<String> = managed.iter().map(|a| a.name.clone()).collect();
@@ -137,9 +152,10 @@ pub async fn start_release<P: Ports>(
         Err(error) => return Err(error.into()),
     }
     info!(release = %release_id, name = ?request.name, members = members.len(), actor = %actor, "release created");
-    // Each member's first event: the last to reach the first barrier moves them all on.
+    // Each first-wave member's first event: the last to reach the first barrier moves them
+    // all on. Later waves are started by the release when the earlier ones are done.
     let store = ports.store();
-    for member in &members {
+    for member in members.iter().filter(|m| m.wave() == 0) {
         // A member the release already moved (rolled back for another) is not started.
         match store.load(&member.id).await? {
             Some(stored) if stored.status == Status::PreTraffic && stored.seq == 0 => {}

@@ -937,7 +937,7 @@ pub async fn seed_rollout(fake: &FakeAws, request: serde_json::Value) -> Rollout
 
 /// Creates the release `request` asks for (a release request, every member with a
 /// `targetVersion`) the way `start` does, with ids `rel-1-0`, `rel-1-1`, ..., and starts every
-/// member; returns the members as stored afterwards.
+/// member of the first wave; returns the members as stored afterwards.
 pub async fn seed_release(fake: &FakeAws, request: serde_json::Value) -> Vec<Rollout> {
     let request = glidepath_core::ReleaseRequest::from_json(&request).expect("a valid release");
     let release_id = "rel-1".to_string();
@@ -963,11 +963,13 @@ pub async fn seed_release(fake: &FakeAws, request: serde_json::Value) -> Vec<Rol
             index,
             members: ids.clone(),
             rolled_back_for: None,
+            wave: request.waves[index],
+            earlier_waves: request.earlier_waves,
         });
         members.push(rollout);
     }
     fake.create_all(&members).await.expect("created");
-    for member in members {
+    for member in members.into_iter().filter(|m| m.wave() == 0) {
         crate::Runner::new(fake, Role::Start)
             .run_on(member, glidepath_core::Event::Start)
             .await

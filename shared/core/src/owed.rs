@@ -183,6 +183,10 @@ impl Rollout {
             return None;
         }
         match self.status {
+            // A later wave's member, until the release starts it.
+            Status::PreTraffic if self.is_unstarted() && self.wave() > 0 => {
+                at(OwedKind::Release, self.updated_at)
+            }
             Status::Shifting | Status::Baking => {
                 self.next_tick_at.and_then(|due| at(OwedKind::Tick, due))
             }

@@ -17,6 +17,15 @@
 //!   member, with a reason naming the member that caused it;
 //! - otherwise [`Coordination::Wait`].
 //!
+//! **Waves.** A release may be split into waves (one region first, then the rest; a staging
+//! account, then production). Every member is created at the start, but a member of wave
+//! `N + 1` is started only once every member of wave `N` has finished its plan, its bake and
+//! its post-traffic hook ([`Coordination::StartWave`]). A member going bad rolls back every
+//! member that has not succeeded, so later waves never start; whether earlier waves stay on
+//! the new version is the release's [`EarlierWaves`]: with `rollBack` (the default) a
+//! finished wave waits at 100 % until the last wave finishes, and goes back with any later
+//! failure; with `keep` each wave succeeds as soon as it finishes.
+//!
 //! Member ids are the release id and the member's place (`<release>-0`, `<release>-1`, ...),
 //! so a release is found from its id without an item of its own ([`member_id`]).
 
@@ -47,6 +56,18 @@ pub fn member_id(release_id: &str, index: usize) -> String {
     format!("{release_id}-{index}")
 }
 
+/// Whether the waves before a failed one stay on the new version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum EarlierWaves {
+    /// A finished wave waits at 100 % for the last one, and goes back if a later wave fails:
+    /// the release is all or nothing.
+    #[default]
+    RollBack,
+    /// Each wave succeeds when it finishes; a later failure rolls back only what has not.
+    Keep,
+}
+
 /// What makes a rollout a member of a release.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -60,10 +81,24 @@ pub struct ReleaseMembership {
     pub index: usize,
     /// Every member's id, in order (this one included).
     pub members: Vec<String>,
+    /// The wave this member belongs to (0: the first).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub wave: usize,
+    /// What a failure in a later wave does to finished waves.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub earlier_waves: EarlierWaves,
     /// Set when this member was rolled back because another member went bad: that member
     /// (`<function>:<alias> (<rollout id>)`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rolled_back_for: Option<String>,
+}
+
+fn is_zero(value: &usize) -> bool {
+    *value == 0
+}
+
+fn is_default(value: &EarlierWaves) -> bool {
+    *value == EarlierWaves::default()
 }
 
 /// Where a member waits at a barrier: the status it would move on from and its plan step.
@@ -91,6 +126,26 @@ impl Rollout {
         }
     }
 
+    /// Whether this member of a release has not been started: a later wave waiting for the
+    /// earlier ones (or a member `start` has not reached yet).
+    pub fn is_unstarted(&self) -> bool {
+        self.release.is_some() && self.status == Status::PreTraffic && self.seq == 0
+    }
+
+    /// The wave of a member (0 for a rollout on its own).
+    pub fn wave(&self) -> usize {
+        self.release.as_ref().map_or(0, |r| r.wave)
+    }
+
+    /// Whether this member has finished its wave's work: succeeded, or at the last barrier
+    /// (at 100 %, baked, post-traffic hook passed) waiting to succeed.
+    pub fn finished_wave(&self) -> bool {
+        self.status == Status::Succeeded
+            || self
+                .barrier()
+                .is_some_and(|b| b.from == Status::PostTraffic)
+    }
+
     /// `<function>:<alias> (<id>)`: how a release names its member.
     pub fn member_label(&self) -> String {
         format!("{}:{} ({})", self.spec.function, self.spec.alias, self.id)
@@ -110,8 +165,14 @@ fn is_bad(status: Status) -> bool {
 pub enum Coordination {
     /// Nothing yet: some member is still on its way to the barrier (or the release is over).
     Wait,
-    /// Every member waits at `from` with nothing owed: move them all on, together.
-    Advance { from: BarrierPosition },
+    /// The members at `targets` (indexes) all wait at `from` with nothing owed: move them
+    /// all on, together.
+    Advance {
+        from: BarrierPosition,
+        targets: Vec<usize>,
+    },
+    /// Every earlier wave has finished: start the members of `wave` (at `targets`).
+    StartWave { wave: usize, targets: Vec<usize> },
     /// `cause` went bad: roll back the members at `targets` (indexes), with `reason`.
     RollBack {
         cause: String,
@@ -140,14 +201,60 @@ pub fn coordinate(members: &[Rollout]) -> Coordination {
             targets,
         };
     }
-    let first = members.first().and_then(Rollout::barrier);
-    match first {
+    let keep = members
+        .first()
+        .and_then(|m| m.release.as_ref())
+        .map(|r| r.earlier_waves)
+        == Some(EarlierWaves::Keep);
+    // The wave at work: the first with a member that has not finished (with `keep`, that
+    // has not succeeded: a finished wave succeeds before the next starts).
+    let open = |m: &&Rollout| {
+        if keep {
+            m.status != Status::Succeeded
+        } else {
+            !m.finished_wave()
+        }
+    };
+    let Some(wave) = members.iter().filter(open).map(Rollout::wave).min() else {
+        // Every wave has finished: the members waiting to succeed succeed together.
+        return advance(members, |_| true);
+    };
+    let in_wave = |m: &Rollout| m.wave() == wave;
+    if members
+        .iter()
+        .filter(|m| in_wave(m))
+        .all(Rollout::is_unstarted)
+    {
+        return Coordination::StartWave {
+            wave,
+            targets: indexes(members, in_wave),
+        };
+    }
+    advance(members, in_wave)
+}
+
+/// The indexes of the members `which` picks.
+fn indexes(members: &[Rollout], which: impl Fn(&Rollout) -> bool) -> Vec<usize> {
+    members
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| which(m))
+        .map(|(index, _)| index)
+        .collect()
+}
+
+/// An advance of the members `which` picks (those not yet succeeded), if they all wait at
+/// the same barrier with nothing owed.
+fn advance(members: &[Rollout], which: impl Fn(&Rollout) -> bool) -> Coordination {
+    let targets = indexes(members, |m| which(m) && m.status != Status::Succeeded);
+    let from = targets.first().and_then(|&i| members[i].barrier());
+    match from {
         Some(from)
-            if members
+            if targets
                 .iter()
-                .all(|m| m.barrier() == Some(from) && m.owed.is_empty()) =>
+                .all(|&i| members[i].barrier() == Some(from) && members[i].owed.is_empty()) =>
         {
-            Coordination::Advance { from }
+            Coordination::Advance { from, targets }
         }
         _ => Coordination::Wait,
     }
@@ -213,8 +320,16 @@ pub fn release_status(members: &[Rollout]) -> Status {
         Status::PostTraffic => 3,
         _ => 4,
     };
-    members
+    // Members of later waves not started yet do not hold the release back.
+    let started: Vec<&Rollout> = members.iter().filter(|m| !m.is_unstarted()).collect();
+    let counted: Vec<&Rollout> = if started.is_empty() {
+        members.iter().collect()
+    } else {
+        started
+    };
+    counted
         .iter()
+        .filter(|m| m.status != Status::Succeeded)
         .map(|m| m.barrier().map_or(m.status, |b| b.from))
         .min_by_key(|status| order(*status))
         .unwrap_or(Status::PreTraffic)

@@ -11,6 +11,15 @@
 //!  "hooks": {"preTraffic": "checkout-smoke"}, "idempotencyKey": "build-42"}
 //! ```
 //!
+//! Or, in waves (each started once the one before has finished, see [`crate::release`]):
+//!
+//! ```json
+//! {"release": "checkout-43", "earlierWaves": "rollBack",
+//!  "waves": [{"members": [{"function": "arn:aws:lambda:eu-west-1:111122223333:function:orders-api", "alias": "live", "targetVersion": "7"}]},
+//!            {"members": [{"function": "arn:aws:lambda:us-east-1:111122223333:function:orders-api", "alias": "live", "targetVersion": "9"}]}],
+//!  "strategy": "Canary10Percent5Minutes"}
+//! ```
+//!
 //! Everything but the members is shared: one strategy, bake, set of hooks, analysis and
 //! idempotency key. A member names its function, alias and version (`targetVersion`,
 //! `publish`, `expectCodeSha256`) and may add alarms of its own to the shared ones. Each
@@ -25,6 +34,8 @@ use serde_json::{Map, Value};
 const RELEASE_FIELDS: &[&str] = &[
     "release",
     "members",
+    "waves",
+    "earlierWaves",
     "strategy",
     "bake",
     "alarms",
@@ -53,6 +64,10 @@ pub struct ReleaseRequest {
     /// Each member as the single-rollout request it amounts to (the shared fields, its own
     /// function, alias, version and alarms).
     pub members: Vec<RolloutRequest>,
+    /// The wave of each member (all 0 without `waves`).
+    pub waves: Vec<usize>,
+    /// What a failure in a later wave does to the waves before it.
+    pub earlier_waves: crate::release::EarlierWaves,
 }
 
 fn bad(field: impl Into<String>, problem: impl Into<String>) -> RequestError {
@@ -63,9 +78,9 @@ fn bad(field: impl Into<String>, problem: impl Into<String>) -> RequestError {
 }
 
 impl ReleaseRequest {
-    /// Whether a request body asks for a release (it has `members`).
+    /// Whether a request body asks for a release (it has `members` or `waves`).
     pub fn is_release(value: &Value) -> bool {
-        value.get("members").is_some()
+        value.get("members").is_some() || value.get("waves").is_some()
     }
 
     /// Parses and checks the release and every member; the first bad field is reported by
@@ -98,30 +113,88 @@ impl ReleaseRequest {
             Some(Value::String(name)) => Some(check_name(name.trim())?),
             Some(other) => return Err(bad("release", format!("{other} is not a string"))),
         };
-        let members = match object.get("members") {
-            Some(Value::Array(members)) => members,
+        // Each member with the name its fields are reported under, and its wave.
+        let mut listed: Vec<(String, &Value, usize)> = Vec::new();
+        match (object.get("members"), object.get("waves")) {
+            (Some(_), Some(_)) => {
+                return Err(bad(
+                    "waves",
+                    "give either `members` or `waves` (each with its `members`), not both",
+                ));
+            }
+            (Some(Value::Array(members)), None) => {
+                for (index, member) in members.iter().enumerate() {
+                    listed.push((format!("members[{index}]"), member, 0));
+                }
+            }
+            (None, Some(Value::Array(waves))) if !waves.is_empty() => {
+                for (wave, entry) in waves.iter().enumerate() {
+                    let members = match entry.get("members") {
+                        Some(Value::Array(members)) if !members.is_empty() => members,
+                        _ => {
+                            return Err(bad(
+                                format!("waves[{wave}]"),
+                                "expected {\"members\": [...]} with at least one member",
+                            ));
+                        }
+                    };
+                    if let Some(unknown) = entry
+                        .as_object()
+                        .and_then(|o| o.keys().find(|k| k.as_str() != "members"))
+                    {
+                        return Err(bad(
+                            format!("waves[{wave}].{unknown}"),
+                            "is not a field of a wave (a wave has `members`)",
+                        ));
+                    }
+                    for (index, member) in members.iter().enumerate() {
+                        listed.push((format!("waves[{wave}].members[{index}]"), member, wave));
+                    }
+                }
+            }
+            (None, Some(_)) => {
+                return Err(bad(
+                    "waves",
+                    "expected a list of waves, each {\"members\": [...]}",
+                ));
+            }
             _ => {
                 return Err(bad(
                     "members",
                     "expected a list of members, each {\"function\", \"alias\", \"targetVersion\"}",
                 ));
             }
-        };
-        if members.len() < 2 {
+        }
+        if listed.len() < 2 {
             return Err(bad(
                 "members",
                 "a release needs at least 2 members; roll out one function with a rollout request",
             ));
         }
-        if members.len() > MAX_MEMBERS {
+        if listed.len() > MAX_MEMBERS {
             return Err(bad(
                 "members",
                 format!(
                     "{} members; a release has at most {MAX_MEMBERS} (its members, their alias locks and alarm watches are created in one DynamoDB transaction of at most 100 items)",
-                    members.len()
+                    listed.len()
                 ),
             ));
         }
+        let earlier_waves = match object.get("earlierWaves") {
+            None | Some(Value::Null) => crate::release::EarlierWaves::default(),
+            Some(Value::String(text)) if text == "rollBack" => {
+                crate::release::EarlierWaves::RollBack
+            }
+            Some(Value::String(text)) if text == "keep" => crate::release::EarlierWaves::Keep,
+            Some(other) => {
+                return Err(bad(
+                    "earlierWaves",
+                    format!(
+                        "{other} is not \"rollBack\" (finished waves go back when a later one fails) or \"keep\""
+                    ),
+                ));
+            }
+        };
         let auto_alarms = object.get("alarms") == Some(&Value::String("auto".into()));
         let shared_alarms = match object.get("alarms") {
             None | Some(Value::Null) => Vec::new(),
@@ -134,12 +207,13 @@ impl ReleaseRequest {
                 ));
             }
         };
-        let mut requests: Vec<RolloutRequest> = Vec::with_capacity(members.len());
-        for (index, member) in members.iter().enumerate() {
-            let at = |field: &str| format!("members[{index}].{field}");
+        let mut requests: Vec<RolloutRequest> = Vec::with_capacity(listed.len());
+        let mut waves = Vec::with_capacity(listed.len());
+        for (place, member, wave) in &listed {
+            let at = |field: &str| format!("{place}.{field}");
             let member = member.as_object().ok_or_else(|| {
                 bad(
-                    format!("members[{index}]"),
+                    place.as_str(),
                     "expected an object {\"function\", \"alias\", \"targetVersion\"}",
                 )
             })?;
@@ -157,7 +231,12 @@ impl ReleaseRequest {
             }
             let mut single: Map<String, Value> = object
                 .iter()
-                .filter(|(key, _)| !matches!(key.as_str(), "release" | "members"))
+                .filter(|(key, _)| {
+                    !matches!(
+                        key.as_str(),
+                        "release" | "members" | "waves" | "earlierWaves"
+                    )
+                })
                 .map(|(key, value)| (key.clone(), value.clone()))
                 .collect();
             for (key, value) in member {
@@ -201,16 +280,19 @@ impl ReleaseRequest {
                 return Err(bad(
                     at("function"),
                     format!(
-                        "{}:{} is already members[{earlier}]; each alias is in a release once",
-                        request.function, request.alias
+                        "{}:{} is already {}; each alias is in a release once",
+                        request.function, request.alias, listed[earlier].0
                     ),
                 ));
             }
             requests.push(request);
+            waves.push(*wave);
         }
         Ok(ReleaseRequest {
             name,
             members: requests,
+            waves,
+            earlier_waves,
         })
     }
 }
@@ -339,6 +421,36 @@ mod tests {
             .remove("alarms");
         let release = ReleaseRequest::from_json(&auto).expect("valid");
         assert!(release.members.iter().all(|m| m.managed_alarms));
+    }
+
+    #[test]
+    fn waves_number_their_members_and_name_fields_by_wave() {
+        let body = json!({
+            "waves": [
+                {"members": [{"function": "a", "alias": "live", "targetVersion": "2"}]},
+                {"members": [{"function": "b", "alias": "live", "targetVersion": "2"},
+                             {"function": "c", "alias": "live", "targetVersion": "2"}]},
+            ],
+            "earlierWaves": "keep",
+            "strategy": "AllAtOnce",
+        });
+        let release = ReleaseRequest::from_json(&body).expect("valid");
+        assert_eq!(release.waves, [0, 1, 1]);
+        assert_eq!(release.earlier_waves, crate::release::EarlierWaves::Keep);
+        assert!(ReleaseRequest::is_release(&body));
+
+        let mut bad_member = body.clone();
+        bad_member["waves"][1]["members"][1]["alias"] = json!("");
+        assert_eq!(refusal(bad_member).field, "waves[1].members[1].alias");
+        let mut empty = body.clone();
+        empty["waves"][0] = json!({"members": []});
+        assert_eq!(refusal(empty).field, "waves[0]");
+        let mut both = body.clone();
+        both["members"] = json!([]);
+        assert_eq!(refusal(both).field, "waves");
+        let mut policy = body;
+        policy["earlierWaves"] = json!("sometimes");
+        assert_eq!(refusal(policy).field, "earlierWaves");
     }
 
     #[test]

@@ -224,6 +224,13 @@ pub fn transition(
         {
             step.released().advance_from(from)
         }
+        // A member never started (a later wave) ends without touching its alias.
+        Event::ReleaseRollBack { member, reason } if rollout.is_unstarted() => step
+            .rolled_back_for(member.clone())
+            .end(
+                RolledBack,
+                format!("release rolled back for member {member} before this member's wave started: {reason}"),
+            ),
         Event::ReleaseRollBack { member, reason } if status != RollingBack => step
             .rolled_back_for(member.clone())
             .roll_back(format!("release rolled back for member {member}: {reason}")),
@@ -297,6 +304,10 @@ fn redrive(rollout: &Rollout, step: Step<'_>, now: UnixSeconds) -> Transition {
         )
     };
     match rollout.status {
+        // A later wave's member: the release starts it when the earlier waves are done.
+        Status::PreTraffic if rollout.seq == 0 && rollout.wave() > 0 => {
+            commands.push(Command::CoordinateRelease);
+        }
         // `start` stopped before its first event.
         Status::PreTraffic if rollout.seq == 0 => return step.start(),
         // A callback hook past its deadline (the tick was lost).

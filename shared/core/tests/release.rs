@@ -4,7 +4,8 @@
 mod support;
 
 use glidepath_core::release::{
-    BarrierPosition, Coordination, ReleaseMembership, coordinate, member_id, release_status,
+    BarrierPosition, Coordination, EarlierWaves, ReleaseMembership, coordinate, member_id,
+    release_status,
 };
 use glidepath_core::{
     Command, Event, HealthVerdict, HookOutcome, HookPhase, OwedKind, PauseKind, Rollout, Status,
@@ -14,6 +15,26 @@ use proptest::prelude::*;
 
 /// `n` members of release `rel1`, on `strategy`, with the given hooks.
 fn train(n: usize, strategy: &str, bake: u64, pre: bool, post: bool) -> Vec<Rollout> {
+    in_waves(
+        &vec![0; n],
+        EarlierWaves::RollBack,
+        strategy,
+        bake,
+        pre,
+        post,
+    )
+}
+
+/// Members of release `rel1` in the waves given (member `i` in wave `waves[i]`).
+fn in_waves(
+    waves: &[usize],
+    earlier_waves: EarlierWaves,
+    strategy: &str,
+    bake: u64,
+    pre: bool,
+    post: bool,
+) -> Vec<Rollout> {
+    let n = waves.len();
     let ids: Vec<String> = (0..n).map(|i| member_id("rel1", i)).collect();
     (0..n)
         .map(|index| {
@@ -26,6 +47,8 @@ fn train(n: usize, strategy: &str, bake: u64, pre: bool, post: bool) -> Vec<Roll
                 index,
                 members: ids.clone(),
                 rolled_back_for: None,
+                wave: waves[index],
+                earlier_waves,
             });
             r
         })
@@ -67,17 +90,22 @@ fn healthy(r: &mut Rollout) -> Transition {
 fn coordinate_and_apply(members: &mut [Rollout], now: u64) -> Coordination {
     let decision = coordinate(members);
     match &decision {
-        Coordination::Advance { from } => {
-            let next: Vec<Transition> = members
+        Coordination::Advance { from, targets } => {
+            let next: Vec<Transition> = targets
                 .iter()
-                .map(|m| {
-                    transition(m, Event::ReleaseAdvance { from: *from }, now)
+                .map(|&i| {
+                    transition(&members[i], Event::ReleaseAdvance { from: *from }, now)
                         .expect("an advance applies")
                 })
                 .collect();
             assert!(next.iter().all(|t| t.changed), "every member moves on");
-            for (m, t) in members.iter_mut().zip(next) {
-                *m = t.rollout;
+            for (&i, t) in targets.iter().zip(next) {
+                members[i] = t.rollout;
+            }
+        }
+        Coordination::StartWave { targets, .. } => {
+            for &i in targets {
+                apply(&mut members[i], Event::Start, now);
             }
         }
         Coordination::RollBack {
@@ -460,16 +488,21 @@ impl Harness {
     /// The coordinator's decision, applied: an advance to all members in one move.
     fn coordinate(&mut self) -> Result<(), TestCaseError> {
         match coordinate(&self.members) {
-            Coordination::Advance { from } => {
+            Coordination::Advance { from, targets } => {
                 let mut next = Vec::new();
-                for m in &self.members {
-                    let t = transition(m, Event::ReleaseAdvance { from }, self.now)
+                for &i in &targets {
+                    let t = transition(&self.members[i], Event::ReleaseAdvance { from }, self.now)
                         .map_err(|e| TestCaseError::fail(e.to_string()))?;
                     prop_assert!(t.changed, "an advance left a member where it was");
-                    next.push(t);
+                    next.push((i, t));
                 }
-                for (i, t) in next.iter().enumerate() {
-                    self.record(i, t);
+                for (i, t) in &next {
+                    self.record(*i, t);
+                }
+            }
+            Coordination::StartWave { targets, .. } => {
+                for i in targets {
+                    self.feed(i, Event::Start)?;
                 }
             }
             Coordination::RollBack {
@@ -502,20 +535,28 @@ impl Harness {
             _ => false,
         };
         if joint {
-            let same_gate = self
-                .members
-                .iter()
-                .all(|m| at_gate(m) && m.step_index == self.members[0].step_index);
+            // The wave at work, as `command_release` picks it.
+            let open: Vec<usize> = (0..self.members.len())
+                .filter(|&i| {
+                    !self.members[i].status.is_terminal() && !self.members[i].is_unstarted()
+                })
+                .collect();
+            let Some(&first) = open.first() else {
+                return Ok(());
+            };
+            let same_gate = open.iter().all(|&i| {
+                at_gate(&self.members[i])
+                    && self.members[i].step_index == self.members[first].step_index
+            });
             if event == Event::Resume && !same_gate {
                 return Ok(());
             }
-            let all: Result<Vec<Transition>, _> = self
-                .members
+            let all: Result<Vec<Transition>, _> = open
                 .iter()
-                .map(|m| transition(m, event.clone(), self.now))
+                .map(|&i| transition(&self.members[i], event.clone(), self.now))
                 .collect();
             if let Ok(all) = all {
-                for (i, t) in all.iter().enumerate() {
+                for (&i, t) in open.iter().zip(&all) {
                     self.record(i, t);
                 }
                 if event == Event::Promote {
@@ -531,31 +572,74 @@ impl Harness {
     }
 
     fn check(&self) -> Result<(), TestCaseError> {
-        let healthy: Vec<&Rollout> = self.members.iter().filter(|m| !bad(m)).collect();
-        // Lockstep: members never differ by more than one step.
-        if !self.promoted {
-            if let (Some(lo), Some(hi)) = (
-                healthy.iter().map(|m| progress(m)).min(),
-                healthy.iter().map(|m| progress(m)).max(),
-            ) {
+        let waves = self.members.iter().map(Rollout::wave).max().unwrap_or(0);
+        let keep =
+            self.members[0].release.as_ref().map(|r| r.earlier_waves) == Some(EarlierWaves::Keep);
+        for wave in 0..=waves {
+            let in_wave: Vec<&Rollout> = self.members.iter().filter(|m| m.wave() == wave).collect();
+            // Lockstep: members of a wave never differ by more than one step.
+            let going: Vec<&&Rollout> = in_wave.iter().filter(|m| !bad(m)).collect();
+            if !self.promoted {
+                if let (Some(lo), Some(hi)) = (
+                    going.iter().map(|m| progress(m)).min(),
+                    going.iter().map(|m| progress(m)).max(),
+                ) {
+                    prop_assert!(
+                        hi - lo <= 1,
+                        "wave {} members {} steps apart: {:?}",
+                        wave,
+                        hi - lo,
+                        in_wave
+                            .iter()
+                            .map(|m| (m.status, m.step_index, m.pause))
+                            .collect::<Vec<_>>()
+                    );
+                }
+            }
+            // A wave succeeds together.
+            if in_wave.iter().any(|m| m.status == Status::Succeeded) {
                 prop_assert!(
-                    hi - lo <= 1,
-                    "members {} steps apart: {:?}",
-                    hi - lo,
-                    self.members
-                        .iter()
-                        .map(|m| (m.status, m.step_index, m.pause))
-                        .collect::<Vec<_>>()
+                    in_wave.iter().all(|m| m.status == Status::Succeeded),
+                    "wave {} part succeeded: {:?}",
+                    wave,
+                    in_wave.iter().map(|m| m.status).collect::<Vec<_>>()
                 );
             }
+            // A wave starts only once every earlier wave has finished.
+            if wave > 0 && in_wave.iter().any(|m| !m.is_unstarted() && !bad(m)) {
+                for m in self.members.iter().filter(|m| m.wave() < wave) {
+                    prop_assert!(
+                        m.finished_wave() || bad(m),
+                        "wave {} started while {} of wave {} is {}",
+                        wave,
+                        m.id,
+                        m.wave(),
+                        m.status
+                    );
+                }
+            }
         }
-        // All or nothing: a member succeeded only if every member did.
-        if self.members.iter().any(|m| m.status == Status::Succeeded) {
-            prop_assert!(
-                self.members.iter().all(|m| m.status == Status::Succeeded),
-                "one member succeeded and another did not: {:?}",
-                self.members.iter().map(|m| m.status).collect::<Vec<_>>()
-            );
+        // All or nothing (`rollBack`): a member succeeded only if every member did. With
+        // `keep`, the waves up to the last that succeeded have wholly succeeded.
+        if let Some(last_done) = self
+            .members
+            .iter()
+            .filter(|m| m.status == Status::Succeeded)
+            .map(Rollout::wave)
+            .max()
+        {
+            for m in &self.members {
+                if !keep || m.wave() <= last_done {
+                    prop_assert!(
+                        m.status == Status::Succeeded,
+                        "{} (wave {}) is {} while wave {} succeeded",
+                        m.id,
+                        m.wave(),
+                        m.status,
+                        last_done
+                    );
+                }
+            }
         }
         for (m, alias) in self.members.iter().zip(&self.alias) {
             if m.status == Status::RolledBack || m.status == Status::Failed {
@@ -595,11 +679,36 @@ fn strategy() -> impl proptest::strategy::Strategy<Value = String> {
     ]
 }
 
-fn case() -> impl proptest::strategy::Strategy<Value = (usize, String, u64, bool, bool, Vec<Action>)>
+/// Each member's wave (nondecreasing, the first in wave 0, at most three waves) and the
+/// policy for earlier waves.
+type Waves = (Vec<usize>, EarlierWaves);
+
+fn waves(n: usize) -> impl proptest::strategy::Strategy<Value = Waves> {
+    (
+        proptest::collection::vec(0usize..=1, n),
+        prop_oneof![Just(EarlierWaves::RollBack), Just(EarlierWaves::Keep)],
+    )
+        .prop_map(|(steps, policy)| {
+            let mut wave = 0;
+            let waves = steps
+                .iter()
+                .enumerate()
+                .map(|(i, step)| {
+                    if i > 0 {
+                        wave = (wave + step).min(2);
+                    }
+                    wave
+                })
+                .collect();
+            (waves, policy)
+        })
+}
+
+fn case() -> impl proptest::strategy::Strategy<Value = (Waves, String, u64, bool, bool, Vec<Action>)>
 {
     (2usize..=4, any::<bool>()).prop_flat_map(|(n, failures)| {
         (
-            Just(n),
+            waves(n),
             strategy(),
             prop_oneof![Just(0u64), Just(120)],
             any::<bool>(),
@@ -614,13 +723,16 @@ proptest! {
         std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(256)
     ))]
 
-    /// Members never differ by more than one step; a release that goes back leaves every
-    /// member at 0 % new; a release succeeds only when every member has.
+    /// Members of a wave never differ by more than one step; a wave starts only once the
+    /// earlier ones finished; a release that goes back leaves every member at 0 % new
+    /// (but succeeded earlier waves with `keep`); a release (a wave, with `keep`) succeeds
+    /// only when every member has.
     #[test]
     fn trains_move_in_lockstep_and_fail_together(
-        (n, strategy, bake, pre, post, actions) in case()
+        ((waves, policy), strategy, bake, pre, post, actions) in case()
     ) {
-        let members = train(n, &strategy, bake, pre, post);
+        let n = waves.len();
+        let members = in_waves(&waves, policy, &strategy, bake, pre, post);
         let mut h = Harness { alias: vec![Weight::ZERO; n], now: 1_000, members, promoted: false };
         for action in actions {
             h.now += 7;
@@ -631,7 +743,9 @@ proptest! {
                 },
             };
             match action {
-                Action::Start(i) => h.feed(i, Event::Start)?,
+                // `start` starts the first wave; the release starts the others.
+                Action::Start(i) if h.members[i].wave() == 0 => h.feed(i, Event::Start)?,
+                Action::Start(_) => {}
                 Action::HealthyTick(i) => {
                     h.now = h.now.max(h.members[i].next_tick_at.unwrap_or(h.now));
                     let seq = h.members[i].seq;
@@ -660,15 +774,128 @@ proptest! {
             h.check()?;
         }
         h.settle()?;
-        // Once settled, a release that went bad is wholly back on the old versions.
+        // Once settled, a release that went bad is wholly back on the old versions, but for
+        // earlier waves that succeeded under `keep`.
         if h.members.iter().any(bad) {
             for (m, alias) in h.members.iter().zip(&h.alias) {
+                let kept = policy == EarlierWaves::Keep && m.status == Status::Succeeded;
                 prop_assert!(
-                    m.status == Status::RolledBack || m.status == Status::Failed,
+                    kept || m.status == Status::RolledBack || m.status == Status::Failed,
                     "member {} is {} after the release went back", m.id, m.status
                 );
-                prop_assert_eq!(*alias, Weight::ZERO);
+                if !kept {
+                    prop_assert_eq!(*alias, Weight::ZERO);
+                }
             }
         }
     }
+}
+
+/// Takes every started, unfinished member of `members` through its plan (AllAtOnce, no
+/// hooks) to the last barrier, coordinating as the runner does.
+fn finish_started(members: &mut [Rollout], now: u64) {
+    for _ in 0..4 {
+        for m in members.iter_mut() {
+            if m.is_unstarted() || m.status.is_terminal() {
+                continue;
+            }
+            confirm(m, now);
+            if matches!(m.status, Status::Shifting | Status::Baking) {
+                healthy(m);
+            }
+        }
+        coordinate_and_apply(members, now);
+    }
+}
+
+#[test]
+fn a_later_wave_starts_only_when_the_earlier_one_has_finished() {
+    let mut members = in_waves(
+        &[0, 0, 1],
+        EarlierWaves::RollBack,
+        "AllAtOnce",
+        0,
+        false,
+        false,
+    );
+    apply(&mut members[0], Event::Start, 1_000);
+    apply(&mut members[1], Event::Start, 1_000);
+    coordinate_and_apply(&mut members, 1_000);
+    assert!(
+        members[2].is_unstarted(),
+        "wave 1 waits while wave 0 shifts"
+    );
+    // A re-drive of the waiting member asks for coordination, never starts it.
+    let redrive = transition(&members[2], Event::Redrive, 1_000).expect("re-driven");
+    assert_eq!(redrive.commands, vec![Command::CoordinateRelease]);
+    assert_eq!(
+        members[2].owed_work().map(|w| w.kind),
+        Some(OwedKind::Release)
+    );
+    finish_started(&mut members, 1_001);
+    // Wave 0 at 100 % and waiting (rollBack: it succeeds with the last wave); wave 1 started.
+    assert!(members[..2].iter().all(Rollout::finished_wave));
+    assert!(!members[2].is_unstarted());
+    finish_started(&mut members, 1_002);
+    assert!(
+        members.iter().all(|m| m.status == Status::Succeeded),
+        "{members:?}"
+    );
+}
+
+#[test]
+fn a_failed_later_wave_takes_finished_waves_back_unless_they_keep() {
+    for (policy, first_wave) in [
+        (EarlierWaves::RollBack, Status::RollingBack),
+        (EarlierWaves::Keep, Status::Succeeded),
+    ] {
+        let mut members = in_waves(&[0, 1, 2], policy, "AllAtOnce", 0, false, false);
+        apply(&mut members[0], Event::Start, 1_000);
+        finish_started(&mut members, 1_001);
+        assert!(!members[1].is_unstarted() && members[2].is_unstarted());
+        apply(
+            &mut members[1],
+            Event::Breach {
+                reason: "alarm b-errors is ALARM".into(),
+            },
+            1_002,
+        );
+        coordinate_and_apply(&mut members, 1_003);
+        assert_eq!(members[0].status, first_wave, "{policy:?}");
+        // The wave never started ends without its alias touched.
+        assert_eq!(members[2].status, Status::RolledBack, "{policy:?}");
+        assert!(
+            members[2]
+                .reason
+                .as_deref()
+                .is_some_and(|r| r.contains("before this member's wave started")),
+            "{:?}",
+            members[2].reason
+        );
+    }
+    let unstarted = &in_waves(
+        &[0, 1],
+        EarlierWaves::RollBack,
+        "AllAtOnce",
+        0,
+        false,
+        false,
+    )[1];
+    let ended = transition(
+        unstarted,
+        Event::ReleaseRollBack {
+            member: "a".into(),
+            reason: "bad".into(),
+        },
+        1_000,
+    )
+    .expect("applies");
+    assert!(
+        !ended
+            .commands
+            .iter()
+            .any(|c| matches!(c, Command::SetWeight { .. })),
+        "no alias write for a member that never moved: {:?}",
+        ended.commands
+    );
 }

@@ -146,6 +146,8 @@ mod tests {
             index: 1,
             members: vec!["rel1-0".into(), "rel1-1".into()],
             rolled_back_for: None,
+            wave: 0,
+            earlier_waves: Default::default(),
         });
         let detail = state_change_detail(&rollout, &HistoryEntry::latest(&rollout, "pause"));
         assert_eq!(

@@ -63,8 +63,15 @@ impl<P: Ports> Runner<'_, P> {
             let members = self.load_members(release).await?;
             match coordinate(&members) {
                 Coordination::Wait => return Ok(()),
-                Coordination::Advance { from } => {
-                    Box::pin(coordinator.advance_together(members, from)).await?;
+                Coordination::Advance { from, targets } => {
+                    let moving = targets.iter().map(|&i| members[i].clone()).collect();
+                    Box::pin(coordinator.advance_together(moving, from)).await?;
+                }
+                Coordination::StartWave { wave, targets } => {
+                    info!(release = %release.id, wave, "the earlier waves are done; starting the next");
+                    for index in targets {
+                        Box::pin(coordinator.run_on(members[index].clone(), Event::Start)).await?;
+                    }
                 }
                 Coordination::RollBack {
                     cause,
@@ -181,10 +188,14 @@ impl<P: Ports> Runner<'_, P> {
             _ => false,
         };
         if joint {
+            // The wave at work: not the finished members, nor later waves not started.
             let open: Vec<Rollout> = members
                 .into_iter()
-                .filter(|m| !m.status.is_terminal())
+                .filter(|m| !m.status.is_terminal() && !m.is_unstarted())
                 .collect();
+            if open.is_empty() {
+                return Ok(self.load_members(&release).await?);
+            }
             if event == Event::Resume {
                 let gate = open[0].step_index;
                 if let Some(behind) = open.iter().find(|m| !at_gate(m) || m.step_index != gate) {
