@@ -194,7 +194,7 @@ impl<P: Ports> Runner<'_, P> {
                 .filter(|m| !m.status.is_terminal() && !m.is_unstarted())
                 .collect();
             if open.is_empty() {
-                return Ok(self.load_members(&release).await?);
+                return self.load_members(&release).await;
             }
             if event == Event::Resume {
                 let gate = open[0].step_index;
