@@ -579,7 +579,7 @@ async fn history_svg_writes_the_chart_and_a_bad_path_is_bad_input() {
     ]);
     let op = operator(&stack, Format::Text);
     // Each load records the state it reads as a transition.
-    op.rollout("r-1").await.unwrap();
+    stack.load("r-1").await.unwrap();
     let path = std::env::temp_dir().join(format!("glidepath-history-{}.svg", std::process::id()));
     let mut out = Vec::new();
     op.history("r-1", Some(&path), &mut out).await.unwrap();
