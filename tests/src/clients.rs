@@ -24,13 +24,20 @@ pub struct Clients {
 
 impl Clients {
     pub async fn new() -> Clients {
+        Clients::elsewhere(REGION, "test").await
+    }
+
+    /// Clients for `region`, signing with the access key `access_key`: the emulator keeps the
+    /// state of each region apart, and takes a 12-digit access key as the account it acts in
+    /// (`test` is its default account).
+    pub async fn elsewhere(region: &str, access_key: &str) -> Clients {
         let endpoint = std::env::var("AWS_ENDPOINT_URL")
             .unwrap_or_else(|_| "http://127.0.0.1:4566".to_string());
         let sdk = aws_config::defaults(BehaviorVersion::latest())
             .endpoint_url(&endpoint)
-            .region(Region::new(REGION))
+            .region(Region::new(region.to_string()))
             .credentials_provider(Credentials::new(
-                "test",
+                access_key.to_string(),
                 "test",
                 None,
                 None,

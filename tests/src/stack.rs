@@ -44,6 +44,9 @@ pub struct Orchestrator {
     pub request_bus: String,
 }
 
+/// The member role (`infra/member-account.yaml`) the suite's stack assumes in other accounts.
+pub const MEMBER_ROLE_NAME: &str = "glidepath-member";
+
 /// The authorisation policy the suite deploys: anyone may do anything (the tests exercise
 /// rollouts, not guardrails, which the handler tests cover) except principals of the
 /// `intruder` role, which a deny rule refuses everything.
@@ -147,6 +150,13 @@ pub async fn deploy(clients: &Clients, name: &str) -> anyhow::Result<Orchestrato
             aws_sdk_cloudformation::types::Parameter::builder()
                 .parameter_key("AuthorizationPolicy")
                 .parameter_value(E2E_POLICY)
+                .build(),
+        )
+        // Members of a release in other accounts are reached through this role there.
+        .parameters(
+            aws_sdk_cloudformation::types::Parameter::builder()
+                .parameter_key("MemberRoleName")
+                .parameter_value(MEMBER_ROLE_NAME)
                 .build(),
         )
         .send()

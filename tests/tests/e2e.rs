@@ -33,6 +33,8 @@ mod pipeline;
 mod publish;
 #[path = "e2e/releases.rs"]
 mod releases;
+#[path = "e2e/waves.rs"]
+mod waves;
 
 struct World {
     clients: Clients,
@@ -908,7 +910,10 @@ fn port_contracts_hold_for_the_aws_adapters() {
         // Created a year ahead, so they are the table's newest whatever else runs meanwhile.
         contract::store_recent(&store, &format!("{prefix}n"), at + 365 * 86_400).await;
         let target = world.target("contract").await;
-        let router = LambdaRouter::new(world.clients.lambda.clone(), CallCounter::default());
+        let router = LambdaRouter::new(
+            glidepath_aws::adapters::members::LambdaClients::new(&world.clients.sdk, None, None),
+            CallCounter::default(),
+        );
         contract::alias_fencing(&router, &target.function, "1", "3").await;
         let arn = target.function_key(&world.clients).await.unwrap();
         let tags: std::collections::BTreeMap<String, String> = [

@@ -96,6 +96,7 @@ fn each_function_may_make_exactly_the_calls_its_code_makes() {
                 "dynamodb:DeleteItem",
                 "lambda:GetAlias",
                 "lambda:UpdateAlias",
+                "sts:AssumeRole",
                 "lambda:GetFunctionConfiguration",
                 "lambda:PublishVersion",
                 "lambda:GetFunctionCodeSigningConfig",
@@ -125,6 +126,7 @@ fn each_function_may_make_exactly_the_calls_its_code_makes() {
                 "dynamodb:DeleteItem",
                 "lambda:GetAlias",
                 "lambda:UpdateAlias",
+                "sts:AssumeRole",
                 "lambda:GetFunctionConfiguration",
                 "lambda:PublishVersion",
                 "lambda:GetFunctionCodeSigningConfig",
@@ -151,6 +153,7 @@ fn each_function_may_make_exactly_the_calls_its_code_makes() {
                 "dynamodb:DeleteItem",
                 "lambda:GetAlias",
                 "lambda:UpdateAlias",
+                "sts:AssumeRole",
                 "lambda:InvokeFunction",
                 "lambda:GetFunctionConfiguration",
                 "cloudwatch:DescribeAlarms",
@@ -187,6 +190,7 @@ fn each_function_may_make_exactly_the_calls_its_code_makes() {
                 "dynamodb:DeleteItem",
                 "lambda:GetAlias",
                 "lambda:UpdateAlias",
+                "sts:AssumeRole",
                 "lambda:InvokeFunction",
                 "scheduler:ListSchedules",
                 "scheduler:DeleteSchedule",
@@ -203,7 +207,9 @@ fn each_function_may_make_exactly_the_calls_its_code_makes() {
                 "dynamodb:GetItem",
                 "dynamodb:PutItem",
                 "dynamodb:DeleteItem",
+                "lambda:GetAlias",
                 "lambda:UpdateAlias",
+                "sts:AssumeRole",
                 "lambda:InvokeFunction",
                 "scheduler:ListSchedules",
                 "scheduler:DeleteSchedule",
@@ -691,4 +697,55 @@ fn alarm_actions_may_invoke_check_alarms_from_named_accounts_only() {
             );
         }
     }
+}
+
+/// `infra/member-account.yaml`: one role, trusted by the Glidepath stack's roles only, allowed
+/// exactly the alias router's calls on tagged functions.
+#[test]
+fn the_member_account_role_trusts_glidepath_only_and_moves_tagged_aliases_only() {
+    let text = std::fs::read_to_string(root().join("infra/member-account.yaml"))
+        .expect("infra/member-account.yaml");
+    let template: Value = serde_yaml::from_str(&text).expect("YAML");
+    let resources = resources(&template);
+    assert_eq!(resources.len(), 1, "one resource: the role");
+    let role = &resources["MemberRole"]["Properties"];
+    let trust = &role["AssumeRolePolicyDocument"]["Statement"][0];
+    assert_eq!(strings(&trust["Action"]), ["sts:AssumeRole"]);
+    assert_eq!(
+        strings(&trust["Principal"]["AWS"]),
+        ["GlidepathRoleArns"],
+        "trusts the Glidepath roles given, nothing else"
+    );
+    let statements = role["Policies"][0]["PolicyDocument"]["Statement"]
+        .as_sequence()
+        .expect("statements");
+    let actions: BTreeSet<String> = statements
+        .iter()
+        .flat_map(|s| strings(&s["Action"]))
+        .collect();
+    let expected: BTreeSet<String> = [
+        "lambda:GetAlias",
+        "lambda:UpdateAlias",
+        "lambda:GetFunctionConfiguration",
+        "lambda:PublishVersion",
+        "lambda:GetFunctionCodeSigningConfig",
+        "lambda:ListTags",
+        "lambda:GetCodeSigningConfig",
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect();
+    assert_eq!(actions, expected);
+    let aliases = statements
+        .iter()
+        .find(|s| {
+            strings(&s["Action"])
+                .iter()
+                .any(|a| a == "lambda:UpdateAlias")
+        })
+        .expect("the alias statement");
+    assert_eq!(
+        aliases["Condition"]["StringEquals"]["aws:ResourceTag/glidepath:managed"],
+        Value::from("true")
+    );
 }

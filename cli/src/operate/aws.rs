@@ -161,7 +161,10 @@ impl AwsControl {
                 1,
                 CallCounter::default(),
             ),
-            router: LambdaRouter::new(lambda.clone(), CallCounter::default()),
+            router: LambdaRouter::new(
+                glidepath_aws::adapters::members::LambdaClients::new(&sdk, None, None),
+                CallCounter::default(),
+            ),
             alarms: AlarmHealth::new(
                 aws_sdk_cloudwatch::Client::new(&sdk),
                 CallCounter::default(),

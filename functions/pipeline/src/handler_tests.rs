@@ -77,6 +77,7 @@ fn invocation() -> Invocation {
     Invocation {
         deadline: None,
         account: Some("111111111111".into()),
+        region: None,
     }
 }
 

@@ -299,6 +299,32 @@ pub(crate) async fn prepare<P: Ports>(
             "`targetVersion`: alias {alias_name} already points at version {target}; nothing to roll out"
         )));
     }
+    // Alarms Glidepath makes, and the metrics canary analysis reads, are this stack's region
+    // and account's: a function elsewhere (a member of a release) cannot use them.
+    if let Some(place) = alias
+        .function_arn()
+        .and_then(|arn| glidepath_aws::adapters::members::Location::of_function(&arn))
+    {
+        let home = invocation
+            .region
+            .as_deref()
+            .is_none_or(|r| r == place.region)
+            && invocation
+                .account
+                .as_deref()
+                .is_none_or(|a| a == place.account);
+        if !home && (request.managed_alarms || request.analysis.is_some()) {
+            let field = if request.managed_alarms {
+                "alarms"
+            } else {
+                "analysis"
+            };
+            return Err(FunctionError::invalid(format!(
+                "`{field}`: {function} is in {} of account {}; Glidepath reads metrics and makes alarms in its own region and account only: name the alarms it watches",
+                place.region, place.account
+            )));
+        }
+    }
     let current_info = router.version_info(function, &alias.version).await?;
     let target_info = router.version_info(function, &target).await?;
     if let Some(expected) = &request.expect_code_sha256 {

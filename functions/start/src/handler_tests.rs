@@ -360,6 +360,7 @@ async fn a_rollout_request_from_another_source_or_account_is_refused() {
     let ours = glidepath_aws::function::Invocation {
         deadline: None,
         account: Some("123456789012".into()),
+        region: None,
     };
     let open = glidepath_aws::fakes::open_policy();
     let error = super::handle_until(
@@ -678,6 +679,7 @@ async fn an_alarm_of_this_account_named_by_arn_or_a_malformed_arn_is_refused() {
     let invocation = glidepath_aws::function::Invocation {
         deadline: None,
         account: Some("123456789012".into()),
+        region: None,
     };
     let error = super::handle_until(
         &fake,

@@ -47,6 +47,7 @@ async fn deliver(fake: &FakeAws, event: Value) -> Result<super::Published, Funct
     let invocation = Invocation {
         deadline: None,
         account: Some("123456789012".into()),
+        region: None,
     };
     on_publish(fake, event, &invocation, &open_policy(), "glidepath-").await
 }

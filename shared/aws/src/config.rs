@@ -41,6 +41,10 @@ pub struct Config {
     /// who may start, pause, resume, promote and abort what, and the guardrails of new
     /// rollouts. Required: without it nobody could be authorised.
     pub policy: Policy,
+    /// `GLIDEPATH_MEMBER_ROLE_NAME` (optional): the role Glidepath assumes in another account
+    /// to move the aliases of a release's members there (`infra/member-account.yaml` creates
+    /// it). Without it, functions of other accounts are refused.
+    pub member_role_name: Option<String>,
     /// `GLIDEPATH_ALARM_PREFIX` (default `glidepath-`): the name prefix of the alarms
     /// Glidepath creates (`"alarms": "auto"`); the stack's roles may create and delete only
     /// alarms with it.
@@ -112,8 +116,25 @@ impl Config {
                 prefix
             }
         };
+        let member_role_name = match lookup("GLIDEPATH_MEMBER_ROLE_NAME") {
+            None => None,
+            Some(name) if name.trim().is_empty() => None,
+            Some(name) => {
+                let allowed = |c: char| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c);
+                if name.len() > 64 || !name.chars().all(allowed) {
+                    return Err(ConfigError::Invalid {
+                        name: "GLIDEPATH_MEMBER_ROLE_NAME",
+                        problem: format!(
+                            "`{name}` is not an IAM role name (1 to 64 of letters, digits and +=,.@_-)"
+                        ),
+                    });
+                }
+                Some(name)
+            }
+        };
         Ok(Config {
             alarm_prefix,
+            member_role_name,
             table: required("GLIDEPATH_TABLE")?,
             schedule_group: required("GLIDEPATH_SCHEDULE_GROUP")?,
             scheduler_role_arn: required("GLIDEPATH_SCHEDULER_ROLE_ARN")?,

@@ -230,6 +230,8 @@ pub struct Invocation {
     pub deadline: Option<std::time::SystemTime>,
     /// The account of the invoked function's ARN: this Glidepath's own account.
     pub account: Option<String>,
+    /// The region of the invoked function's ARN: this Glidepath's own region.
+    pub region: Option<String>,
 }
 
 impl Invocation {
@@ -237,6 +239,12 @@ impl Invocation {
         Invocation {
             deadline: deadline(context),
             account: glidepath_core::arn_account(&context.invoked_function_arn).map(str::to_string),
+            region: context
+                .invoked_function_arn
+                .split(':')
+                .nth(3)
+                .filter(|region| !region.is_empty())
+                .map(str::to_string),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! invoke).
 
 use super::calls::CallCounter;
+use super::members::LambdaClients;
 use crate::error::PortError;
 use crate::ports::{
     AliasRouter, AliasState, CodeSigning, Dispatcher, HandOff, HookRequest, HookRunner,
@@ -14,15 +15,17 @@ use aws_sdk_lambda::types::{AliasRoutingConfiguration, InvocationType};
 use glidepath_core::{HookOutcome, RolloutSpec, Weight};
 use std::collections::HashMap;
 
+/// The alias router: each call goes to the client of the region and account its function
+/// lives in ([`LambdaClients`]).
 #[derive(Debug, Clone)]
 pub struct LambdaRouter {
-    client: Client,
+    clients: LambdaClients,
     calls: CallCounter,
 }
 
 impl LambdaRouter {
-    pub fn new(client: Client, calls: CallCounter) -> Self {
-        LambdaRouter { client, calls }
+    pub fn new(clients: LambdaClients, calls: CallCounter) -> Self {
+        LambdaRouter { clients, calls }
     }
 }
 
@@ -30,7 +33,9 @@ impl AliasRouter for LambdaRouter {
     async fn read_alias(&self, function: &str, alias: &str) -> Result<AliasState, PortError> {
         self.calls.record("lambda:GetAlias");
         let output = self
-            .client
+            .clients
+            .for_function(function)
+            .await?
             .get_alias()
             .function_name(function)
             .name(alias)
@@ -57,7 +62,9 @@ impl AliasRouter for LambdaRouter {
     async fn version_info(&self, function: &str, version: &str) -> Result<VersionInfo, PortError> {
         self.calls.record("lambda:GetFunctionConfiguration");
         let output = self
-            .client
+            .clients
+            .for_function(function)
+            .await?
             .get_function_configuration()
             .function_name(function)
             .qualifier(version)
@@ -82,8 +89,8 @@ impl AliasRouter for LambdaRouter {
 
     async fn code_signing(&self, function: &str) -> Result<Option<CodeSigning>, PortError> {
         self.calls.record("lambda:GetFunctionCodeSigningConfig");
-        let output = self
-            .client
+        let client = self.clients.for_function(function).await?;
+        let output = client
             .get_function_code_signing_config()
             .function_name(function)
             .send()
@@ -99,8 +106,7 @@ impl AliasRouter for LambdaRouter {
             return Ok(None);
         }
         self.calls.record("lambda:GetCodeSigningConfig");
-        let config = self
-            .client
+        let config = client
             .get_code_signing_config()
             .code_signing_config_arn(&config_arn)
             .send()
@@ -125,7 +131,9 @@ impl AliasRouter for LambdaRouter {
     async fn publish_latest(&self, function: &str) -> Result<String, PortError> {
         self.calls.record("lambda:PublishVersion");
         let output = self
-            .client
+            .clients
+            .for_function(function)
+            .await?
             .publish_version()
             .function_name(function)
             .description("published by Glidepath")
@@ -147,12 +155,12 @@ impl AliasRouter for LambdaRouter {
         function: &str,
     ) -> Result<std::collections::BTreeMap<String, String>, PortError> {
         // ListTags takes an ARN only: a name is read for its ARN first.
+        let client = self.clients.for_function(function).await?;
         let arn = if function.starts_with("arn:") {
             function.to_string()
         } else {
             self.calls.record("lambda:GetFunctionConfiguration");
-            let config = self
-                .client
+            let config = client
                 .get_function_configuration()
                 .function_name(function)
                 .send()
@@ -162,8 +170,7 @@ impl AliasRouter for LambdaRouter {
                 .to_string()
         };
         self.calls.record("lambda:ListTags");
-        let output = self
-            .client
+        let output = client
             .list_tags()
             .resource(&arn)
             .send()
@@ -178,7 +185,9 @@ impl AliasRouter for LambdaRouter {
     async fn function_exists(&self, function: &str) -> Result<bool, PortError> {
         self.calls.record("lambda:GetFunctionConfiguration");
         match self
-            .client
+            .clients
+            .for_function(function)
+            .await?
             .get_function_configuration()
             .function_name(function)
             .send()
@@ -229,7 +238,9 @@ impl LambdaRouter {
         let weights: HashMap<String, f64> = routing.into_iter().collect();
         self.calls.record("lambda:UpdateAlias");
         let result = self
-            .client
+            .clients
+            .for_function(&spec.function)
+            .await?
             .update_alias()
             .function_name(&spec.function)
             .name(&spec.alias)

@@ -6,6 +6,7 @@ pub mod cloudwatch;
 pub mod dynamodb;
 pub mod eventbridge;
 pub mod lambda;
+pub mod members;
 pub mod metric_data;
 pub mod scheduler;
 
@@ -38,7 +39,12 @@ impl AwsPorts {
     /// Builds the clients from one shared SDK configuration.
     pub fn new(sdk: &aws_config::SdkConfig, config: &Config) -> Self {
         let calls = CallCounter::default();
-        let lambda = aws_sdk_lambda::Client::new(sdk);
+        // The home client, and those of the regions and accounts members of a release live in.
+        let home_account =
+            glidepath_core::arn_account(&config.step_function_arn).map(str::to_string);
+        let clients =
+            members::LambdaClients::new(sdk, home_account, config.member_role_name.clone());
+        let lambda = clients.home().clone();
         AwsPorts {
             store: DynamoStore::new(
                 aws_sdk_dynamodb::Client::new(sdk),
@@ -46,7 +52,7 @@ impl AwsPorts {
                 config.retention_days,
                 calls.clone(),
             ),
-            router: LambdaRouter::new(lambda.clone(), calls.clone()),
+            router: LambdaRouter::new(clients, calls.clone()),
             ticker: SchedulerTicker::new(
                 aws_sdk_scheduler::Client::new(sdk),
                 config.schedule_group.clone(),
