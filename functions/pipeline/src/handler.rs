@@ -20,14 +20,20 @@
 //! job failed, so the pipeline and production never disagree: a job that failed has its
 //! version wholly off the alias.
 //!
+//! A release request (`members` or `waves`) is taken the same way: its continuation token is
+//! the release id ([`crate::release`]).
+//!
 //! The job event carries credentials: it is never logged ([`crate::job`] blanks them first).
 
 use crate::job::{FailureKind, Job, JobReport, JobResults, Reported, SUMMARY_LIMIT, truncate};
 use glidepath_aws::function::{FunctionError, Invocation};
 use glidepath_aws::ports::{Ports, RolloutStore};
 use glidepath_aws::{ErrorType, Role, Runner};
-use glidepath_core::{Action, Actor, Event, Policy, Rollout, RolloutRequest, Status, UnixSeconds};
+use glidepath_core::{
+    Action, Actor, Event, Policy, ReleaseRequest, Rollout, RolloutRequest, Status, UnixSeconds,
+};
 use glidepath_start::handler::start_request;
+use glidepath_start::release::start_release;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -121,6 +127,9 @@ async fn first<P: Ports>(
         }
     };
     let actor = Actor::code_pipeline(job.account.as_deref().unwrap_or("unknown"));
+    if ReleaseRequest::is_release(&body) {
+        return first_release(ports, job, &body, actor, invocation, settings).await;
+    }
     match start_request(
         ports,
         &body,
@@ -142,26 +151,86 @@ async fn first<P: Ports>(
                 Some(id),
             ))
         }
-        Err(error) if error.error_type == ErrorType::Retryable.as_str() => Err(error),
-        Err(error) => {
-            let kind = if error.error_type == ErrorType::InvalidRequest.as_str() {
-                FailureKind::ConfigurationError
-            } else if error.error_type == ErrorType::Forbidden.as_str() {
-                FailureKind::PermissionError
-            } else {
-                FailureKind::JobFailed
-            };
-            info!(job_id = %job.id, error_type = %error.error_type, "job refused");
+        Err(error) => refused(job, error),
+    }
+}
+
+/// A start that failed: a transient failure is the function's error (Lambda delivers the
+/// event again); anything else fails the job, by kind.
+fn refused(job: &Job, error: FunctionError) -> Result<(JobReport, Option<String>), FunctionError> {
+    if error.error_type == ErrorType::Retryable.as_str() {
+        return Err(error);
+    }
+    let kind = if error.error_type == ErrorType::InvalidRequest.as_str() {
+        FailureKind::ConfigurationError
+    } else if error.error_type == ErrorType::Forbidden.as_str() {
+        FailureKind::PermissionError
+    } else {
+        FailureKind::JobFailed
+    };
+    info!(job_id = %job.id, error_type = %error.error_type, "job refused");
+    Ok((
+        JobReport::failed(
+            kind,
+            &format!("{}: {}", error.error_type, error.message),
+            None,
+        ),
+        None,
+    ))
+}
+
+/// The first invocation of a job whose request is a release.
+async fn first_release<P: Ports>(
+    ports: &P,
+    job: &Job,
+    body: &Value,
+    actor: Actor,
+    invocation: &Invocation,
+    settings: &Settings<'_>,
+) -> Result<(JobReport, Option<String>), FunctionError> {
+    match start_release(
+        ports,
+        body,
+        actor.clone(),
+        invocation,
+        settings.policy,
+        settings.alarm_prefix,
+    )
+    .await
+    {
+        Ok(started) => {
+            let id = started.release.release_id.clone();
+            let members = release_members(ports, &id).await?.ok_or_else(|| {
+                FunctionError::retryable(format!("release {id} was started but cannot be read"))
+            })?;
+            info!(job_id = %job.id, release = %id, existing = started.existing, "release started for a pipeline job");
             Ok((
-                JobReport::failed(
-                    kind,
-                    &format!("{}: {}", error.error_type, error.message),
-                    None,
-                ),
-                None,
+                crate::release::report_on(ports, members, &actor, settings.policy).await?,
+                Some(id),
             ))
         }
+        Err(error) => refused(job, error),
     }
+}
+
+/// The members of release `id`, if it is one.
+async fn release_members<P: Ports>(
+    ports: &P,
+    id: &str,
+) -> Result<Option<Vec<Rollout>>, FunctionError> {
+    let Some(first) = ports
+        .store()
+        .load(&glidepath_core::release::member_id(id, 0))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let Some(release) = &first.release else {
+        return Ok(None);
+    };
+    Ok(Some(
+        Runner::new(ports, Role::Step).load_members(release).await?,
+    ))
 }
 
 /// The rollout request in a job's `UserParameters`, with the job id as its idempotency key;
@@ -196,6 +265,11 @@ fn request_of(job: &Job) -> Result<Value, String> {
         );
     }
     object.insert("idempotencyKey".into(), Value::from(job.id.clone()));
+    if ReleaseRequest::is_release(&body) {
+        let release = ReleaseRequest::from_json(&body).map_err(|e| e.to_string())?;
+        crate::release::fits(&release)?;
+        return Ok(body);
+    }
     let request = RolloutRequest::from_json(&body).map_err(|e| e.to_string())?;
     let waits = request.plan.total_wait_seconds() + request.bake_seconds;
     let room = ACTION_LIMIT_SECONDS - ROLLBACK_MARGIN_SECONDS;
@@ -218,7 +292,28 @@ async fn follow<P: Ports>(
     token: &str,
     policy: &Policy,
 ) -> Result<JobReport, FunctionError> {
-    let Some(rollout) = ports.store().load(token).await? else {
+    let actor = Actor::code_pipeline(job.account.as_deref().unwrap_or("unknown"));
+    let stored = ports.store().load(token).await?;
+    if stored.is_none() {
+        if let Some(members) = release_members(ports, token).await? {
+            let ours = members.first().is_some_and(|m| {
+                m.spec.idempotency_key.as_deref() == Some(job.id.as_str())
+                    && m.spec.requested_by.as_ref() == Some(&actor)
+            });
+            if !ours {
+                warn!(job_id = %job.id, release = %token, "continuation token names another job's release");
+                return Ok(JobReport::failed(
+                    FailureKind::JobFailed,
+                    &format!(
+                        "the continuation token names release {token}, which this job did not start; nothing was changed"
+                    ),
+                    None,
+                ));
+            }
+            return crate::release::report_on(ports, members, &actor, policy).await;
+        }
+    }
+    let Some(rollout) = stored else {
         return Ok(JobReport::failed(
             FailureKind::JobFailed,
             &format!(
@@ -227,7 +322,6 @@ async fn follow<P: Ports>(
             None,
         ));
     };
-    let actor = Actor::code_pipeline(job.account.as_deref().unwrap_or("unknown"));
     if rollout.spec.idempotency_key.as_deref() != Some(job.id.as_str())
         || rollout.spec.requested_by.as_ref() != Some(&actor)
     {

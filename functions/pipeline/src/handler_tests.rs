@@ -524,3 +524,108 @@ async fn at_the_time_limit_a_pipeline_the_policy_does_not_let_abort_fails_the_jo
     );
     assert!(!fake.rollout(&id).unwrap().status.is_terminal());
 }
+
+/// A release of `orders` and `payments` as a pipeline's `UserParameters`.
+fn release_request() -> Value {
+    json!({"release": "checkout", "members": [
+            {"function": "orders", "alias": "live", "targetVersion": "2", "alarms": ["orders-errors"]},
+            {"function": "payments", "alias": "live", "targetVersion": "2", "alarms": ["orders-errors"]}],
+           "strategy": "Canary10Percent5Minutes"})
+}
+
+#[tokio::test]
+async fn a_release_keeps_the_action_open_until_every_member_succeeds() {
+    let (fake, jobs) = (world(), FakeJobs::default());
+    fake.add_function("payments", 3, "live", 1);
+    let first = deliver(&fake, &jobs, job(&release_request(), None)).await;
+    let id = first.rollout_id.clone().expect("a release id");
+    assert!(id.starts_with("rel"), "{id}");
+    let JobReport::InProgress {
+        token,
+        summary,
+        percent,
+        ..
+    } = jobs.reports()[0].clone()
+    else {
+        panic!("{:?}", jobs.reports())
+    };
+    assert_eq!((token.as_str(), percent), (id.as_str(), 10));
+    assert!(
+        summary.contains("orders:live 10 %, payments:live 10 %"),
+        "{summary}"
+    );
+    let members: Vec<String> = (0..2)
+        .map(|i| glidepath_core::release::member_id(&id, i))
+        .collect();
+    assert_eq!(
+        fake.rollout(&members[1])
+            .unwrap()
+            .spec
+            .idempotency_key
+            .as_deref(),
+        Some(JOB_ID)
+    );
+    for member in &members {
+        ticks(&fake, member).await;
+    }
+    let last = deliver(&fake, &jobs, job(&release_request(), Some(&id))).await;
+    assert_eq!(last.reported, "succeeded", "{:?}", jobs.reports());
+    let JobReport::Succeeded { variables, .. } = jobs.reports().last().unwrap().clone() else {
+        panic!()
+    };
+    assert_eq!(variables["releaseId"], id);
+    assert_eq!(variables["members"], "2");
+
+    // A bad member in the parameters: a configuration error naming it, nothing started.
+    let (fake, jobs) = (world(), FakeJobs::default());
+    let mut bad = release_request();
+    bad["members"][1]["targetVersion"] = json!("$LATEST");
+    deliver(&fake, &jobs, job(&bad, None)).await;
+    let JobReport::Failed { kind, message, .. } = jobs.reports()[0].clone() else {
+        panic!()
+    };
+    assert_eq!(kind, FailureKind::ConfigurationError);
+    assert!(message.contains("members[1].targetVersion"), "{message}");
+    assert!(fake.world().rollouts.is_empty());
+}
+
+#[tokio::test]
+async fn a_release_that_goes_back_fails_the_job_with_the_member_named() {
+    let (fake, jobs) = (world(), FakeJobs::default());
+    fake.add_function("payments", 3, "live", 1);
+    fake.set_alarm("payments-errors", AlarmState::Ok);
+    let mut request = release_request();
+    request["members"][1]["alarms"] = json!(["payments-errors"]);
+    let id = deliver(&fake, &jobs, job(&request, None))
+        .await
+        .rollout_id
+        .unwrap();
+    fake.set_alarm("payments-errors", AlarmState::Alarm);
+    let payments = glidepath_core::release::member_id(&id, 1);
+    tick_to_the_end(&fake, &payments).await;
+    let hand_offs = std::mem::take(&mut fake.world().hand_offs);
+    for (_, member) in hand_offs {
+        Runner::new(&fake, Role::Rollback)
+            .redrive(&member)
+            .await
+            .expect("rolled back");
+    }
+    let outcome = deliver(&fake, &jobs, job(&request, Some(&id))).await;
+    assert_eq!(outcome.reported, "failed", "{:?}", jobs.reports());
+    let JobReport::Failed { kind, message, .. } = jobs.reports().last().unwrap().clone() else {
+        panic!()
+    };
+    assert_eq!(kind, FailureKind::JobFailed);
+    assert!(
+        message.contains("payments:live") && message.contains("payments-errors"),
+        "{message}"
+    );
+    // Another job's token: refused, nothing changed.
+    let mut other = job(&request, Some(&id));
+    other["CodePipeline.job"]["id"] = json!("22222222-abcd-2222-abcd-222222abcdef");
+    deliver(&fake, &jobs, other).await;
+    let JobReport::Failed { message, .. } = jobs.reports().last().unwrap().clone() else {
+        panic!()
+    };
+    assert!(message.contains("did not start"), "{message}");
+}

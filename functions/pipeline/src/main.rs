@@ -9,6 +9,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 mod codepipeline;
 mod handler;
 mod job;
+mod release;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
