@@ -4,6 +4,10 @@
 //! are run and owed work re-driven (as Lambda and the watchdog would), and the quiescent
 //! world is checked against the invariants in `support::check_invariants`.
 //!
+//! Releases (issue 13): two members of one train, or two waves, driven at once: the barrier
+//! reached by both at once, the last member's tick vs another member's breach, a promote vs a
+//! breach, and the first wave finishing vs its breach.
+//!
 //! `GLIDEPATH_SHUTTLE_ITERATIONS` sets the schedules per scenario (default 1,000 in CI; a
 //! long run: `GLIDEPATH_SHUTTLE_ITERATIONS=100000 cargo test -p glidepath-aws --release
 //! --test interleavings -- --nocapture`). Each scenario prints how many it explored.
@@ -637,19 +641,29 @@ fn pipeline_time_limit_vs_promote() {
 /// A started release of `api` and `worker` (ids `rel-1-0`, `rel-1-1`) on `strategy`, with its
 /// first step's tick due; with `first_waits`, member 0 already waits at the next barrier.
 fn setup_release(strategy: &'static str, first_waits: bool) -> impl Fn() -> (FakeAws, String) {
+    setup_members(strategy, first_waits, false)
+}
+
+/// As [`setup_release`]; with `waves`, `worker` is a second wave (earlier waves roll back).
+fn setup_members(
+    strategy: &'static str,
+    first_waits: bool,
+    waves: bool,
+) -> impl Fn() -> (FakeAws, String) {
     move || {
         let fake = FakeAws::new(T0);
         for function in ["api", "worker"] {
             fake.add_function(function, 3, "live", 1);
             fake.set_alarm(&format!("{function}-errors"), AlarmState::Ok);
         }
-        let request = serde_json::json!({
-            "members": [
-                {"function": "api", "alias": "live", "targetVersion": "2", "alarms": ["api-errors"]},
-                {"function": "worker", "alias": "live", "targetVersion": "2", "alarms": ["worker-errors"]},
-            ],
-            "strategy": strategy,
-        });
+        let api = serde_json::json!({"function": "api", "alias": "live", "targetVersion": "2", "alarms": ["api-errors"]});
+        let worker = serde_json::json!({"function": "worker", "alias": "live", "targetVersion": "2", "alarms": ["worker-errors"]});
+        let request = if waves {
+            serde_json::json!({"waves": [{"members": [api]}, {"members": [worker]}],
+                               "earlierWaves": "rollBack", "strategy": strategy})
+        } else {
+            serde_json::json!({"members": [api, worker], "strategy": strategy})
+        };
         let members = block_on_plain(glidepath_aws::fakes::seed_release(&fake, request));
         let _ = due_tick(&fake, &members[0]);
         if first_waits {
@@ -795,5 +809,44 @@ fn release_promote_vs_a_member_s_breach() {
             ]
         },
         all_or_nothing,
+    );
+}
+
+#[test]
+fn release_first_wave_finishing_vs_its_breach() {
+    explore(
+        "release: the first wave finishing (and starting the second) vs its breach",
+        setup_members("Canary10Percent5Minutes", false, true),
+        |fake, _| {
+            fake.set_alarm("api-errors", AlarmState::Alarm);
+            let seq = fake.rollout("rel-1-0").expect("member").seq;
+            vec![
+                run(&fake, Role::Step, "rel-1-0", Event::Tick { seq }),
+                run(
+                    &fake,
+                    Role::CheckAlarms,
+                    "rel-1-0",
+                    Event::Breach {
+                        reason: "alarm api-errors is ALARM".into(),
+                    },
+                ),
+            ]
+        },
+        |fake| {
+            // Whoever wins, both waves end back on the old versions (earlierWaves rollBack);
+            // the second wave's alias moved only if the first had finished before the breach.
+            assert_eq!(member_statuses(fake), [Status::RolledBack; 2]);
+            let worker = fake.rollout("rel-1-1").expect("member");
+            let history = fake.world().history["rel-1-1"].clone();
+            let started = history.iter().any(|h| h.event == "start");
+            let api_full = fake.world().history["rel-1-0"]
+                .iter()
+                .any(|h| h.weight.is_full());
+            assert!(
+                !started || api_full,
+                "wave 2 started before wave 1 finished: {history:?}"
+            );
+            assert_eq!(worker.weight, Weight::ZERO);
+        },
     );
 }
