@@ -235,3 +235,47 @@ async fn glidepath_rollback_abort(fake: &FakeAws) -> ReleaseView {
         .expect("aborted");
     ReleaseView::new(&members, Default::default())
 }
+
+#[tokio::test]
+async fn a_release_whose_coordination_was_lost_is_moved_on_by_the_watchdog_s_redrive() {
+    use glidepath_aws::ports::RolloutStore;
+    let fake = world();
+    seed_release(&fake, release(json!("Linear10PercentEvery1Minute"))).await;
+    // Both members reach the barrier, but the invocation that should have moved them on
+    // died: their records say so, and nothing else happened.
+    let (_, at) = fake.latest_tick("rel-1-0").expect("a tick");
+    let now = fake.world().now;
+    fake.advance(at.saturating_sub(now));
+    let now = fake.world().now;
+    for id in ["rel-1-0", "rel-1-1", "rel-1-2"] {
+        let member = fake.rollout(id).expect("member");
+        let health = glidepath_core::transition(
+            &member,
+            glidepath_core::Event::Health {
+                seq: member.seq,
+                verdict: glidepath_core::HealthVerdict::Healthy,
+            },
+            now,
+        )
+        .expect("healthy");
+        let mut waiting = health.rollout;
+        waiting.notified_seq = waiting.seq;
+        fake.save(member.seq, &waiting, Some("health"))
+            .await
+            .expect("saved");
+    }
+    assert!(members(&fake).iter().all(|m| m.barrier().is_some()));
+    // The watchdog finds them owed once the grace is over, and its re-drive moves all on.
+    let grace = glidepath_core::Grace::default();
+    assert!(fake.overdue(now, &grace).await.expect("read").is_empty());
+    fake.advance(grace.tick + 1);
+    let later = fake.world().now;
+    let overdue = fake.overdue(later, &grace).await.expect("read");
+    assert_eq!(overdue.len(), 3, "{overdue:?}");
+    send(
+        &fake,
+        json!({"rolloutId": overdue[0], "command": "redrive"}),
+    )
+    .await;
+    assert_eq!(weights(&fake), [Weight::percent(20); 3]);
+}
