@@ -119,7 +119,13 @@ impl Rollout {
             Some(pause) if self.status == Status::Paused && pause.kind == PauseKind::Release => {
                 Some(BarrierPosition {
                     from: pause.resume_to,
-                    step_index: self.step_index,
+                    // Ready to succeed is one place whichever way the member got to 100 %
+                    // (the last step, a promote, a trailing gate).
+                    step_index: if pause.resume_to == Status::PostTraffic {
+                        None
+                    } else {
+                        self.step_index
+                    },
                 })
             }
             _ => None,
@@ -171,7 +177,8 @@ pub enum Coordination {
         from: BarrierPosition,
         targets: Vec<usize>,
     },
-    /// Every earlier wave has finished: start the members of `wave` (at `targets`).
+    /// Every earlier wave has finished: start the members of `wave` at `targets` (those not
+    /// started yet).
     StartWave { wave: usize, targets: Vec<usize> },
     /// `cause` went bad: roll back the members at `targets` (indexes), with `reason`.
     RollBack {
@@ -220,17 +227,28 @@ pub fn coordinate(members: &[Rollout]) -> Coordination {
         return advance(members, |_| true);
     };
     let in_wave = |m: &Rollout| m.wave() == wave;
-    if members
-        .iter()
-        .filter(|m| in_wave(m))
-        .all(Rollout::is_unstarted)
-    {
+    // Members of a later wave at work not started yet (all of them when the wave opens; the
+    // rest of them when starting it was interrupted) are started. The first wave is `start`'s
+    // to start (and a re-drive's, should `start` stop half way).
+    let unstarted = indexes(members, |m| in_wave(m) && m.is_unstarted());
+    if wave > 0 && !unstarted.is_empty() {
         return Coordination::StartWave {
             wave,
-            targets: indexes(members, in_wave),
+            targets: unstarted,
         };
     }
     advance(members, in_wave)
+}
+
+/// The members an operator's joint command (`promote`, a gate's `resume`) moves: those of the
+/// wave at work that have started and not finished (a finished wave waits at 100 %, a later
+/// wave has not started).
+pub fn at_work(members: &[Rollout]) -> Vec<usize> {
+    let busy = |m: &Rollout| !m.status.is_terminal() && !m.finished_wave() && !m.is_unstarted();
+    let Some(wave) = members.iter().filter(|m| busy(m)).map(Rollout::wave).min() else {
+        return Vec::new();
+    };
+    indexes(members, |m| m.wave() == wave && busy(m))
 }
 
 /// The indexes of the members `which` picks.

@@ -79,6 +79,26 @@ pub fn transition(
 
     let step = Step::new(rollout, now);
     let status = rollout.status;
+    // A member never started (a later wave) has never touched its alias: whatever ends it
+    // ends it there, with nothing written.
+    if rollout.is_unstarted() && rollout.wave() > 0 {
+        let ended = match &event {
+            Event::Breach { reason } | Event::Failed { reason } => Some(reason.clone()),
+            Event::Health {
+                verdict: HealthVerdict::Breached { reason },
+                ..
+            } => Some(reason.clone()),
+            Event::Abort { reason } => Some(format!("aborted by operator: {reason}")),
+            Event::Drift { detail } => Some(format!("alias changed outside Glidepath ({detail})")),
+            _ => None,
+        };
+        if let Some(reason) = ended {
+            return Ok(step.end(
+                RolledBack,
+                format!("{reason}; ended before this member's wave started"),
+            ));
+        }
+    }
     Ok(match event {
         Event::Start if status == PreTraffic && rollout.seq == 0 => step.start(),
         Event::HookResult {

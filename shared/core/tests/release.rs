@@ -536,11 +536,7 @@ impl Harness {
         };
         if joint {
             // The wave at work, as `command_release` picks it.
-            let open: Vec<usize> = (0..self.members.len())
-                .filter(|&i| {
-                    !self.members[i].status.is_terminal() && !self.members[i].is_unstarted()
-                })
-                .collect();
+            let open = glidepath_core::release::at_work(&self.members);
             let Some(&first) = open.first() else {
                 return Ok(());
             };
@@ -898,4 +894,107 @@ fn a_failed_later_wave_takes_finished_waves_back_unless_they_keep() {
         "no alias write for a member that never moved: {:?}",
         ended.commands
     );
+}
+
+#[test]
+fn a_later_wave_started_half_way_is_started_to_the_end() {
+    let mut members = in_waves(
+        &[0, 1, 1],
+        EarlierWaves::RollBack,
+        "AllAtOnce",
+        0,
+        false,
+        false,
+    );
+    apply(&mut members[0], Event::Start, 1_000);
+    finish_started(&mut members, 1_001);
+    // Starting wave 1 was interrupted after its first member: the second is started next.
+    let mut half = members.clone();
+    half[2] = in_waves(
+        &[0, 1, 1],
+        EarlierWaves::RollBack,
+        "AllAtOnce",
+        0,
+        false,
+        false,
+    )[2]
+    .clone();
+    assert!(half[2].is_unstarted() && !half[1].is_unstarted());
+    assert_eq!(
+        coordinate(&half),
+        Coordination::StartWave {
+            wave: 1,
+            targets: vec![2]
+        }
+    );
+}
+
+#[test]
+fn operators_move_the_wave_at_work_and_ready_to_succeed_is_one_place() {
+    let gated = r#"{"type":"steps","steps":[{"weight":10,"bake":"1m"},{"pause":true},{"weight":100,"bake":"1m"}]}"#;
+    let mut members = in_waves(&[0, 1], EarlierWaves::RollBack, gated, 0, false, false);
+    // Wave 0 promoted to 100 % (ready to succeed at step 0); wave 1 at its gate.
+    apply(&mut members[0], Event::Start, 1_000);
+    coordinate_and_apply(&mut members, 1_000);
+    confirm(&mut members[0], 1_000);
+    apply(&mut members[0], Event::Promote, 1_001);
+    confirm(&mut members[0], 1_001);
+    assert!(members[0].finished_wave(), "{:?}", members[0]);
+    coordinate_and_apply(&mut members, 1_002);
+    assert!(!members[1].is_unstarted());
+    for _ in 0..3 {
+        confirm(&mut members[1], 1_003);
+        if members[1].status == Status::Shifting {
+            healthy(&mut members[1]);
+        }
+        coordinate_and_apply(&mut members, 1_100);
+    }
+    assert_eq!(members[1].pause.map(|p| p.kind), Some(PauseKind::Gate));
+    // A joint resume moves wave 1 only: wave 0 waits at 100 %.
+    assert_eq!(glidepath_core::release::at_work(&members), vec![1]);
+    apply(&mut members[1], Event::Resume, 1_200);
+    confirm(&mut members[1], 1_200);
+    healthy(&mut members[1]);
+    coordinate_and_apply(&mut members, 1_300);
+    confirm(&mut members[1], 1_300);
+    // Promoted at step 0 or through a gate to step 2: the same last barrier; both succeed.
+    assert_eq!(members[0].barrier(), members[1].barrier(), "{members:?}");
+    coordinate_and_apply(&mut members, 1_301);
+    assert!(
+        members.iter().all(|m| m.status == Status::Succeeded),
+        "{members:?}"
+    );
+}
+
+#[test]
+fn a_breach_or_abort_of_an_unstarted_member_writes_nothing() {
+    let members = in_waves(
+        &[0, 1],
+        EarlierWaves::RollBack,
+        "AllAtOnce",
+        0,
+        false,
+        false,
+    );
+    for event in [
+        Event::Breach {
+            reason: "alarm".into(),
+        },
+        Event::Abort {
+            reason: "stop".into(),
+        },
+        Event::Drift {
+            detail: "moved".into(),
+        },
+    ] {
+        let t = transition(&members[1], event.clone(), 1_000).expect("applies");
+        assert_eq!(t.rollout.status, Status::RolledBack, "{event:?}");
+        assert!(
+            !t.commands
+                .iter()
+                .any(|c| matches!(c, Command::SetWeight { .. })),
+            "{event:?}: {:?}",
+            t.commands
+        );
+    }
 }

@@ -188,6 +188,7 @@ fn takes_alias_over(event: &Event) -> bool {
             | Event::Abort { .. }
             | Event::Failed { .. }
             | Event::Drift { .. }
+            | Event::ReleaseRollBack { .. }
             | Event::Health {
                 verdict: glidepath_core::HealthVerdict::Breached { .. },
                 ..

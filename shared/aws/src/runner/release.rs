@@ -188,10 +188,10 @@ impl<P: Ports> Runner<'_, P> {
             _ => false,
         };
         if joint {
-            // The wave at work: not the finished members, nor later waves not started.
-            let open: Vec<Rollout> = members
+            // The wave at work: not finished waves waiting at 100 %, nor later waves.
+            let open: Vec<Rollout> = glidepath_core::release::at_work(&members)
                 .into_iter()
-                .filter(|m| !m.status.is_terminal() && !m.is_unstarted())
+                .map(|i| members[i].clone())
                 .collect();
             if open.is_empty() {
                 return self.load_members(&release).await;
