@@ -640,6 +640,7 @@ fn release_stack(second: Status) -> FakeStack {
             rolled_back_for: None,
             wave: 0,
             earlier_waves: Default::default(),
+            settled: false,
         });
         let mut history = vec![HistoryEntry::latest(&member, "release-advance")];
         history[0].at = 200 + index as u64;

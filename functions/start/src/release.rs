@@ -130,6 +130,7 @@ pub async fn start_release<P: Ports>(
             rolled_back_for: None,
             wave: request.waves[index],
             earlier_waves: request.earlier_waves,
+            settled: false,
         });
     }
     let managed_names: Vec<String> = managed.iter().map(|a| a.name.clone()).collect();

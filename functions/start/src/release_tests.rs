@@ -176,8 +176,8 @@ async fn a_failing_pre_traffic_hook_sends_no_traffic_to_any_member() {
     );
     let release = start(&fake, request()).await.expect("started").release;
     // The first member's hook failed: it ended without traffic, and the others, never
-    // started, are rolled back for it.
-    assert_eq!(release.status, Status::RollingBack, "{release:?}");
+    // started, ended for it without their aliases touched.
+    assert_eq!(release.status, Status::RolledBack, "{release:?}");
     let reason = release.reason.clone().unwrap_or_default();
     assert!(
         reason.contains("api:live") && reason.contains("GET /checkout: 500"),

@@ -148,6 +148,14 @@ async fn one_member_breaching_takes_the_whole_release_back_and_names_it() {
         assert_eq!((alias.version.as_str(), alias.routing), ("1", None));
     }
     assert!(fake.world().locks.is_empty());
+    // The last member back settled the release: nothing is owed to the watchdog.
+    assert!(
+        members(&fake)
+            .iter()
+            .all(|m| m.release.as_ref().is_some_and(|r| r.settled)),
+        "{:?}",
+        members(&fake)
+    );
 }
 
 #[tokio::test]
@@ -278,4 +286,92 @@ async fn a_release_whose_coordination_was_lost_is_moved_on_by_the_watchdog_s_red
     )
     .await;
     assert_eq!(weights(&fake), [Weight::percent(20); 3]);
+}
+
+#[tokio::test]
+async fn a_member_gone_back_owes_its_release_until_the_others_have_followed() {
+    use glidepath_aws::ports::RolloutStore;
+    let fake = world();
+    let gated = json!({"type": "steps", "steps": [{"weight": 10, "bake": "1m"}, {"pause": true}, {"weight": 50, "bake": "1m"}]});
+    seed_release(&fake, release(gated)).await;
+    for id in ["rel-1-0", "rel-1-1", "rel-1-2"] {
+        tick(&fake, id).await;
+    }
+    // The others wait at a manual gate, owing nothing. The first member's rollback is
+    // written and finished, but the invocation that should have told the others died.
+    let first = fake.rollout("rel-1-0").expect("member");
+    let now = fake.world().now;
+    let back = glidepath_core::transition(
+        &first,
+        glidepath_core::Event::Breach {
+            reason: "alarm api-errors is ALARM".into(),
+        },
+        now,
+    )
+    .expect("breach")
+    .rollout;
+    fake.save(first.seq, &back, Some("breach"))
+        .await
+        .expect("saved");
+    let mut confirmed = back.clone();
+    confirmed.owed = Default::default();
+    let mut ended = glidepath_core::transition(
+        &confirmed,
+        glidepath_core::Event::AliasApplied { seq: back.seq },
+        now,
+    )
+    .map(|t| t.rollout)
+    .expect("applied");
+    ended.notified_seq = ended.seq;
+    fake.save(back.seq, &ended, Some("alias-applied"))
+        .await
+        .expect("saved");
+    assert_eq!(
+        fake.rollout("rel-1-0").map(|m| m.status),
+        Some(Status::RolledBack)
+    );
+    assert!(
+        fake.rollout("rel-1-1")
+            .and_then(|m| m.owed_work())
+            .is_none()
+    );
+    // The member that went back is owed: the watchdog's re-drive takes the others back.
+    let grace = glidepath_core::Grace::default();
+    fake.advance(grace.tick + 1);
+    let later = fake.world().now;
+    let overdue = fake.overdue(later, &grace).await.expect("read");
+    assert_eq!(overdue, ["rel-1-0"]);
+    send(&fake, json!({"rolloutId": "rel-1-0", "command": "redrive"})).await;
+    for id in ["rel-1-1", "rel-1-2"] {
+        let member = fake.rollout(id).expect("member");
+        assert!(
+            matches!(member.status, Status::RollingBack | Status::RolledBack),
+            "{id}: {:?}",
+            member.status
+        );
+        assert!(
+            member
+                .reason
+                .as_deref()
+                .is_some_and(|r| r.contains("api:live")),
+            "{:?}",
+            member.reason
+        );
+    }
+    // Once every member is back, nothing is owed any more.
+    let hand_offs = std::mem::take(&mut fake.world().hand_offs);
+    for (_, id) in hand_offs {
+        Runner::new(&fake, Role::Rollback)
+            .redrive(&id)
+            .await
+            .expect("rolled back");
+    }
+    assert!(
+        members(&fake)
+            .iter()
+            .all(|m| m.status == Status::RolledBack)
+    );
+    let much_later = fake.world().now + 10 * grace.tick;
+    let overdue = fake.overdue(much_later, &grace).await.expect("read");
+    assert!(overdue.is_empty(), "{overdue:?}");
 }

@@ -965,6 +965,7 @@ pub async fn seed_release(fake: &FakeAws, request: serde_json::Value) -> Vec<Rol
             rolled_back_for: None,
             wave: request.waves[index],
             earlier_waves: request.earlier_waves,
+            settled: false,
         });
         members.push(rollout);
     }

@@ -87,6 +87,12 @@ pub struct ReleaseMembership {
     /// What a failure in a later wave does to finished waves.
     #[serde(default, skip_serializing_if = "is_default")]
     pub earlier_waves: EarlierWaves,
+    /// Set on a member that went back (or ended) once the coordinator has seen every member
+    /// back or succeeded: until then it owes coordination ([`crate::OwedKind::Release`]), so
+    /// that the release follows it back even if the invocation that should have told the
+    /// others died.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub settled: bool,
     /// Set when this member was rolled back because another member went bad: that member
     /// (`<function>:<alias> (<rollout id>)`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -159,7 +165,7 @@ impl Rollout {
 }
 
 /// Whether a member has gone bad: the train follows it back.
-fn is_bad(status: Status) -> bool {
+pub fn is_bad(status: Status) -> bool {
     matches!(
         status,
         Status::RollingBack | Status::RolledBack | Status::Failed
@@ -307,6 +313,13 @@ fn cause_of(bad: &[&Rollout]) -> (String, String) {
             (cause, first.reason.clone().unwrap_or_default())
         }
     }
+}
+
+/// Whether every member has gone back or succeeded: nothing is left to coordinate.
+pub fn is_settled(members: &[Rollout]) -> bool {
+    members
+        .iter()
+        .all(|m| is_bad(m.status) || m.status == Status::Succeeded)
 }
 
 /// The status of a release as a whole, from its members': rolled back (or rolling back)

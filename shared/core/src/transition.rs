@@ -95,7 +95,7 @@ pub fn transition(
         if let Some(reason) = ended {
             return Ok(step.end(
                 RolledBack,
-                format!("{reason}; ended before this member's wave started"),
+                format!("{reason}; ended before this member started"),
             ));
         }
     }
@@ -245,12 +245,14 @@ pub fn transition(
             step.released().advance_from(from)
         }
         // A member never started (a later wave) ends without touching its alias.
-        Event::ReleaseRollBack { member, reason } if rollout.is_unstarted() => step
-            .rolled_back_for(member.clone())
-            .end(
+        Event::ReleaseRollBack { member, reason } if rollout.is_unstarted() => {
+            step.rolled_back_for(member.clone()).end(
                 RolledBack,
-                format!("release rolled back for member {member} before this member's wave started: {reason}"),
-            ),
+                format!(
+                    "release rolled back for member {member} before this member started: {reason}"
+                ),
+            )
+        }
         Event::ReleaseRollBack { member, reason } if status != RollingBack => step
             .rolled_back_for(member.clone())
             .roll_back(format!("release rolled back for member {member}: {reason}")),
@@ -485,7 +487,14 @@ impl<'a> Step<'a> {
                 Status::RollingBack | Status::RolledBack | Status::Failed
             )
         };
-        if self.next.release.is_some() && bad(self.next.status) && !bad(self.before.status) {
+        // ... and a member that has finished going back settles the release when it is the
+        // last (its siblings may all be back by now).
+        let finished_back =
+            self.before.status == Status::RollingBack && self.next.status.is_terminal();
+        if self.next.release.is_some()
+            && bad(self.next.status)
+            && (!bad(self.before.status) || finished_back)
+        {
             self.commands.push(Command::CoordinateRelease);
         }
         if let Some(reason) = &mut self.next.reason {

@@ -49,6 +49,7 @@ fn in_waves(
                 rolled_back_for: None,
                 wave: waves[index],
                 earlier_waves,
+                settled: false,
             });
             r
         })
@@ -864,7 +865,7 @@ fn a_failed_later_wave_takes_finished_waves_back_unless_they_keep() {
             members[2]
                 .reason
                 .as_deref()
-                .is_some_and(|r| r.contains("before this member's wave started")),
+                .is_some_and(|r| r.contains("before this member started")),
             "{:?}",
             members[2].reason
         );

@@ -148,6 +148,7 @@ mod tests {
             rolled_back_for: None,
             wave: 0,
             earlier_waves: Default::default(),
+            settled: false,
         });
         let detail = state_change_detail(&rollout, &HistoryEntry::latest(&rollout, "pause"));
         assert_eq!(

@@ -5,11 +5,11 @@
 //! ordinary event for each member still going. Two coordinators at once are harmless: one
 //! advance wins the transaction, the other finds the members moved on.
 
-use super::{Run, RunError, Runner};
+use super::{Role, Run, RunError, Runner};
 use crate::error::PortError;
-use crate::ports::{Ports, RolloutStore};
-use glidepath_core::release::{Coordination, ReleaseMembership, coordinate};
-use glidepath_core::{Actor, Event, Rollout, Transition, transition};
+use crate::ports::{Dispatcher, HandOff, Ports, RolloutStore};
+use glidepath_core::release::{Coordination, ReleaseMembership, coordinate, is_settled};
+use glidepath_core::{Actor, Event, Rollout, Status, Transition, transition};
 use tracing::{info, warn};
 
 /// How many decisions one coordination carries out before leaving the rest to the next
@@ -34,6 +34,19 @@ impl<P: Ports> Runner<'_, P> {
     /// watchdog (a member waiting at a barrier is owed work).
     pub(super) async fn coordinate_after(&self, run: &mut Run) {
         if self.coordinating || run.rollout.release.is_none() {
+            return;
+        }
+        // `finalize` and `check-alarms` may not do everything moving a release takes (start a
+        // wave, schedule ticks, end a member that never started): `step` does it for them.
+        if matches!(self.role, Role::Finalize | Role::CheckAlarms) {
+            if let Err(error) = self
+                .ports
+                .dispatcher()
+                .hand_off(HandOff::Redrive, &run.rollout.id)
+                .await
+            {
+                warn!(rollout_id = %run.rollout.id, error = %error, "could not hand the release's coordination to step; the watchdog does");
+            }
             return;
         }
         if run.dirty && !matches!(self.checkpoint(run).await, Ok(true)) {
@@ -62,6 +75,9 @@ impl<P: Ports> Runner<'_, P> {
         for _ in 0..MAX_ROUNDS {
             let members = self.load_members(release).await?;
             match coordinate(&members) {
+                Coordination::Wait if is_settled(&members) => {
+                    return self.settle(&members).await;
+                }
                 Coordination::Wait => return Ok(()),
                 Coordination::Advance { from, targets } => {
                     let moving = targets.iter().map(|&i| members[i].clone()).collect();
@@ -87,6 +103,27 @@ impl<P: Ports> Runner<'_, P> {
                         Box::pin(coordinator.run_on(members[index].clone(), event)).await?;
                     }
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// Every member is back or succeeded: the members that went back owe no more
+    /// coordination. Marked on finished records only (nothing else writes them but a
+    /// notification mark, which a lost race here only repeats).
+    async fn settle(&self, members: &[Rollout]) -> Result<(), RunError> {
+        for member in members {
+            let unsettled = member.release.as_ref().is_some_and(|r| !r.settled);
+            if !unsettled || !member.status.is_terminal() || member.status == Status::Succeeded {
+                continue;
+            }
+            let mut settled = member.clone();
+            if let Some(release) = &mut settled.release {
+                release.settled = true;
+            }
+            match self.ports.store().save(member.seq, &settled, None).await {
+                Ok(()) | Err(PortError::Conflict(_)) => {}
+                Err(error) => return Err(error.into()),
             }
         }
         Ok(())
