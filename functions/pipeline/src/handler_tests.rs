@@ -54,6 +54,8 @@ fn world() -> FakeAws {
 /// The documented job event, carrying `request` as its `UserParameters`.
 fn job(request: &Value, token: Option<&str>) -> Value {
     let mut event: Value = serde_json::from_str(FIXTURE).expect("fixture");
+    // The documented sample's account, made the fake world's (where its functions live).
+    event["CodePipeline.job"]["accountId"] = Value::from("123456789012");
     let data = &mut event["CodePipeline.job"]["data"];
     data["actionConfiguration"]["configuration"]["UserParameters"] = match request {
         Value::String(text) => Value::from(text.clone()),
@@ -76,7 +78,7 @@ fn request() -> Value {
 fn invocation() -> Invocation {
     Invocation {
         deadline: None,
-        account: Some("111111111111".into()),
+        account: Some("123456789012".into()),
         region: None,
     }
 }
@@ -153,7 +155,7 @@ async fn a_good_version_keeps_the_action_open_then_succeeds_with_variables() {
     let actor = rollout.spec.requested_by.unwrap();
     assert_eq!(
         (actor.principal.as_str(), actor.via),
-        ("codepipeline:111111111111", Channel::CodePipeline)
+        ("codepipeline:123456789012", Channel::CodePipeline)
     );
 
     // CodePipeline invokes again while the rollout runs: still in progress, same token.
@@ -263,7 +265,7 @@ async fn the_policy_judges_the_pipeline_as_its_own_principal() {
         .unwrap();
     assert_eq!(outcome.reported, "failed");
     assert!(
-        outcome.detail.contains("codepipeline:111111111111"),
+        outcome.detail.contains("codepipeline:123456789012"),
         "{}",
         outcome.detail
     );
@@ -277,7 +279,7 @@ async fn the_policy_judges_the_pipeline_as_its_own_principal() {
     assert!(fake.world().rollouts.is_empty());
 
     let allowed = Policy::from_json(
-        r#"{"rules": [{"name": "pipelines", "principals": ["codepipeline:111111111111"], "actions": ["start"]}]}"#,
+        r#"{"rules": [{"name": "pipelines", "principals": ["codepipeline:123456789012"], "actions": ["start"]}]}"#,
     )
     .unwrap();
     let (fake, jobs) = (world(), FakeJobs::default());

@@ -110,10 +110,25 @@ fn finished(view: &ReleaseView) -> JobReport {
             ]),
         };
     }
+    // With `earlierWaves: keep`, the waves that finished stay on their new versions: say so.
+    let kept: Vec<String> = view
+        .members
+        .iter()
+        .filter(|m| m.status == Status::Succeeded)
+        .map(|m| format!("{}:{} on version {}", m.function, m.alias, m.target_version))
+        .collect();
+    let where_now = if kept.is_empty() {
+        "Every member is back on its previous version".to_string()
+    } else {
+        format!(
+            "Earlier waves kept their new versions ({}); every other member is back on its previous version",
+            kept.join(", ")
+        )
+    };
     JobReport::failed(
         FailureKind::JobFailed,
         &format!(
-            "release {} {}: {}. Every member is back on its previous version",
+            "release {} {}: {}. {where_now}",
             view.release_id,
             view.status.as_str(),
             view.reason.as_deref().unwrap_or("no reason recorded")

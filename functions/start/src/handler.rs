@@ -96,7 +96,7 @@ async fn remove_alarms<P: Ports>(ports: &P, names: &[String]) {
 }
 
 /// The fields in which `request` differs from the rollout its idempotency key created.
-fn differences(request: &RolloutRequest, existing: &Rollout) -> Vec<&'static str> {
+pub(crate) fn differences(request: &RolloutRequest, existing: &Rollout) -> Vec<&'static str> {
     let spec = &existing.spec;
     let mut differ = Vec::new();
     if let Target::Version(version) = &request.target {
@@ -139,13 +139,20 @@ pub async fn handle<P: Ports>(ports: &P, event: Value) -> Result<Started, Functi
     .await
 }
 
-/// What the guardrails judge of a request, before anything is published or created.
-fn facts(request: &RolloutRequest, current_version: &str) -> RolloutFacts {
+/// What the guardrails judge of a request, before anything is published or created. `away`:
+/// the function is in another region or account, where the alarms Glidepath reads (its own
+/// region and account's) cannot observe it.
+fn facts(request: &RolloutRequest, current_version: &str, away: bool) -> RolloutFacts {
     RolloutFacts {
         // Only what Glidepath can read itself counts: an alarm of another account (by ARN)
-        // pushes breaches but cannot be checked.
-        health_signals: glidepath_core::alarm_ref::readable(&request.alarms).len()
-            + usize::from(request.analysis.is_some()),
+        // pushes breaches but cannot be checked; and for a function elsewhere, nothing
+        // Glidepath reads is about it.
+        health_signals: if away {
+            0
+        } else {
+            glidepath_core::alarm_ref::readable(&request.alarms).len()
+                + usize::from(request.analysis.is_some())
+        },
         first_step_percent: request.plan.weights().next().unwrap_or_default(),
         downgrade: match &request.target {
             Target::Version(target) => is_downgrade(current_version, target),
@@ -211,6 +218,13 @@ pub async fn start_request<P: Ports>(
     )
     .await?
     {
+        Prepared::Existing(existing) if existing.release.is_some() => {
+            return Err(FunctionError::conflict(format!(
+                "`idempotencyKey`: `{}` was used for release {}, not for one rollout; use a new key",
+                request.idempotency_key.as_deref().unwrap_or_default(),
+                existing.release.as_ref().map_or("?", |r| r.id.as_str())
+            )));
+        }
         Prepared::Existing(existing) => return resume_existing(ports, *existing, deadline).await,
         Prepared::New { rollout, managed } => (*rollout, managed),
     };
@@ -256,12 +270,36 @@ pub(crate) async fn prepare<P: Ports>(
     let store = ports.store();
     let router = ports.router();
     let (function, alias_name) = (&request.function, &request.alias);
+    // A function named by ARN is authorised on that ARN before anything is read there (in
+    // another account, reading means assuming the member role).
+    let named = glidepath_aws::adapters::members::Location::of_function(function);
+    if named.is_some() {
+        policy.authorize(
+            actor,
+            Action::Start,
+            glidepath_core::unqualified_function_arn(function),
+            alias_name,
+        )?;
+    }
     let alias = router.read_alias(function, alias_name).await?;
     // One alias, one lock: a name and an ARN of the same function are the same key.
     let function_key = alias.function_arn().unwrap_or_else(|| function.clone());
     // Who asks, and whether the rollout is within the guardrails, before anything else.
     let grant = policy.authorize(actor, Action::Start, &function_key, alias_name)?;
-    let overridden = policy.guard(&grant, facts(request, &alias.version), &request.allow)?;
+    let place = alias
+        .function_arn()
+        .and_then(|arn| glidepath_aws::adapters::members::Location::of_function(&arn));
+    let away = place.as_ref().is_some_and(|place| {
+        invocation
+            .region
+            .as_deref()
+            .is_some_and(|r| r != place.region)
+            || invocation
+                .account
+                .as_deref()
+                .is_some_and(|a| a != place.account)
+    });
+    let overridden = policy.guard(&grant, facts(request, &alias.version, away), &request.allow)?;
     if let Some(key) = &request.idempotency_key {
         if let Some(existing) = store
             .find_by_idempotency_key(&function_key, alias_name, key)
@@ -301,19 +339,8 @@ pub(crate) async fn prepare<P: Ports>(
     }
     // Alarms Glidepath makes, and the metrics canary analysis reads, are this stack's region
     // and account's: a function elsewhere (a member of a release) cannot use them.
-    if let Some(place) = alias
-        .function_arn()
-        .and_then(|arn| glidepath_aws::adapters::members::Location::of_function(&arn))
-    {
-        let home = invocation
-            .region
-            .as_deref()
-            .is_none_or(|r| r == place.region)
-            && invocation
-                .account
-                .as_deref()
-                .is_none_or(|a| a == place.account);
-        if !home && (request.managed_alarms || request.analysis.is_some()) {
+    if let Some(place) = &place {
+        if away && (request.managed_alarms || request.analysis.is_some()) {
             let field = if request.managed_alarms {
                 "alarms"
             } else {

@@ -99,6 +99,7 @@ pub async fn start_release<P: Ports>(
             Prepared::Existing(existing)
                 if index == 0 && existing.release.as_ref().is_some_and(|r| r.index == 0) =>
             {
+                same_release(ports, &request, &existing).await?;
                 return resume_existing(ports, *existing, deadline).await;
             }
             Prepared::Existing(existing) => {
@@ -111,6 +112,24 @@ pub async fn start_release<P: Ports>(
                     index,
                 ));
             }
+        }
+    }
+    // One alias, one member: a name and an ARN of the same function are the same alias.
+    for (index, member) in members.iter().enumerate() {
+        let key = (member.spec.function_key(), member.spec.alias.as_str());
+        if let Some(earlier) = members[..index]
+            .iter()
+            .position(|m| (m.spec.function_key(), m.spec.alias.as_str()) == key)
+        {
+            return Err(in_member(
+                FunctionError::invalid(format!(
+                    "`function`: the same alias as {} ({}); each alias is in a release once",
+                    place(&request, earlier),
+                    key.0
+                )),
+                &request,
+                index,
+            ));
         }
     }
     let alarms: Vec<usize> = members.iter().map(|m| m.spec.alarms.len()).collect();
@@ -212,6 +231,56 @@ async fn resume_existing<P: Ports>(
         release: ReleaseView::new(&members, ports.take_call_counts()),
         existing: true,
     })
+}
+
+/// Refuses the same key with a different release: every member (function, alias, version,
+/// strategy, alarms, hooks...), the waves and `earlierWaves` must be the same.
+async fn same_release<P: Ports>(
+    ports: &P,
+    request: &ReleaseRequest,
+    first: &Rollout,
+) -> Result<(), FunctionError> {
+    let Some(release) = &first.release else {
+        return Ok(());
+    };
+    let members = Runner::new(ports, Role::Start)
+        .load_members(release)
+        .await?;
+    let mut differ: Vec<String> = Vec::new();
+    if members.len() != request.members.len() {
+        differ.push(format!(
+            "members ({} then, {} now)",
+            members.len(),
+            request.members.len()
+        ));
+    } else {
+        for (index, (member, asked)) in members.iter().zip(&request.members).enumerate() {
+            let same_alias = asked.alias == member.spec.alias
+                && (asked.function == member.spec.function
+                    || Some(&asked.function) == member.spec.function_arn.as_ref());
+            let mut fields: Vec<&str> = crate::handler::differences(asked, member);
+            if !same_alias {
+                fields.insert(0, "function/alias");
+            }
+            if member.release.as_ref().map(|r| r.wave) != request.waves.get(index).copied() {
+                fields.push("wave");
+            }
+            if !fields.is_empty() {
+                differ.push(format!("{} ({})", place(request, index), fields.join(", ")));
+            }
+        }
+    }
+    if release.earlier_waves != request.earlier_waves {
+        differ.push("earlierWaves".into());
+    }
+    if differ.is_empty() {
+        return Ok(());
+    }
+    Err(FunctionError::conflict(format!(
+        "`idempotencyKey`: the key was used for release {} with a different {}; use a new key for a new release",
+        release.id,
+        differ.join("; ")
+    )))
 }
 
 /// Deletes alarms made for a release that was not created (best effort).

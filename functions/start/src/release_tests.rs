@@ -232,3 +232,94 @@ async fn the_same_request_again_answers_with_its_release() {
         .expect("member");
     assert_eq!(stored.release.map(|r| r.index), Some(1));
 }
+
+#[tokio::test]
+async fn a_reused_key_with_another_release_or_a_single_rollout_is_refused() {
+    let fake = world();
+    start(&fake, request()).await.expect("started");
+    // The same key, member 2 to another version.
+    let mut changed = request();
+    changed["members"][2]["targetVersion"] = json!("3");
+    let error = start(&fake, changed).await.expect_err("refused");
+    assert_eq!(error.error_type, "Conflict");
+    assert!(
+        error.message.contains("members[2] (targetVersion)"),
+        "{}",
+        error.message
+    );
+    // The same key for one rollout of the first member's alias.
+    let single = json!({"function": "api", "alias": "live", "targetVersion": "2",
+        "strategy": "Linear10PercentEvery1Minute", "alarms": ["checkout-errors", "api-errors"],
+        "hooks": {"preTraffic": "smoke"}, "idempotencyKey": "build-42"});
+    let error = crate::handler::start_request(
+        &fake,
+        &single,
+        Actor::direct_invoke(),
+        &Invocation::default(),
+        &open_policy(),
+        "glidepath-",
+    )
+    .await
+    .expect_err("refused");
+    assert_eq!(error.error_type, "Conflict");
+    assert!(
+        error.message.contains("was used for release rel"),
+        "{}",
+        error.message
+    );
+}
+
+#[tokio::test]
+async fn one_alias_by_name_and_by_arn_is_one_member() {
+    let fake = world();
+    let mut body = request();
+    body["members"][2] = json!({"function": format!("{}api", glidepath_aws::fakes::FUNCTION_ARN_PREFIX),
+        "alias": "live", "targetVersion": "2"});
+    let error = start(&fake, body).await.expect_err("refused");
+    assert_eq!(error.error_type, "InvalidRequest");
+    assert!(
+        error.message.starts_with("members[2]") && error.message.contains("members[0]"),
+        "{}",
+        error.message
+    );
+    assert!(fake.world().rollouts.is_empty());
+}
+
+#[tokio::test]
+async fn a_member_elsewhere_has_no_health_signal_glidepath_can_read() {
+    let fake = world();
+    // Glidepath runs in another region than the functions: its alarms cannot watch them.
+    let invocation = Invocation {
+        region: Some("eu-west-1".into()),
+        ..Invocation::default()
+    };
+    let guarded = glidepath_core::Policy::from_json(
+        r#"{"rules": [{"name": "all", "principals": ["*"], "actions": ["*"], "mayOverride": ["*"]}]}"#,
+    )
+    .expect("policy");
+    let error = start_release(
+        &fake,
+        &request(),
+        Actor::direct_invoke(),
+        &invocation,
+        &guarded,
+        "glidepath-",
+    )
+    .await
+    .expect_err("refused");
+    assert_eq!(error.error_type, "Forbidden");
+    assert!(error.message.starts_with("members[0]"), "{}", error.message);
+    // Overriding the guardrail, by someone allowed to, starts it.
+    let mut body = request();
+    body["allow"] = json!(["noHealthSignal"]);
+    start_release(
+        &fake,
+        &body,
+        Actor::direct_invoke(),
+        &invocation,
+        &guarded,
+        "glidepath-",
+    )
+    .await
+    .expect("started with the override");
+}

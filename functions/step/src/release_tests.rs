@@ -375,3 +375,47 @@ async fn a_member_gone_back_owes_its_release_until_the_others_have_followed() {
     let overdue = fake.overdue(much_later, &grace).await.expect("read");
     assert!(overdue.is_empty(), "{overdue:?}");
 }
+
+#[tokio::test]
+async fn a_finished_wave_whose_alias_moved_while_waiting_takes_the_release_back() {
+    let fake = world();
+    let member = |f: &str| json!({"function": f, "alias": "live", "targetVersion": "2", "alarms": [format!("{f}-errors")]});
+    seed_release(
+        &fake,
+        json!({"waves": [{"members": [member("api")]}, {"members": [member("worker"), member("consumer")]}],
+               "strategy": "Canary10Percent5Minutes"}),
+    )
+    .await;
+    tick(&fake, "rel-1-0").await;
+    // The first wave waits at 100 %; the second has started.
+    assert!(fake.rollout("rel-1-0").is_some_and(|m| m.finished_wave()));
+    assert!(fake.rollout("rel-1-1").is_some_and(|m| !m.is_unstarted()));
+    // Someone puts the first wave's alias back by hand while it waits.
+    fake.move_alias_externally("api", "live", "1");
+    tick(&fake, "rel-1-1").await;
+    tick(&fake, "rel-1-2").await;
+    let hand_offs = std::mem::take(&mut fake.world().hand_offs);
+    for (_, id) in hand_offs {
+        Runner::new(&fake, Role::Rollback)
+            .redrive(&id)
+            .await
+            .expect("rolled back");
+    }
+    let ended = members(&fake);
+    assert!(
+        ended.iter().all(|m| m.status == Status::RolledBack),
+        "{:?}",
+        ended
+            .iter()
+            .map(|m| (m.status, m.reason.clone()))
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        ended[1]
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("api:live") && r.contains("waited to succeed")),
+        "{:?}",
+        ended[1].reason
+    );
+}

@@ -7,7 +7,7 @@
 
 use super::{Role, Run, RunError, Runner};
 use crate::error::PortError;
-use crate::ports::{Dispatcher, HandOff, Ports, RolloutStore};
+use crate::ports::{AliasRouter, Dispatcher, HandOff, Ports, RolloutStore};
 use glidepath_core::release::{Coordination, ReleaseMembership, coordinate, is_settled};
 use glidepath_core::{Actor, Event, Rollout, Status, Transition, transition};
 use tracing::{info, warn};
@@ -80,7 +80,17 @@ impl<P: Ports> Runner<'_, P> {
                 }
                 Coordination::Wait => return Ok(()),
                 Coordination::Advance { from, targets } => {
-                    let moving = targets.iter().map(|&i| members[i].clone()).collect();
+                    let moving: Vec<Rollout> =
+                        targets.iter().map(|&i| members[i].clone()).collect();
+                    // Members that waited at 100 % (a finished wave, perhaps for hours) succeed
+                    // only if their aliases are still where Glidepath left them.
+                    if from.from == Status::PostTraffic {
+                        if let Some((member, detail)) = coordinator.moved_alias(&moving).await? {
+                            warn!(rollout_id = %member.id, detail = %detail, "a member's alias moved while it waited to succeed");
+                            Box::pin(coordinator.run_on(member, Event::Drift { detail })).await?;
+                            continue;
+                        }
+                    }
                     Box::pin(coordinator.advance_together(moving, from)).await?;
                 }
                 Coordination::StartWave { wave, targets } => {
@@ -106,6 +116,30 @@ impl<P: Ports> Runner<'_, P> {
             }
         }
         Ok(())
+    }
+
+    /// The first of `members` whose alias no longer holds 100 % of its target version, with
+    /// what it holds instead.
+    async fn moved_alias(
+        &self,
+        members: &[Rollout],
+    ) -> Result<Option<(Rollout, String)>, RunError> {
+        for member in members {
+            let spec = &member.spec;
+            let found = self
+                .ports
+                .router()
+                .read_alias(&spec.function, &spec.alias)
+                .await?;
+            if !found.holds(spec, glidepath_core::Weight::FULL) {
+                let detail = format!(
+                    "alias {}:{} points at version {} (revision {}) while the member waited to succeed on version {}",
+                    spec.function, spec.alias, found.version, found.revision, spec.target_version
+                );
+                return Ok(Some((member.clone(), detail)));
+            }
+        }
+        Ok(None)
     }
 
     /// Every member is back or succeeded: the members that went back owe no more
