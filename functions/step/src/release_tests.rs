@@ -419,3 +419,43 @@ async fn a_finished_wave_whose_alias_moved_while_waiting_takes_the_release_back(
         ended[1].reason
     );
 }
+
+#[tokio::test]
+async fn a_member_whose_alias_cannot_be_written_takes_the_release_back() {
+    let fake = world();
+    seed_release(&fake, release(json!("Linear10PercentEvery1Minute"))).await;
+    tick(&fake, "rel-1-0").await;
+    tick(&fake, "rel-1-1").await;
+    // The next advance writes the first member's alias, which is gone for a moment (its
+    // target version deleted, say): a retry would not mend it.
+    fake.world().not_found.insert("lambda:UpdateAlias", 1);
+    tick(&fake, "rel-1-2").await;
+    let hand_offs = std::mem::take(&mut fake.world().hand_offs);
+    for (_, id) in hand_offs {
+        Runner::new(&fake, Role::Rollback)
+            .redrive(&id)
+            .await
+            .expect("rolled back");
+    }
+    let ended = members(&fake);
+    assert!(
+        ended.iter().all(|m| m.status == Status::RolledBack),
+        "{:?}",
+        ended
+            .iter()
+            .map(|m| (m.status, m.reason.clone()))
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        ended[2]
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("api:live") && r.contains("alias write failed")),
+        "{:?}",
+        ended[2].reason
+    );
+    for function in FUNCTIONS {
+        let alias = fake.alias(function, "live").expect("alias");
+        assert_eq!((alias.version.as_str(), alias.routing), ("1", None));
+    }
+}

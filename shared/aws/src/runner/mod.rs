@@ -172,6 +172,9 @@ enum Carried {
     Drift(String),
     /// A take-over found that the record moved on: the newer writer owns the alias.
     Superseded(Box<Rollout>),
+    /// A member of a release could not have its alias written, for a reason a retry does not
+    /// mend (the version or the function is gone): the release must go back.
+    Failed(String),
 }
 
 /// How many times a take-over reads the alias and tries to write it before giving up
@@ -341,6 +344,13 @@ impl<'a, P: Ports> Runner<'a, P> {
         let alias_applied = match self.carry_out(run, &commands, now).await? {
             Carried::Done { alias_applied } => alias_applied,
             Carried::Drift(detail) => return Ok(Some(self.drifted(run, detail).await?)),
+            Carried::Failed(reason) => {
+                warn!(rollout_id = %run.rollout.id, reason = %reason, "a member's alias write failed for good; its release goes back");
+                run.pending.push_front(Event::Failed {
+                    reason: format!("the alias write failed: {reason}"),
+                });
+                return Ok(None);
+            }
             Carried::Superseded(newer) => {
                 info!(rollout_id = %newer.id, "the record moved on before this take-over; leaving the alias to the newer writer");
                 return Ok(Some(*newer));
@@ -480,6 +490,12 @@ impl<'a, P: Ports> Runner<'a, P> {
                             alias_applied = true;
                         }
                         Err(PortError::Drift(detail)) => return Ok(Carried::Drift(detail)),
+                        Err(error)
+                            if run.rollout.release.is_some()
+                                && error.error_type() != ErrorType::Retryable =>
+                        {
+                            return Ok(Carried::Failed(error.to_string()));
+                        }
                         Err(error) => return Err(error.into()),
                     }
                 }
