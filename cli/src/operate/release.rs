@@ -239,14 +239,20 @@ pub fn status(members: &[Rollout], paint: render::Paint) -> String {
     if let Some(plan) = members.first() {
         let _ = writeln!(out, "plan      {}", plan.spec.strategy);
     }
+    let waves = members.iter().map(Rollout::wave).max().unwrap_or(0) + 1;
     let _ = writeln!(out, "members");
     for member in members {
         let spec = &member.spec;
         let waiting = if member.barrier().is_some() {
             " (waiting for the others)"
+        } else if member.is_unstarted() {
+            " (not started: waits for the earlier waves)"
         } else {
             ""
         };
+        if waves > 1 {
+            let _ = write!(out, "  wave {}", member.wave() + 1);
+        }
         let _ = writeln!(
             out,
             "  {:<28} {} -> {}  {} at {}%{waiting}",
