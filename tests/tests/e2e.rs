@@ -167,6 +167,18 @@ impl World {
             .expect("the rollout exists")
     }
 
+    /// A release's members as stored, from `start`'s answer about it.
+    async fn members_of(&self, answer: &Value) -> Vec<Rollout> {
+        let mut members = Vec::new();
+        for member in answer["members"].as_array().expect("members") {
+            members.push(
+                self.rollout(member["rolloutId"].as_str().expect("an id"))
+                    .await,
+            );
+        }
+        members
+    }
+
     async fn wait_status(&self, id: &str, status: Status) -> Rollout {
         wait_for(
             &format!("rollout {id} to be {status}"),

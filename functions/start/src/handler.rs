@@ -86,7 +86,7 @@ fn request_body(
 
 /// Deletes alarms made for a rollout that was not created (best effort: a left-over alarm
 /// guards nothing, no rollout watches it).
-async fn remove_alarms<P: Ports>(ports: &P, names: &[String]) {
+pub(crate) async fn remove_alarms<P: Ports>(ports: &P, names: &[String]) {
     if names.is_empty() {
         return;
     }

@@ -8,14 +8,12 @@
 //! The idempotency key is the release's: each member claims it on its own alias, and the
 //! same request again answers with the release it started.
 
-use crate::handler::{Prepared, first_step, prepare};
+use crate::handler::{Prepared, first_step, prepare, remove_alarms};
 use glidepath_aws::clock::new_release_id;
 use glidepath_aws::function::{FunctionError, Invocation, ReleaseView};
 use glidepath_aws::ports::{Created, HealthCheck, Ports, RolloutStore};
 use glidepath_aws::{ErrorType, PortError, Role, Runner};
-use glidepath_core::release::{
-    MAX_TRANSACTION_ITEMS, ReleaseMembership, member_id, transaction_items,
-};
+use glidepath_core::release::{MAX_TRANSACTION_ITEMS, member_id, transaction_items};
 use glidepath_core::{Actor, Event, OwedKind, Policy, ReleaseRequest, Rollout, Status};
 use serde_json::Value;
 use tracing::{info, warn};
@@ -141,16 +139,7 @@ pub async fn start_release<P: Ports>(
         )));
     }
     for (index, member) in members.iter_mut().enumerate() {
-        member.release = Some(ReleaseMembership {
-            id: release_id.clone(),
-            name: request.name.clone(),
-            index,
-            members: ids.clone(),
-            rolled_back_for: None,
-            wave: request.waves[index],
-            earlier_waves: request.earlier_waves,
-            settled: false,
-        });
+        member.release = Some(request.membership(&release_id, &ids, index));
     }
     let managed_names: Vec<String> = managed.iter().map(|a| a.name.clone()).collect();
     if !managed.is_empty() {
@@ -281,16 +270,6 @@ async fn same_release<P: Ports>(
         release.id,
         differ.join("; ")
     )))
-}
-
-/// Deletes alarms made for a release that was not created (best effort).
-async fn remove_alarms<P: Ports>(ports: &P, names: &[String]) {
-    if names.is_empty() {
-        return;
-    }
-    if let Err(error) = ports.health().delete_alarms(names).await {
-        warn!(error = %error, alarms = ?names, "could not delete the alarms made for a release that was not created");
-    }
 }
 
 #[cfg(test)]

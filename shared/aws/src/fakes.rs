@@ -957,16 +957,7 @@ pub async fn seed_release(fake: &FakeAws, request: serde_json::Value) -> Vec<Rol
         spec.function_arn = alias.function_arn();
         let mut rollout = Rollout::new(ids[index].clone(), spec, member.plan.clone(), now);
         rollout.alias_revision = Some(alias.revision);
-        rollout.release = Some(glidepath_core::release::ReleaseMembership {
-            id: release_id.clone(),
-            name: request.name.clone(),
-            index,
-            members: ids.clone(),
-            rolled_back_for: None,
-            wave: request.waves[index],
-            earlier_waves: request.earlier_waves,
-            settled: false,
-        });
+        rollout.release = Some(request.membership(&release_id, &ids, index));
         members.push(rollout);
     }
     fake.create_all(&members).await.expect("created");

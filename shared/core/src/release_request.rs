@@ -78,6 +78,25 @@ fn bad(field: impl Into<String>, problem: impl Into<String>) -> RequestError {
 }
 
 impl ReleaseRequest {
+    /// What makes member `index` (of `ids`, every member's id) a member of release `id`.
+    pub fn membership(
+        &self,
+        id: &str,
+        ids: &[String],
+        index: usize,
+    ) -> crate::release::ReleaseMembership {
+        crate::release::ReleaseMembership {
+            id: id.to_string(),
+            name: self.name.clone(),
+            index,
+            members: ids.to_vec(),
+            rolled_back_for: None,
+            wave: self.waves[index],
+            earlier_waves: self.earlier_waves,
+            settled: false,
+        }
+    }
+
     /// Whether a request body asks for a release (it has `members` or `waves`).
     pub fn is_release(value: &Value) -> bool {
         value.get("members").is_some() || value.get("waves").is_some()

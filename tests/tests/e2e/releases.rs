@@ -3,9 +3,9 @@
 //! to `ALARM`) ends with all three back on the old version, the reason naming the bad one; a
 //! train whose second member's alias another rollout holds is refused and moves nothing.
 
-use super::{World, world};
+use super::world;
 use aws_sdk_cloudwatch::types::StateValue;
-use glidepath_core::{Rollout, Status};
+use glidepath_core::Status;
 use glidepath_e2e::run;
 use glidepath_e2e::target::{ALIAS, Target};
 use serde_json::{Value, json};
@@ -20,16 +20,6 @@ fn release(name: &str, targets: &[&Target], version: &str, strategy: Value) -> V
         })).collect::<Vec<_>>(),
         "strategy": strategy,
     })
-}
-
-/// The release's members as stored, from its answer.
-async fn members(world: &World, answer: &Value) -> Vec<Rollout> {
-    let mut members = Vec::new();
-    for member in answer["members"].as_array().expect("members") {
-        let id = member["rolloutId"].as_str().expect("a member id");
-        members.push(world.rollout(id).await);
-    }
-    members
 }
 
 #[test]
@@ -123,7 +113,8 @@ fn e24_a_release_train_moves_together_and_goes_back_together() {
             ))
             .await
             .unwrap_or_else(|e| panic!("start refused the release: {e:?}"));
-        let ids: Vec<String> = members(world, &answer)
+        let ids: Vec<String> = world
+            .members_of(&answer)
             .await
             .into_iter()
             .map(|m| m.id)

@@ -8,7 +8,7 @@
 
 use super::{World, world};
 use aws_sdk_cloudwatch::types::StateValue;
-use glidepath_core::{Rollout, Status};
+use glidepath_core::Status;
 use glidepath_e2e::clients::{Clients, REGION};
 use glidepath_e2e::run;
 use glidepath_e2e::stack::MEMBER_ROLE_NAME;
@@ -91,19 +91,6 @@ async fn member(clients: &Clients, target: &Target, version: &str, alarm: &str) 
     json!({"function": arn, "alias": ALIAS, "targetVersion": version, "alarms": [alarm]})
 }
 
-/// The release's members as stored, from `start`'s answer.
-async fn members(world: &World, answer: &Value) -> Vec<Rollout> {
-    let mut members = Vec::new();
-    for member in answer["members"].as_array().expect("members") {
-        members.push(
-            world
-                .rollout(member["rolloutId"].as_str().expect("an id"))
-                .await,
-        );
-    }
-    members
-}
-
 #[test]
 #[ignore = "needs the local AWS emulator: run scripts/test"]
 fn e25_waves_across_two_regions_and_two_accounts() {
@@ -144,7 +131,7 @@ fn e25_waves_across_two_regions_and_two_accounts() {
             .start(&request)
             .await
             .unwrap_or_else(|e| panic!("start refused the release: {e:?}"));
-        let started = members(world, &answer).await;
+        let started = world.members_of(&answer).await;
         assert_eq!(
             started[0].status,
             glidepath_core::Status::Shifting,
@@ -202,7 +189,8 @@ fn e25_waves_across_two_regions_and_two_accounts() {
             .start(&request)
             .await
             .unwrap_or_else(|e| panic!("start refused the release: {e:?}"));
-        let ids: Vec<String> = members(world, &answer)
+        let ids: Vec<String> = world
+            .members_of(&answer)
             .await
             .into_iter()
             .map(|m| m.id)
