@@ -174,6 +174,7 @@ fn each_function_may_make_exactly_the_calls_its_code_makes() {
             orchestrator(&[
                 "dynamodb:GetItem",
                 "dynamodb:PutItem",
+                "dynamodb:DeleteItem",
                 "dynamodb:Query",
                 "lambda:InvokeFunction",
                 "events:PutEvents",

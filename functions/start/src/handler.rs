@@ -347,7 +347,7 @@ pub(crate) async fn prepare<P: Ports>(
                 "analysis"
             };
             return Err(FunctionError::invalid(format!(
-                "`{field}`: {function} is in {} of account {}; Glidepath reads metrics and makes alarms in its own region and account only: name the alarms it watches",
+                "`{field}`: {function} is in {} of account {}; Glidepath reads metrics and makes alarms in its own region and account only (a function elsewhere has no health signal Glidepath can read: allow `noHealthSignal`, and guard it with pushed alarms or alarms on metrics shared to this account)",
                 place.region, place.account
             )));
         }

@@ -155,6 +155,7 @@ pub async fn start_release<P: Ports>(
     match created {
         Ok(Created::New) => {}
         Ok(Created::Existing(existing)) => {
+            same_release(ports, &request, &existing).await?;
             return resume_existing(ports, *existing, deadline).await;
         }
         Err(PortError::Conflict(message)) => return Err(FunctionError::conflict(message)),
@@ -244,9 +245,14 @@ async fn same_release<P: Ports>(
         ));
     } else {
         for (index, (member, asked)) in members.iter().zip(&request.members).enumerate() {
-            let same_alias = asked.alias == member.spec.alias
-                && (asked.function == member.spec.function
-                    || Some(&asked.function) == member.spec.function_arn.as_ref());
+            // A name and an ARN of one function are one alias.
+            let same_function = if asked.function.starts_with("arn:") {
+                glidepath_core::unqualified_function_arn(&asked.function)
+                    == member.spec.function_key()
+            } else {
+                asked.function == member.spec.function_name()
+            };
+            let same_alias = asked.alias == member.spec.alias && same_function;
             let mut fields: Vec<&str> = crate::handler::differences(asked, member);
             if !same_alias {
                 fields.insert(0, "function/alias");

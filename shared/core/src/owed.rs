@@ -189,10 +189,9 @@ impl Rollout {
             return None;
         }
         match self.status {
-            // A later wave's member, until the release starts it.
-            Status::PreTraffic if self.is_unstarted() && self.wave() > 0 => {
-                at(OwedKind::Release, self.updated_at)
-            }
+            // A member not started yet: a later wave's, until the release starts it; the
+            // first wave's, until `start` (or a re-drive, should it have stopped) does.
+            Status::PreTraffic if self.is_unstarted() => at(OwedKind::Release, self.updated_at),
             Status::Shifting | Status::Baking => {
                 self.next_tick_at.and_then(|due| at(OwedKind::Tick, due))
             }

@@ -263,6 +263,17 @@ impl LambdaRouter {
             {
                 Ok(None)
             }
+            // The function, the alias or the version is gone: no retry mends that.
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                Err(PortError::NotFound(format!(
+                    "alias {}:{} cannot be set to version {version}: the function, the alias or the version is gone",
+                    spec.function, spec.alias
+                )))
+            }
             Err(error) => Err(PortError::aws("Lambda UpdateAlias", error)),
         }
     }

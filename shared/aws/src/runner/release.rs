@@ -126,11 +126,21 @@ impl<P: Ports> Runner<'_, P> {
     ) -> Result<Option<(Rollout, String)>, RunError> {
         for member in members {
             let spec = &member.spec;
-            let found = self
+            let found = match self
                 .ports
                 .router()
                 .read_alias(&spec.function, &spec.alias)
-                .await?;
+                .await
+            {
+                Ok(found) => found,
+                Err(PortError::NotFound(detail)) => {
+                    return Ok(Some((
+                        member.clone(),
+                        format!("the alias is gone ({detail})"),
+                    )));
+                }
+                Err(error) => return Err(error.into()),
+            };
             if !found.holds(spec, glidepath_core::Weight::FULL) {
                 let detail = format!(
                     "alias {}:{} points at version {} (revision {}) while the member waited to succeed on version {}",
