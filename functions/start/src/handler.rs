@@ -228,23 +228,10 @@ pub async fn start_request<P: Ports>(
         Prepared::Existing(existing) => return resume_existing(ports, *existing, deadline).await,
         Prepared::New { rollout, managed } => (*rollout, managed),
     };
-    if !managed.is_empty() {
-        if let Err(error) = ports.health().put_alarms(&managed).await {
-            remove_alarms(ports, &rollout.spec.managed_alarms).await;
-            return Err(error.into());
-        }
-    }
-    let created = ports.store().create(&rollout).await;
-    if !matches!(created, Ok(Created::New)) {
-        remove_alarms(ports, &rollout.spec.managed_alarms).await;
-    }
-    match created {
-        Ok(Created::New) => {}
-        Ok(Created::Existing(existing)) => {
-            return resume_existing(ports, *existing, deadline).await;
-        }
-        Err(PortError::Conflict(message)) => return Err(FunctionError::conflict(message)),
-        Err(error) => return Err(error.into()),
+    if let Some(existing) =
+        create_with_alarms(ports, std::slice::from_ref(&rollout), &managed).await?
+    {
+        return resume_existing(ports, existing, deadline).await;
     }
     let spec = &rollout.spec;
     info!(rollout_id = %rollout.id, function = %spec.function, alias = %spec.alias,
@@ -252,6 +239,34 @@ pub async fn start_request<P: Ports>(
         actor = %actor, rule = ?spec.authorized_by, overridden = ?spec.overridden, "rollout created");
     let rollout = first_step(ports, rollout, actor, deadline).await?;
     Ok(started(ports, &rollout, false))
+}
+
+/// Creates `rollouts` (one rollout, or a release's members, in one transaction) after the
+/// alarms Glidepath makes for them (`"alarms": "auto"`), so a breach is watched from the first
+/// step; a create that does not happen takes those alarms away again. `Some`: the rollout the
+/// idempotency key created before.
+pub(crate) async fn create_with_alarms<P: Ports>(
+    ports: &P,
+    rollouts: &[Rollout],
+    managed: &[managed_alarms::AlarmDefinition],
+) -> Result<Option<Rollout>, FunctionError> {
+    let names: Vec<String> = managed.iter().map(|a| a.name.clone()).collect();
+    if !managed.is_empty() {
+        if let Err(error) = ports.health().put_alarms(managed).await {
+            remove_alarms(ports, &names).await;
+            return Err(error.into());
+        }
+    }
+    let created = ports.store().create_all(rollouts).await;
+    if !matches!(created, Ok(Created::New)) {
+        remove_alarms(ports, &names).await;
+    }
+    match created {
+        Ok(Created::New) => Ok(None),
+        Ok(Created::Existing(existing)) => Ok(Some(*existing)),
+        Err(PortError::Conflict(message)) => Err(FunctionError::conflict(message)),
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// Everything `start` checks of one rollout request before anything changes, and the

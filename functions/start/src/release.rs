@@ -8,11 +8,11 @@
 //! The idempotency key is the release's: each member claims it on its own alias, and the
 //! same request again answers with the release it started.
 
-use crate::handler::{Prepared, first_step, prepare, remove_alarms};
+use crate::handler::{Prepared, create_with_alarms, first_step, prepare};
 use glidepath_aws::clock::new_release_id;
 use glidepath_aws::function::{FunctionError, Invocation, ReleaseView};
-use glidepath_aws::ports::{Created, HealthCheck, Ports, RolloutStore};
-use glidepath_aws::{ErrorType, PortError, Role, Runner};
+use glidepath_aws::ports::{Ports, RolloutStore};
+use glidepath_aws::{ErrorType, Role, Runner};
 use glidepath_core::release::{MAX_TRANSACTION_ITEMS, member_id, transaction_items};
 use glidepath_core::{Actor, Event, OwedKind, Policy, ReleaseRequest, Rollout, Status};
 use serde_json::Value;
@@ -141,25 +141,9 @@ pub async fn start_release<P: Ports>(
     for (index, member) in members.iter_mut().enumerate() {
         member.release = Some(request.membership(&release_id, &ids, index));
     }
-    let managed_names: Vec<String> = managed.iter().map(|a| a.name.clone()).collect();
-    if !managed.is_empty() {
-        if let Err(error) = ports.health().put_alarms(&managed).await {
-            remove_alarms(ports, &managed_names).await;
-            return Err(error.into());
-        }
-    }
-    let created = ports.store().create_all(&members).await;
-    if !matches!(created, Ok(Created::New)) {
-        remove_alarms(ports, &managed_names).await;
-    }
-    match created {
-        Ok(Created::New) => {}
-        Ok(Created::Existing(existing)) => {
-            same_release(ports, &request, &existing).await?;
-            return resume_existing(ports, *existing, deadline).await;
-        }
-        Err(PortError::Conflict(message)) => return Err(FunctionError::conflict(message)),
-        Err(error) => return Err(error.into()),
+    if let Some(existing) = create_with_alarms(ports, &members, &managed).await? {
+        same_release(ports, &request, &existing).await?;
+        return resume_existing(ports, existing, deadline).await;
     }
     info!(release = %release_id, name = ?request.name, members = members.len(), actor = %actor, "release created");
     // Each first-wave member's first event: the last to reach the first barrier moves them
