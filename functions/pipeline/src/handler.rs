@@ -142,12 +142,9 @@ async fn first<P: Ports>(
     {
         Ok(started) => {
             let id = started.rollout.rollout_id;
-            let rollout = ports.store().load(&id).await?.ok_or_else(|| {
-                FunctionError::retryable(format!("rollout {id} was started but cannot be read"))
-            })?;
             info!(job_id = %job.id, rollout_id = %id, existing = started.existing, "rollout started for a pipeline job");
             Ok((
-                report_on(ports, &rollout, Some((&actor, settings.policy))).await?,
+                report_on(ports, &started.record, Some((&actor, settings.policy))).await?,
                 Some(id),
             ))
         }
@@ -200,12 +197,9 @@ async fn first_release<P: Ports>(
     {
         Ok(started) => {
             let id = started.release.release_id.clone();
-            let members = release_members(ports, &id).await?.ok_or_else(|| {
-                FunctionError::retryable(format!("release {id} was started but cannot be read"))
-            })?;
             info!(job_id = %job.id, release = %id, existing = started.existing, "release started for a pipeline job");
             Ok((
-                crate::release::report_on(ports, members, &actor, settings.policy).await?,
+                crate::release::report_on(ports, started.members, &actor, settings.policy).await?,
                 Some(id),
             ))
         }

@@ -40,6 +40,9 @@ pub struct Started {
     #[serde(flatten)]
     pub rollout: RolloutView,
     pub existing: bool,
+    /// The record as this start left it (for a caller that goes on with it: the pipeline).
+    #[serde(skip)]
+    pub record: Box<Rollout>,
 }
 
 /// The request inside an EventBridge envelope, or the event itself.
@@ -555,6 +558,7 @@ fn started<P: Ports>(ports: &P, rollout: &Rollout, existing: bool) -> Started {
     Started {
         rollout: RolloutView::new(rollout, ports.take_call_counts()),
         existing,
+        record: Box::new(rollout.clone()),
     }
 }
 

@@ -26,6 +26,10 @@ pub struct ReleaseStarted {
     pub release: ReleaseView,
     /// The same request (idempotency key) started it before.
     pub existing: bool,
+    /// The members as this start left them (for a caller that goes on with them: the
+    /// pipeline).
+    #[serde(skip)]
+    pub members: Vec<Rollout>,
 }
 
 /// Where the request lists member `index`: `members[1]`, or `waves[1].members[0]`.
@@ -173,6 +177,7 @@ pub async fn start_release<P: Ports>(
     Ok(ReleaseStarted {
         release: ReleaseView::new(&stored, ports.take_call_counts()),
         existing: false,
+        members: stored,
     })
 }
 
@@ -204,6 +209,7 @@ async fn resume_existing<P: Ports>(
     Ok(ReleaseStarted {
         release: ReleaseView::new(&members, ports.take_call_counts()),
         existing: true,
+        members,
     })
 }
 
