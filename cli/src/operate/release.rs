@@ -50,10 +50,10 @@ impl<C: Control> Operator<'_, C> {
         wait: bool,
         out: &mut dyn Write,
     ) -> Result<Exit, OperateError> {
-        if request.get("members").is_none() {
+        if !glidepath_core::ReleaseRequest::is_release(request) {
             return Err(OperateError::new(
                 Exit::BadInput,
-                "the file is not a release request (it has no `members`); start one rollout with `glidepath start --request FILE`",
+                "the file is not a release request (it has no `members` or `waves`); start one rollout with `glidepath start --request FILE`",
             ));
         }
         let answer = self.control.invoke(Function::Start, request).await?;

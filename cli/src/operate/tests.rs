@@ -734,6 +734,15 @@ async fn release_start_sends_the_file_and_prints_every_member() {
     );
     assert_eq!(stack.invoked.borrow()[0].0, Function::Start);
 
+    // A release in waves is one too (the file is Glidepath's to check).
+    stack.answers.borrow_mut().push_back(Ok(
+        json!({"releaseId": "rel10", "status": "Shifting", "members": []}),
+    ));
+    std::fs::write(&file, r#"{"waves": [{"members": [{"function": "orders", "alias": "live", "targetVersion": "2"}]}], "strategy": "AllAtOnce"}"#).unwrap();
+    let (exit, out) = run_cli(&stack, &["release", "start", file.to_str().unwrap()]).await;
+    assert_eq!(exit, Exit::Done, "{out}");
+    assert_eq!(stack.invoked.borrow().len(), 2);
+
     // A single rollout's request is not a release.
     std::fs::write(
         &file,
