@@ -219,11 +219,11 @@ async fn release_members<P: Ports>(
     else {
         return Ok(None);
     };
-    let Some(release) = &first.release else {
+    if first.release.is_none() {
         return Ok(None);
-    };
+    }
     Ok(Some(
-        Runner::new(ports, Role::Step).load_members(release).await?,
+        Runner::new(ports, Role::Step).members_of(first).await?,
     ))
 }
 

@@ -101,8 +101,8 @@ pub async fn start_release<P: Ports>(
             Prepared::Existing(existing)
                 if index == 0 && existing.release.as_ref().is_some_and(|r| r.index == 0) =>
             {
-                same_release(ports, &request, &existing).await?;
-                return resume_existing(ports, *existing, deadline).await;
+                let members = same_release(ports, &request, &existing).await?;
+                return resume_existing(ports, members, deadline).await;
             }
             Prepared::Existing(existing) => {
                 return Err(in_member(
@@ -146,8 +146,8 @@ pub async fn start_release<P: Ports>(
         member.release = Some(request.membership(&release_id, &ids, index));
     }
     if let Some(existing) = create_with_alarms(ports, &members, &managed).await? {
-        same_release(ports, &request, &existing).await?;
-        return resume_existing(ports, existing, deadline).await;
+        let members = same_release(ports, &request, &existing).await?;
+        return resume_existing(ports, members, deadline).await;
     }
     info!(release = %release_id, name = ?request.name, members = members.len(), actor = %actor, "release created");
     // Each first-wave member's first event: the last to reach the first barrier moves them
@@ -185,27 +185,31 @@ pub async fn start_release<P: Ports>(
 /// interrupted before they got going.
 async fn resume_existing<P: Ports>(
     ports: &P,
-    first: Rollout,
+    members: Vec<Rollout>,
     deadline: Option<std::time::SystemTime>,
 ) -> Result<ReleaseStarted, FunctionError> {
-    let Some(release) = first.release.clone() else {
-        return Err(FunctionError::conflict(format!(
-            "`idempotencyKey`: the key was used for rollout {}, not for a release",
-            first.id
-        )));
-    };
     let runner = Runner::new(ports, Role::Start).with_deadline(deadline);
-    for member in runner.load_members(&release).await? {
+    let mut resumed = false;
+    for member in &members {
         let interrupted = member.owed_work().is_some_and(|work| {
             work.kind == OwedKind::Effects
                 || (member.status == Status::PreTraffic && member.seq == 0)
         });
         if interrupted {
             info!(rollout_id = %member.id, "resuming an interrupted member for a repeated request");
-            runner.run_on(member, Event::Redrive).await?;
+            runner.run_on(member.clone(), Event::Redrive).await?;
+            resumed = true;
         }
     }
-    let members = runner.load_members(&release).await?;
+    // Read again only what a resume may have moved.
+    let members = match members.first() {
+        Some(first) if resumed => {
+            runner
+                .load_members(first.release.as_ref().expect("a member"))
+                .await?
+        }
+        _ => members,
+    };
     Ok(ReleaseStarted {
         release: ReleaseView::new(&members, ports.take_call_counts()),
         existing: true,
@@ -219,12 +223,15 @@ async fn same_release<P: Ports>(
     ports: &P,
     request: &ReleaseRequest,
     first: &Rollout,
-) -> Result<(), FunctionError> {
+) -> Result<Vec<Rollout>, FunctionError> {
     let Some(release) = &first.release else {
-        return Ok(());
+        return Err(FunctionError::conflict(format!(
+            "`idempotencyKey`: the key was used for rollout {}, not for a release",
+            first.id
+        )));
     };
     let members = Runner::new(ports, Role::Start)
-        .load_members(release)
+        .members_of(first.clone())
         .await?;
     let mut differ: Vec<String> = Vec::new();
     if members.len() != request.members.len() {
@@ -259,7 +266,7 @@ async fn same_release<P: Ports>(
         differ.push("earlierWaves".into());
     }
     if differ.is_empty() {
-        return Ok(());
+        return Ok(members);
     }
     Err(FunctionError::conflict(format!(
         "`idempotencyKey`: the key was used for release {} with a different {}; use a new key for a new release",

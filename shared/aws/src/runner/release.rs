@@ -173,6 +173,23 @@ impl<P: Ports> Runner<'_, P> {
         Ok(())
     }
 
+    /// Every member of the release `member` belongs to, in order, reading all but `member`
+    /// itself (a rollout on its own: just it).
+    pub async fn members_of(&self, member: Rollout) -> Result<Vec<Rollout>, RunError> {
+        let Some(release) = member.release.clone() else {
+            return Ok(vec![member]);
+        };
+        let mut members = Vec::with_capacity(release.members.len());
+        for id in &release.members {
+            if *id == member.id {
+                members.push(member.clone());
+            } else {
+                members.push(self.reload(id).await?);
+            }
+        }
+        Ok(members)
+    }
+
     /// Every member of `release`, in order; a member that is not found is an error.
     pub async fn load_members(
         &self,
