@@ -180,9 +180,7 @@ impl Rollout {
             return at(OwedKind::Notification, self.updated_at);
         }
         // A member that went back owes coordination until the release has followed it.
-        let unsettled = self.release.as_ref().is_some_and(|r| !r.settled)
-            && matches!(self.status, Status::RolledBack | Status::Failed);
-        if unsettled {
+        if self.owes_release_followers() {
             return at(OwedKind::Release, self.updated_at);
         }
         if self.status.is_terminal() {

@@ -158,6 +158,13 @@ impl Rollout {
                 .is_some_and(|b| b.from == Status::PostTraffic)
     }
 
+    /// Whether this member has gone back (ended `RolledBack` or `Failed`) and its release has
+    /// not yet been seen to follow it: it owes coordination ([`crate::OwedKind::Release`]).
+    pub fn owes_release_followers(&self) -> bool {
+        self.release.as_ref().is_some_and(|r| !r.settled)
+            && matches!(self.status, Status::RolledBack | Status::Failed)
+    }
+
     /// `<function>:<alias> (<id>)`: how a release names its member.
     pub fn member_label(&self) -> String {
         format!("{}:{} ({})", self.spec.function, self.spec.alias, self.id)

@@ -481,12 +481,7 @@ impl<'a> Step<'a> {
             self.next.pause = None;
         }
         // A member going bad takes the release with it.
-        let bad = |status| {
-            matches!(
-                status,
-                Status::RollingBack | Status::RolledBack | Status::Failed
-            )
-        };
+        let bad = crate::release::is_bad;
         // ... and a member that has finished going back settles the release when it is the
         // last (its siblings may all be back by now).
         let finished_back =

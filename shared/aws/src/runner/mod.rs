@@ -259,12 +259,13 @@ impl<'a, P: Ports> Runner<'a, P> {
             info!(rollout_id = %id, status = %rollout.status, role = ?self.role, "nothing for this function to re-drive");
             return Ok(rollout);
         }
+        // A member that had gone back and still owed its release's coordination (the
+        // invocation that should have told the others died): its record absorbs the re-drive,
+        // so coordinate here. (A re-drive that itself ends a rollback coordinates as any
+        // transition into the end does.)
+        let owed = rollout.owes_release_followers();
         let after = self.run_on(rollout, Event::Redrive).await?;
-        // A member that went back and still owes its release's coordination (the invocation
-        // that should have told the others died): coordinate now.
-        let unsettled = after.release.as_ref().is_some_and(|r| !r.settled)
-            && glidepath_core::release::is_bad(after.status);
-        if unsettled && self.role != Role::Finalize && self.role != Role::CheckAlarms {
+        if owed && self.role != Role::Finalize && self.role != Role::CheckAlarms {
             self.coordinate_release(&after).await?;
             return self.reload(id).await;
         }

@@ -68,17 +68,27 @@ impl<P: Ports> Runner<'_, P> {
     /// Loads every member of `member`'s release and carries out the release's decisions
     /// until it is to wait.
     pub async fn coordinate_release(&self, member: &Rollout) -> Result<(), RunError> {
-        let Some(release) = &member.release else {
-            return Ok(());
-        };
+        match &member.release {
+            Some(release) => self.coordinate_members(release).await.map(|_| ()),
+            None => Ok(()),
+        }
+    }
+
+    /// [`Runner::coordinate_release`] of `release`; the members as the last round read them.
+    async fn coordinate_members(
+        &self,
+        release: &ReleaseMembership,
+    ) -> Result<Vec<Rollout>, RunError> {
         let coordinator = self.coordinator();
+        let mut members = Vec::new();
         for _ in 0..MAX_ROUNDS {
-            let members = self.load_members(release).await?;
+            members = self.load_members(release).await?;
             match coordinate(&members) {
                 Coordination::Wait if is_settled(&members) => {
-                    return self.settle(&members).await;
+                    self.settle(&members).await?;
+                    return Ok(members);
                 }
-                Coordination::Wait => return Ok(()),
+                Coordination::Wait => return Ok(members),
                 Coordination::Advance { from, targets } => {
                     let moving: Vec<Rollout> =
                         targets.iter().map(|&i| members[i].clone()).collect();
@@ -115,7 +125,7 @@ impl<P: Ports> Runner<'_, P> {
                 }
             }
         }
-        Ok(())
+        Ok(members)
     }
 
     /// The first of `members` whose alias no longer holds 100 % of its target version, with
@@ -322,10 +332,7 @@ impl<P: Ports> Runner<'_, P> {
                 return Err(RunError::Rejected(rejected));
             }
         }
-        let members = self.load_members(&release).await?;
-        if let Some(first) = members.first() {
-            Box::pin(self.coordinate_release(first)).await?;
-        }
-        self.load_members(&release).await
+        // Coordinated once the command is in (its last read is the members as they are now).
+        Box::pin(self.coordinate_members(&release)).await
     }
 }
