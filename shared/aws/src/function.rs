@@ -160,29 +160,8 @@ impl ReleaseView {
     /// The view of a release from its members (in order; at least one).
     pub fn new(members: &[Rollout], aws_calls: BTreeMap<&'static str, u64>) -> Self {
         let release = members.first().and_then(|m| m.release.as_ref());
-        let reason = match glidepath_core::release::coordinate(members) {
-            glidepath_core::release::Coordination::RollBack { cause, reason, .. } => {
-                Some(format!("member {cause}: {reason}"))
-            }
-            _ => members
-                .iter()
-                .find(|m| {
-                    m.release
-                        .as_ref()
-                        .is_some_and(|r| r.rolled_back_for.is_none())
-                        && matches!(
-                            m.status,
-                            Status::RolledBack | Status::Failed | Status::RollingBack
-                        )
-                })
-                .map(|m| {
-                    format!(
-                        "member {}: {}",
-                        m.member_label(),
-                        m.reason.clone().unwrap_or_default()
-                    )
-                }),
-        };
+        let reason = glidepath_core::release::cause(members)
+            .map(|(cause, reason)| format!("member {cause}: {reason}"));
         ReleaseView {
             release_id: release.map(|r| r.id.clone()).unwrap_or_default(),
             name: release.and_then(|r| r.name.clone()),

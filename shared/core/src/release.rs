@@ -291,6 +291,13 @@ fn advance(members: &[Rollout], which: impl Fn(&Rollout) -> bool) -> Coordinatio
     }
 }
 
+/// Why a release went back, if it did: the member that went bad first on its own, and its
+/// reason (as the coordinator names it to the others).
+pub fn cause(members: &[Rollout]) -> Option<(String, String)> {
+    let bad: Vec<&Rollout> = members.iter().filter(|m| is_bad(m.status)).collect();
+    (!bad.is_empty()).then(|| cause_of(&bad))
+}
+
 /// The member that went bad first on its own (not for another member), and why.
 fn cause_of(bad: &[&Rollout]) -> (String, String) {
     let own = bad
