@@ -78,6 +78,19 @@ pub async fn store_releases<S: RolloutStore>(store: &S, prefix: &str, at: UnixSe
             member
         })
         .collect();
+    // One alias twice, or more than one transaction takes: refused before anything is written.
+    let mut twice = members.clone();
+    twice[1].spec = twice[0].spec.clone();
+    assert!(matches!(
+        store.create_all(&twice).await,
+        Err(PortError::Invalid(_))
+    ));
+    let mut crowded = members.clone();
+    crowded[0].spec.alarms = (0..100).map(|i| format!("{prefix}-alarm-{i}")).collect();
+    assert!(matches!(
+        store.create_all(&crowded).await,
+        Err(PortError::Invalid(_))
+    ));
     // The third member's alias is held by another rollout: nothing is created.
     let holder = rollout(prefix, "m2", at);
     assert_eq!(store.create(&holder).await.expect("created"), Created::New);

@@ -354,6 +354,9 @@ impl RolloutStore for FakeAws {
 
     async fn create_all(&self, rollouts: &[Rollout]) -> Result<Created, PortError> {
         self.interleave().await;
+        if let Some(refusal) = crate::ports::refuse_create_all(rollouts) {
+            return Err(refusal);
+        }
         let mut world = self.world();
         world.fail("dynamodb:TransactWriteItems")?;
         let claim_of = |rollout: &Rollout| {

@@ -113,6 +113,41 @@ pub trait RolloutStore: Send + Sync {
     ) -> impl Future<Output = Result<Vec<String>, PortError>> + Send;
 }
 
+/// Why `rollouts` cannot be created in one transaction, if they cannot: more items than
+/// DynamoDB takes in one (`release::transaction_items`), or one alias twice (a transaction may
+/// touch an item once). The adapter and the fake both ask this before anything is written.
+pub fn refuse_create_all(rollouts: &[Rollout]) -> Option<PortError> {
+    let items: usize = rollouts
+        .iter()
+        .map(|r| {
+            glidepath_core::release::transaction_items(
+                &[r.spec.alarms.len()],
+                r.spec.idempotency_key.is_some(),
+            )
+        })
+        .sum();
+    if items > glidepath_core::release::MAX_TRANSACTION_ITEMS {
+        return Some(PortError::Invalid(format!(
+            "creating these {} rollouts takes {items} items in one transaction; DynamoDB allows {}",
+            rollouts.len(),
+            glidepath_core::release::MAX_TRANSACTION_ITEMS
+        )));
+    }
+    for (index, rollout) in rollouts.iter().enumerate() {
+        let key = (rollout.spec.function_key(), rollout.spec.alias.as_str());
+        if rollouts[..index]
+            .iter()
+            .any(|r| (r.spec.function_key(), r.spec.alias.as_str()) == key)
+        {
+            return Some(PortError::Invalid(format!(
+                "alias {}:{} is twice in one create",
+                key.0, key.1
+            )));
+        }
+    }
+    None
+}
+
 /// What a cancelled create of `rollouts` came to, from the holders of their alias locks read
 /// after it: `Conflict` naming an alias another rollout holds; `New` when every lock is
 /// held by its own rollout (a retry of a create that had committed); else `Conflict` (the

@@ -534,17 +534,12 @@ impl RolloutStore for DynamoStore {
     }
 
     async fn create_all(&self, rollouts: &[Rollout]) -> Result<Created, PortError> {
+        if let Some(refusal) = crate::ports::refuse_create_all(rollouts) {
+            return Err(refusal);
+        }
         let mut items = Vec::new();
         for rollout in rollouts {
             items.extend(self.create_items(rollout)?);
-        }
-        if items.len() > glidepath_core::release::MAX_TRANSACTION_ITEMS {
-            return Err(PortError::Invalid(format!(
-                "creating these {} rollouts takes {} items in one transaction; DynamoDB allows {}",
-                rollouts.len(),
-                items.len(),
-                glidepath_core::release::MAX_TRANSACTION_ITEMS
-            )));
         }
         match self.transact(items).await? {
             Ok(()) => Ok(Created::New),
