@@ -156,8 +156,9 @@ impl AliasRouter for LambdaRouter {
     ) -> Result<std::collections::BTreeMap<String, String>, PortError> {
         // ListTags takes an ARN only: a name is read for its ARN first.
         let client = self.clients.for_function(function).await?;
+        // ListTags takes the function's unqualified ARN (the fake, by name, takes any).
         let arn = if function.starts_with("arn:") {
-            function.to_string()
+            glidepath_core::unqualified_function_arn(function).to_string()
         } else {
             self.calls.record("lambda:GetFunctionConfiguration");
             let config = client
