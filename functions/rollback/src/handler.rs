@@ -9,10 +9,8 @@
 //! against the authorisation policy first and recorded with its actor; finishing a rollback
 //! already decided needs no rule.
 
-use glidepath_aws::entry::{CommandTarget, identify, load_target};
-use glidepath_aws::function::{
-    CommandAnswer, FunctionError, ReleaseView, RolloutView, parse_input,
-};
+use glidepath_aws::entry::{identify, load_target};
+use glidepath_aws::function::{CommandAnswer, FunctionError, RolloutView, parse_input};
 use glidepath_aws::ports::Ports;
 use glidepath_aws::{Role, Runner};
 use glidepath_core::{Action, Event, Policy};
@@ -67,21 +65,10 @@ pub async fn handle_with<P: Ports>(
             let reason = input
                 .reason
                 .unwrap_or_else(|| "no reason given".to_string());
-            match target {
-                CommandTarget::Rollout(stored) => {
-                    runner.run_on(*stored, Event::Abort { reason }).await?
-                }
-                // Every member of a release goes back, each for the operator's reason.
-                CommandTarget::Release(members) => {
-                    let members = runner
-                        .command_release(members, Event::Abort { reason })
-                        .await?;
-                    return Ok(CommandAnswer::Release(ReleaseView::new(
-                        &members,
-                        ports.take_call_counts(),
-                    )));
-                }
-            }
+            // A release: every member goes back, each for the operator's reason.
+            return Ok(runner
+                .command_target(target, Event::Abort { reason })
+                .await?);
         }
     };
     Ok(CommandAnswer::Rollout(RolloutView::new(

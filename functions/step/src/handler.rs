@@ -15,9 +15,9 @@
 //! cause of the transition. Ticks and re-drives only carry out what the rollout already
 //! decided, so they need no rule.
 
-use glidepath_aws::entry::{CommandTarget, authorize, identify, load_target};
+use glidepath_aws::entry::{authorize, identify, load_target};
 pub use glidepath_aws::function::RolloutView;
-use glidepath_aws::function::{CommandAnswer, FunctionError, ReleaseView, parse_input};
+use glidepath_aws::function::{CommandAnswer, FunctionError, parse_input};
 use glidepath_aws::ports::{AliasRouter, Ports, RolloutStore};
 use glidepath_aws::{Role, Runner};
 use glidepath_core::policy::is_session_of;
@@ -161,16 +161,9 @@ pub async fn handle_until<P: Ports>(
                     )));
                 }
             };
-            match load_target(ports.store(), policy, &actor, action, &input.rollout_id).await? {
-                CommandTarget::Rollout(stored) => runner.run_on(*stored, event).await?,
-                CommandTarget::Release(members) => {
-                    let members = runner.command_release(members, event).await?;
-                    return Ok(CommandAnswer::Release(ReleaseView::new(
-                        &members,
-                        ports.take_call_counts(),
-                    )));
-                }
-            }
+            let target =
+                load_target(ports.store(), policy, &actor, action, &input.rollout_id).await?;
+            return Ok(runner.command_target(target, event).await?);
         }
     };
     Ok(CommandAnswer::Rollout(view(ports, &rollout)))

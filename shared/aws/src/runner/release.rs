@@ -183,6 +183,26 @@ impl<P: Ports> Runner<'_, P> {
         Ok(())
     }
 
+    /// An operator's command on what it names (`load_target`): one rollout, or a whole
+    /// release ([`Runner::command_release`]); answered as the functions answer.
+    pub async fn command_target(
+        &self,
+        target: crate::entry::CommandTarget,
+        event: Event,
+    ) -> Result<crate::function::CommandAnswer, RunError> {
+        use crate::function::{CommandAnswer, ReleaseView, RolloutView};
+        Ok(match target {
+            crate::entry::CommandTarget::Rollout(stored) => {
+                let rollout = self.run_on(*stored, event).await?;
+                CommandAnswer::Rollout(RolloutView::new(&rollout, self.ports.take_call_counts()))
+            }
+            crate::entry::CommandTarget::Release(members) => {
+                let members = self.command_release(members, event).await?;
+                CommandAnswer::Release(ReleaseView::new(&members, self.ports.take_call_counts()))
+            }
+        })
+    }
+
     /// Every member of the release `member` belongs to, in order, reading all but `member`
     /// itself (a rollout on its own: just it).
     pub async fn members_of(&self, member: Rollout) -> Result<Vec<Rollout>, RunError> {
