@@ -426,6 +426,13 @@ fn e03_an_alarm_event_rolls_back_without_waiting_for_a_tick() {
         let clock = Instant::now();
         let outcome = deliver_alarm(world, &target.alarm).await;
         assert_eq!(outcome["rolledBack"], json!([id]));
+        // It reports what that cost: one lookup of the alarm's watches, and reads of the
+        // rollout it guards.
+        assert_eq!(outcome["awsCalls"]["dynamodb:Query"], json!(1), "{outcome}");
+        assert!(
+            outcome["awsCalls"]["dynamodb:GetItem"].as_u64() >= Some(1),
+            "{outcome}"
+        );
         world.wait_status(&id, Status::RolledBack).await;
         let seconds = clock.elapsed().as_secs_f64();
         eprintln!("alarm event to RolledBack: {seconds:.2}s (the next tick was 30 minutes away)");
@@ -566,6 +573,11 @@ fn e06_one_rollout_per_alias() {
                 .as_array()
                 .unwrap()
                 .contains(&json!(first)),
+            "{sweep}"
+        );
+        // It reports what that cost: the query's pages are its `dynamodb:Query` count.
+        assert!(
+            sweep["awsCalls"]["dynamodb:Query"].as_u64() >= Some(1),
             "{sweep}"
         );
         let store = world.glidepath.store(&world.clients);

@@ -25,6 +25,7 @@ use glidepath_aws::{Role, Runner};
 use glidepath_core::{Action, Actor, Event, InsufficientData, Policy, Status, UnixSeconds};
 use serde::Serialize;
 use serde_json::Value;
+use std::collections::BTreeMap;
 use tracing::{info, warn};
 
 pub const ALARM_STATE_CHANGE: &str = "CloudWatch Alarm State Change";
@@ -50,6 +51,9 @@ pub struct AlarmOutcome {
     /// back.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub not_allowed: Vec<String>,
+    /// The AWS calls this delivery made, by `service:Operation`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub aws_calls: BTreeMap<&'static str, u64>,
 }
 
 /// Where an alarm event came from and when its state changed.
@@ -212,6 +216,7 @@ pub async fn handle<P: Ports>(
         rolled_back: Vec::new(),
         older_than_rollout: Vec::new(),
         not_allowed: Vec::new(),
+        aws_calls: BTreeMap::new(),
     };
     if state_name == "OK" {
         return Ok(outcome);
@@ -262,6 +267,7 @@ pub async fn handle<P: Ports>(
         }
     }
     if failures.is_empty() {
+        outcome.aws_calls = ports.take_call_counts();
         Ok(outcome)
     } else {
         // Retried as a whole: rollouts already rolling back absorb the repeat.

@@ -12,6 +12,7 @@ use glidepath_aws::ports::{Dispatcher, HandOff, Ports, RolloutStore};
 use glidepath_core::Grace;
 use serde::Serialize;
 use serde_json::Value;
+use std::collections::BTreeMap;
 use tracing::{info, warn};
 
 #[derive(Debug, Serialize, PartialEq)]
@@ -19,6 +20,10 @@ use tracing::{info, warn};
 pub struct Sweep {
     /// Rollouts sent to `step` to be re-driven.
     pub redriven: Vec<String>,
+    /// The AWS calls this sweep made, by `service:Operation` (the index query's pages are
+    /// its `dynamodb:Query` count).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub aws_calls: BTreeMap<&'static str, u64>,
 }
 
 pub async fn handle<P: Ports>(
@@ -29,6 +34,7 @@ pub async fn handle<P: Ports>(
     let overdue = ports.store().overdue(ports.now(), grace).await?;
     let mut sweep = Sweep {
         redriven: Vec::new(),
+        aws_calls: BTreeMap::new(),
     };
     let mut failures = Vec::new();
     for id in overdue {
@@ -40,6 +46,7 @@ pub async fn handle<P: Ports>(
             Err(error) => failures.push(format!("{id}: {error}")),
         }
     }
+    sweep.aws_calls = ports.take_call_counts();
     info!(redriven = sweep.redriven.len(), "watchdog sweep");
     if failures.is_empty() {
         Ok(sweep)
