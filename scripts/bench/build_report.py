@@ -1,6 +1,6 @@
 """Report of one clean release build for scripts/bench-build.
 
-Usage: build_report.py TARGET_DIR WALL_SECONDS
+Usage: build_report.py TARGET_DIR BINARY_DIR WALL_SECONDS
 
 Prints the wall time, the slowest units from cargo's `--timings` report (the C build of the
 TLS crypto library and the link steps of the function binaries, where thin or fat LTO runs),
@@ -39,8 +39,19 @@ def zipped_size(path):
     return len(buffer.getvalue())
 
 
+def machine(path):
+    """The ELF header's machine: what the binary runs on."""
+    with open(path, "rb") as f:
+        head = f.read(20)
+    if head[:4] != b"\x7fELF":
+        return "not an ELF file"
+    return {62: "x86_64", 183: "aarch64"}.get(int.from_bytes(head[18:20], "little"), "other")
+
+
 def main():
-    target_dir, wall = sys.argv[1], float(sys.argv[2])
+    if len(sys.argv) == 3:  # TARGET_DIR WALL_SECONDS: the host's release folder
+        sys.argv[2:2] = [os.path.join(sys.argv[1], "release")]
+    target_dir, release, wall = sys.argv[1], sys.argv[2], float(sys.argv[3])
     print(f"clean build of the functions: {wall / 60:.1f} min ({wall:.0f} s)")
     data = units(target_dir)
     if data:
@@ -55,14 +66,13 @@ def main():
             print(f"  {u['name']} {u['version']}{u['target']}: {u['duration']:.0f} s")
         slowest = sorted(data, key=lambda u: u["duration"], reverse=True)[:5]
         print("  slowest units: " + ", ".join(f"{u['name']}{u['target']} {u['duration']:.0f} s" for u in slowest))
-    release = os.path.join(target_dir, "release")
     sizes = []
     for manifest in sorted(glob.glob("functions/*/Cargo.toml")):
         name = os.path.basename(os.path.dirname(manifest))
         binary = os.path.join(release, name)
         size, zipped = os.path.getsize(binary), zipped_size(binary)
         sizes.append(zipped)
-        print(f"  {name:<18} binary {size / 1e6:6.2f} MB   zip {zipped / 1e6:5.2f} MB")
+        print(f"  {name:<18} binary {size / 1e6:6.2f} MB   zip {zipped / 1e6:5.2f} MB   {machine(binary)}")
     print(f"  zips: {min(sizes) / 1e6:.2f}-{max(sizes) / 1e6:.2f} MB, {sum(sizes) / 1e6:.1f} MB in all")
 
 

@@ -11,8 +11,8 @@ same order). It implements only what the benchmark sends:
   TransactWriteItems (the confirmation: the alias's new revision, owed cleared, published).
 
 It does not judge anything else (breaches, gates, the end of the plan): the benchmark never
-sends those. It runs under `runtime_loop.py`, a minimal Runtime API loop on the standard
-library, not under awslambdaric (see there).
+sends those. scripts/bench-runtime runs it as Lambda runs Python:
+`python -m awslambdaric step_twin.handler`.
 """
 
 import datetime
@@ -142,9 +142,3 @@ def handler(event, _context):
         shift(record, now)
     return {"rolloutId": rollout_id, "seq": record["seq"], "weight": record["weight"],
             "status": record["status"], "tick": seq}
-
-
-if __name__ == "__main__":
-    import runtime_loop
-
-    runtime_loop.serve(handler)
