@@ -110,10 +110,10 @@ def main():
                                   start_name="start: a rollout that starts (first step; once)")
         if "shifting_twin" in spec:
             twin = "step twin (Python): a tick that shifts"
-            results += shifting_ticks(spec["bin"], spec["env"], spec["shifting_twin"], twin,
-                                      [spec["python"], "scripts/bench/step_twin.py"])
+            results += shifting_ticks(spec["bin"], dict(spec["env"], **spec["twin"]["env"]),
+                                      spec["shifting_twin"], twin, spec["twin"]["command"])
             spec.setdefault("pairs", []).append([rust, twin])
-    if "job" in spec:
+    if "job" in spec and os.path.exists(f"{spec['bin']}/pipeline"):
         results.append(pipeline_job(spec))
     if "alarm" in spec:
         # Stamped now: after the rollout started, as a real state change would be.
