@@ -70,6 +70,8 @@ def main():
     for manifest in sorted(glob.glob("functions/*/Cargo.toml")):
         name = os.path.basename(os.path.dirname(manifest))
         binary = os.path.join(release, name)
+        if not os.path.exists(binary):  # cargo-lambda moves it to lambda/<name>/bootstrap
+            binary = os.path.join(target_dir, "lambda", name, "bootstrap")
         size, zipped = os.path.getsize(binary), zipped_size(binary)
         sizes.append(zipped)
         print(f"  {name:<18} binary {size / 1e6:6.2f} MB   zip {zipped / 1e6:5.2f} MB   {machine(binary)}")
