@@ -65,25 +65,48 @@ class Runtime:
                 self.cond.wait(left)
 
 
-def serve(runtime):
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+class OneSegmentHandler(http.server.BaseHTTPRequestHandler):
+    """HTTP/1.1 on loopback with TCP_NODELAY, each answer written in one segment, quietly."""
 
-        def setup(self):
-            super().setup()
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    protocol_version = "HTTP/1.1"
 
-        def log_message(self, *args):
+    def setup(self):
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, *args):
+        pass
+
+    def send_whole(self, status, body, headers=(), content_type="application/json"):
+        # Status line, headers and body in one write: one segment.
+        head = [f"HTTP/1.1 {status} OK", f"Content-Length: {len(body)}",
+                f"Content-Type: {content_type}"]
+        head += [f"{k}: {v}" for k, v in headers]
+        self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+        self.wfile.flush()
+
+    def read_body(self):
+        length = int(self.headers.get("Content-Length", "0") or 0)
+        return self.rfile.read(length) if length else b""
+
+
+def start_server(handler):
+    """Serves `handler` on a free loopback port, a thread per connection, in the background."""
+
+    class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+        daemon_threads = True
+
+        def handle_error(self, request, client_address):
+            # A killed function drops its connection; nothing to report.
             pass
 
-        def send_whole(self, status, body, headers=()):
-            # Status line, headers and body in one write: one segment.
-            head = [f"HTTP/1.1 {status} OK", f"Content-Length: {len(body)}",
-                    "Content-Type: application/json"]
-            head += [f"{k}: {v}" for k, v in headers]
-            self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
-            self.wfile.flush()
+    server = Server(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
 
+
+def serve(runtime):
+    class Handler(OneSegmentHandler):
         def do_GET(self):
             if self.path.endswith("/invocation/next"):
                 request_id, payload = runtime.next_event()
@@ -99,23 +122,13 @@ def serve(runtime):
                 self.send_whole(404, b"{}")
 
         def do_POST(self):
-            length = int(self.headers.get("Content-Length", "0") or 0)
-            body = self.rfile.read(length) if length else b""
+            body = self.read_body()
             parts = self.path.split("/")
             if "invocation" in parts and parts[-1] in ("response", "error"):
                 runtime.answer(parts[-2], parts[-1], body)
             self.send_whole(202, b"{}")
 
-    class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-        daemon_threads = True
-
-        def handle_error(self, request, client_address):
-            # A killed function drops its connection; nothing to report.
-            pass
-
-    server = Server(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+    return start_server(Handler)
 
 
 def peak_rss_mib(pid):
@@ -179,35 +192,16 @@ class Recorder:
         lock = threading.Lock()
         calls = self.calls
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def setup(self):
-                super().setup()
-                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-            def log_message(self, *args):
-                pass
-
+        class Handler(OneSegmentHandler):
             def do_POST(self):
-                length = int(self.headers.get("Content-Length", "0") or 0)
-                if length:
-                    self.rfile.read(length)
+                self.read_body()
                 target = self.headers.get("X-Amz-Target", self.path)
                 with lock:
                     calls[target] = calls.get(target, 0) + 1
-                body = b"{}"
-                head = ["HTTP/1.1 200 OK", f"Content-Length: {len(body)}",
-                        "Content-Type: application/x-amz-json-1.1",
-                        f"x-amzn-RequestId: {uuid.uuid4()}"]
-                self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
-                self.wfile.flush()
+                self.send_whole(200, b"{}", [("x-amzn-RequestId", str(uuid.uuid4()))],
+                                content_type="application/x-amz-json-1.1")
 
-        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-            daemon_threads = True
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = start_server(Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def close(self):
