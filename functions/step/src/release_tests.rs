@@ -50,6 +50,28 @@ fn members(fake: &FakeAws) -> Vec<Rollout> {
         .collect()
 }
 
+/// Runs, as the `rollback` function would, every rollback handed off so far.
+async fn carry_out_rollbacks(fake: &FakeAws) {
+    let hand_offs = std::mem::take(&mut fake.world().hand_offs);
+    for (_, id) in hand_offs {
+        Runner::new(fake, Role::Rollback)
+            .redrive(&id)
+            .await
+            .expect("rolled back");
+    }
+}
+
+fn assert_all_rolled_back(members: &[Rollout]) {
+    assert!(
+        members.iter().all(|m| m.status == Status::RolledBack),
+        "{:?}",
+        members
+            .iter()
+            .map(|m| (m.status, m.reason.clone()))
+            .collect::<Vec<_>>()
+    );
+}
+
 fn weights(fake: &FakeAws) -> Vec<Weight> {
     members(fake).iter().map(|m| m.weight).collect()
 }
@@ -359,13 +381,7 @@ async fn a_member_gone_back_owes_its_release_until_the_others_have_followed() {
         );
     }
     // Once every member is back, nothing is owed any more.
-    let hand_offs = std::mem::take(&mut fake.world().hand_offs);
-    for (_, id) in hand_offs {
-        Runner::new(&fake, Role::Rollback)
-            .redrive(&id)
-            .await
-            .expect("rolled back");
-    }
+    carry_out_rollbacks(&fake).await;
     assert!(
         members(&fake)
             .iter()
@@ -394,22 +410,9 @@ async fn a_finished_wave_whose_alias_moved_while_waiting_takes_the_release_back(
     fake.move_alias_externally("api", "live", "1");
     tick(&fake, "rel-1-1").await;
     tick(&fake, "rel-1-2").await;
-    let hand_offs = std::mem::take(&mut fake.world().hand_offs);
-    for (_, id) in hand_offs {
-        Runner::new(&fake, Role::Rollback)
-            .redrive(&id)
-            .await
-            .expect("rolled back");
-    }
+    carry_out_rollbacks(&fake).await;
     let ended = members(&fake);
-    assert!(
-        ended.iter().all(|m| m.status == Status::RolledBack),
-        "{:?}",
-        ended
-            .iter()
-            .map(|m| (m.status, m.reason.clone()))
-            .collect::<Vec<_>>()
-    );
+    assert_all_rolled_back(&ended);
     assert!(
         ended[1]
             .reason
@@ -430,22 +433,9 @@ async fn a_member_whose_alias_cannot_be_written_takes_the_release_back() {
     // target version deleted, say): a retry would not mend it.
     fake.world().not_found.insert("lambda:UpdateAlias", 1);
     tick(&fake, "rel-1-2").await;
-    let hand_offs = std::mem::take(&mut fake.world().hand_offs);
-    for (_, id) in hand_offs {
-        Runner::new(&fake, Role::Rollback)
-            .redrive(&id)
-            .await
-            .expect("rolled back");
-    }
+    carry_out_rollbacks(&fake).await;
     let ended = members(&fake);
-    assert!(
-        ended.iter().all(|m| m.status == Status::RolledBack),
-        "{:?}",
-        ended
-            .iter()
-            .map(|m| (m.status, m.reason.clone()))
-            .collect::<Vec<_>>()
-    );
+    assert_all_rolled_back(&ended);
     assert!(
         ended[2]
             .reason
