@@ -34,6 +34,22 @@ fn request() -> Value {
     })
 }
 
+/// A single rollout's request, started the way a release's members are.
+async fn start_single(
+    fake: &FakeAws,
+    body: &Value,
+) -> Result<crate::handler::Started, glidepath_aws::function::FunctionError> {
+    crate::handler::start_request(
+        fake,
+        body,
+        Actor::direct_invoke(),
+        &Invocation::default(),
+        &open_policy(),
+        "glidepath-",
+    )
+    .await
+}
+
 async fn start(
     fake: &FakeAws,
     body: Value,
@@ -105,16 +121,9 @@ async fn a_member_whose_alias_is_held_refuses_the_release_and_nothing_moves() {
     let fake = world();
     let single = json!({"function": "worker", "alias": "live", "targetVersion": "3",
         "strategy": "Canary10Percent5Minutes", "alarms": ["worker-errors"]});
-    crate::handler::start_request(
-        &fake,
-        &single,
-        Actor::direct_invoke(),
-        &Invocation::default(),
-        &open_policy(),
-        "glidepath-",
-    )
-    .await
-    .expect("a rollout of worker");
+    start_single(&fake, &single)
+        .await
+        .expect("a rollout of worker");
     let before = fake.world().rollouts.len();
     let error = start(&fake, request()).await.expect_err("refused");
     assert_eq!(error.error_type, "Conflict");
@@ -251,16 +260,7 @@ async fn a_reused_key_with_another_release_or_a_single_rollout_is_refused() {
     let single = json!({"function": "api", "alias": "live", "targetVersion": "2",
         "strategy": "Linear10PercentEvery1Minute", "alarms": ["checkout-errors", "api-errors"],
         "hooks": {"preTraffic": "smoke"}, "idempotencyKey": "build-42"});
-    let error = crate::handler::start_request(
-        &fake,
-        &single,
-        Actor::direct_invoke(),
-        &Invocation::default(),
-        &open_policy(),
-        "glidepath-",
-    )
-    .await
-    .expect_err("refused");
+    let error = start_single(&fake, &single).await.expect_err("refused");
     assert_eq!(error.error_type, "Conflict");
     assert!(
         error.message.contains("was used for release rel"),
