@@ -1,7 +1,7 @@
 //! SDK clients for the local emulator: `AWS_ENDPOINT_URL` (default `http://127.0.0.1:4566`),
 //! test credentials, `us-east-1`, path-style S3.
 
-use aws_config::{BehaviorVersion, Region};
+use aws_config::Region;
 use aws_sdk_lambda::config::Credentials;
 use aws_sdk_lambda::primitives::Blob;
 use serde_json::Value;
@@ -33,7 +33,7 @@ impl Clients {
     pub async fn elsewhere(region: &str, access_key: &str) -> Clients {
         let endpoint = std::env::var("AWS_ENDPOINT_URL")
             .unwrap_or_else(|_| "http://127.0.0.1:4566".to_string());
-        let sdk = aws_config::defaults(BehaviorVersion::latest())
+        let sdk = glidepath_aws::sdk::defaults()
             .endpoint_url(&endpoint)
             .region(Region::new(region.to_string()))
             .credentials_provider(Credentials::new(

@@ -91,7 +91,7 @@ pub struct AwsControl {
 impl AwsControl {
     /// Loads the AWS configuration once and reads stack `name`'s outputs.
     pub async fn connect(name: &str, via: Via) -> Result<AwsControl, OperateError> {
-        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let sdk = glidepath_aws::sdk::load().await;
         let Some(region) = sdk.region() else {
             return Err(OperateError::new(
                 Exit::Aws,

@@ -96,7 +96,7 @@ impl UrlInvoker {
         endpoint: Option<&str>,
     ) -> Result<UrlInvoker, OperateError> {
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_native_roots(rustls::crypto::aws_lc_rs::default_provider())
+            .with_provider_and_native_roots(rustls::crypto::ring::default_provider())
             .map_err(|e| OperateError::new(Exit::Aws, format!("no TLS root certificates: {e}")))?
             .https_or_http()
             .enable_http1()

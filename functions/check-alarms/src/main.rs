@@ -12,7 +12,7 @@ mod handler;
 async fn main() -> Result<(), Error> {
     init_tracing();
     let config = Config::from_env()?;
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let sdk = glidepath_aws::sdk::load().await;
     let ports = AwsPorts::new(&sdk, &config);
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         let home = handler::Home::new(config.region.clone(), &event.context.invoked_function_arn)

@@ -15,7 +15,7 @@ mod release;
 async fn main() -> Result<(), Error> {
     init_tracing();
     let config = Config::from_env()?;
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let sdk = glidepath_aws::sdk::load().await;
     let ports = AwsPorts::new(&sdk, &config);
     let jobs = codepipeline::CodePipelineJobs::new(&sdk);
     let settings = handler::Settings {

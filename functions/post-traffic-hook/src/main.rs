@@ -10,7 +10,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 async fn main() -> Result<(), Error> {
     init_tracing();
     let config = HookConfig::from_env()?;
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let sdk = glidepath_aws::sdk::load().await;
     let ports = AwsHookPorts::new(&sdk);
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         let deadline = glidepath_aws::function::deadline(&event.context);

@@ -11,7 +11,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 async fn main() -> Result<(), Error> {
     init_tracing();
     let config = Config::from_env()?;
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let sdk = glidepath_aws::sdk::load().await;
     let ports = AwsPorts::new(&sdk, &config);
     let (policy, alarm_prefix) = (&config.policy, config.alarm_prefix.as_str());
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {

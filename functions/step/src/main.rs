@@ -13,7 +13,7 @@ mod handler;
 async fn main() -> Result<(), Error> {
     init_tracing();
     let config = Config::from_env()?;
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let sdk = glidepath_aws::sdk::load().await;
     let ports = AwsPorts::new(&sdk, &config);
     let policy = &config.policy;
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {

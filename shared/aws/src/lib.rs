@@ -7,6 +7,7 @@
 //! - [`runner`]: load → transition → effects → conditional write → feedback, in an order that
 //!   keeps every failure safe and retryable.
 //! - [`health`]: the one rule that turns alarm states into a health verdict.
+//! - [`sdk`]: the one AWS SDK configuration loader and its HTTPS client (rustls on ring).
 //! - [`config`]: the environment the orchestrator functions read once at start-up.
 //! - [`clock`]: wall-clock time, UTC formatting, rollout ids.
 //! - [`entry`]: who sent a request (the IAM caller of a function URL, or a direct invoke)
@@ -33,6 +34,7 @@ pub mod fuzz;
 pub mod health;
 pub mod ports;
 pub mod runner;
+pub mod sdk;
 
 pub use error::{ErrorType, PortError};
 pub use runner::{Role, RunError, Runner};

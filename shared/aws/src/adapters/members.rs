@@ -158,7 +158,7 @@ mod tests {
 
     #[tokio::test]
     async fn other_accounts_need_a_member_role() {
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        let sdk = crate::sdk::defaults()
             .region(aws_config::Region::new("us-east-1"))
             .credentials_provider(aws_credential_types::Credentials::new(
                 "test", "test", None, None, "test",
