@@ -3,8 +3,16 @@
 //! certificate a test certificate authority signed, and a server the client does not trust
 //! is refused before any request is sent.
 //!
+//! The client as deployed, [`sdk::https_client`], trusts the system's store, which
+//! rustls-native-certs finds through `SSL_CERT_FILE` first: a child process of this test
+//! binary, with that variable pointing at the test authority and no proxy variables, makes the
+//! same call through it (a test cannot set a variable in its own process: `set_var` is
+//! `unsafe`, which this workspace forbids).
+//!
 //! `fixtures/tls/` holds that authority's certificate (its key was deleted once it had signed)
-//! and a `localhost` certificate and key, for these tests only.
+//! and a `localhost` certificate and key, for these tests only; `generate.sh` there made them.
+//! The tests in this process take the proxy from the environment as the deployed client
+//! does: with `HTTPS_PROXY` set and `localhost` not in `NO_PROXY` they would reach the proxy.
 
 use std::sync::Arc;
 
@@ -63,12 +71,20 @@ async fn serve_once() -> (u16, JoinHandle<Result<String, String>>) {
     (port, served)
 }
 
-async fn dynamodb(port: u16, trust_the_test_ca: bool) -> aws_sdk_dynamodb::Client {
+/// Whom the client trusts.
+enum Trust {
+    /// The test authority only, through [`sdk::https_client_trusting`].
+    TestAuthority,
+    /// The system's store, through [`sdk::https_client`] as deployed.
+    System,
+}
+
+async fn dynamodb(port: u16, trust: Trust) -> aws_sdk_dynamodb::Client {
     let mut loader = sdk::defaults()
         .region(aws_config::Region::new("eu-west-1"))
         .credentials_provider(aws_credential_types::Credentials::for_tests())
         .endpoint_url(format!("https://localhost:{port}"));
-    if trust_the_test_ca {
+    if let Trust::TestAuthority = trust {
         let context = TlsContext::builder()
             .with_trust_store(
                 TrustStore::empty()
@@ -85,10 +101,11 @@ async fn dynamodb(port: u16, trust_the_test_ca: bool) -> aws_sdk_dynamodb::Clien
     aws_sdk_dynamodb::Client::from_conf(config)
 }
 
-#[tokio::test]
-async fn a_signed_call_goes_through_rustls_on_ring() {
+/// `ListTables` through a client trusting `trust`, to a server on loopback; asserts the
+/// answer arrived and the request was signed.
+async fn list_tables_over_tls(trust: Trust) {
     let (port, served) = serve_once().await;
-    let tables = dynamodb(port, true)
+    let tables = dynamodb(port, trust)
         .await
         .list_tables()
         .send()
@@ -106,10 +123,57 @@ async fn a_signed_call_goes_through_rustls_on_ring() {
 }
 
 #[tokio::test]
+async fn a_signed_call_goes_through_rustls_on_ring() {
+    list_tables_over_tls(Trust::TestAuthority).await;
+}
+
+/// The name of the test [`the_deployed_client_trusts_the_system_store`] runs in a child.
+const CHILD: &str = "child_the_deployed_client_over_tls";
+
+#[test]
+fn the_deployed_client_trusts_the_system_store() {
+    let ca = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tls/ca.pem");
+    let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"));
+    child
+        .args(["--exact", CHILD, "--include-ignored", "--test-threads", "1"])
+        .env("SSL_CERT_FILE", ca)
+        .env("GLIDEPATH_TLS_CHILD", "1")
+        .env_remove("SSL_CERT_DIR");
+    for proxy in [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ] {
+        child.env_remove(proxy);
+    }
+    let output = child.output().expect("the child test ran");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("1 passed"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[tokio::test]
+#[ignore = "run in a child process by the_deployed_client_trusts_the_system_store"]
+async fn child_the_deployed_client_over_tls() {
+    assert_eq!(
+        std::env::var("GLIDEPATH_TLS_CHILD").as_deref(),
+        Ok("1"),
+        "{CHILD} needs SSL_CERT_FILE set to the test authority: run the_deployed_client_trusts_the_system_store"
+    );
+    list_tables_over_tls(Trust::System).await;
+}
+
+#[tokio::test]
 async fn a_server_outside_the_trust_store_is_refused() {
     let (port, served) = serve_once().await;
     // The system's certificate authorities, as deployed: they never signed the test CA.
-    let refused = dynamodb(port, false)
+    let refused = dynamodb(port, Trust::System)
         .await
         .list_tables()
         .send()
