@@ -109,7 +109,7 @@ def main():
                                   [f"{spec['bin']}/step"],
                                   start_name="start: a rollout that starts (first step; once)")
         if "shifting_twin" in spec:
-            twin = "step twin (Python): a tick that shifts"
+            twin = f"step twin (Python {spec['twin_version']}): a tick that shifts"
             results += shifting_ticks(spec["bin"], dict(spec["env"], **spec["twin"]["env"]),
                                       spec["shifting_twin"], twin, spec["twin"]["command"])
             spec.setdefault("pairs", []).append([rust, twin])

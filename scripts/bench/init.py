@@ -5,7 +5,10 @@ GET .../invocation/next. No AWS call happens before that, so no emulator is need
 
 Usage: init.py FUNCTION ROUNDS BUILD...    (e.g. init.py step 40 target/release other/release)
 A BUILD is a folder of binaries, optionally with one environment variable for its process:
-`target/release@SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt`.
+`target/release@SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt`; or `twin:PYTHON`, the boto3
+twin of `step` (step_twin.py) under awslambdaric on that interpreter (a venv of
+scripts/requirements-bench.txt, as scripts/bench-runtime makes), so that the init ratio is
+taken with both started alternately.
 Prints the median, quartiles and minimum per build; judges nothing.
 """
 
@@ -23,11 +26,17 @@ def main():
     env = emulator.function_env("bench-init", "http://127.0.0.1:9")
     env["GLIDEPATH_SMOKE_TESTS"] = '[{"name": "ping", "event": {}}]'
     times = {d: [] for d in dirs}
+    here = os.path.dirname(os.path.abspath(__file__))
     for _ in range(rounds):
         for d in dirs:
-            folder, _, setting = d.partition("@")
-            extra = dict([setting.split("=", 1)]) if setting else {}
-            with Function([os.path.join(folder, function)], dict(env, **extra)) as f:
+            if d.startswith("twin:"):
+                command = [d[len("twin:"):], "-m", "awslambdaric", "step_twin.handler"]
+                extra = {"PYTHONPATH": here}
+            else:
+                folder, _, setting = d.partition("@")
+                command = [os.path.join(folder, function)]
+                extra = dict([setting.split("=", 1)]) if setting else {}
+            with Function(command, dict(env, **extra)) as f:
                 times[d].append(f.init_ms)
     for d, t in times.items():
         q = statistics.quantiles(t, n=4)
