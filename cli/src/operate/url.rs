@@ -4,6 +4,10 @@
 //!
 //! With `AWS_ENDPOINT_URL` set (a local emulator), the request goes to that endpoint with the
 //! function URL's own `Host` header, which is how an emulator tells function URLs apart.
+//!
+//! The client is hyper with rustls on ring and the system's certificate authorities, not the
+//! SDK's: it connects within [`CONNECT_TIMEOUT`] and gives up on an answer after
+//! [`ANSWER_DEADLINE`], so a dead network cannot hang the CLI. It does not go through a proxy.
 
 use super::{Exit, OperateError};
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
@@ -15,7 +19,15 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
+
+/// How long a connection to a function URL may take to open.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long the CLI waits for a function URL's answer. Lambda ends every invocation within
+/// 15 minutes, its largest timeout, and the URL then answers with an error; a connection
+/// silent for longer than that is dead.
+pub const ANSWER_DEADLINE: Duration = Duration::from_secs(15 * 60 + 30);
 
 /// Signs and sends requests to function URLs.
 pub struct UrlInvoker {
@@ -24,6 +36,8 @@ pub struct UrlInvoker {
     region: String,
     /// `AWS_ENDPOINT_URL`, when set: where requests go instead of the URL's host.
     endpoint: Option<http::Uri>,
+    /// [`ANSWER_DEADLINE`], or a shorter one in tests.
+    deadline: Duration,
 }
 
 /// A signed request, ready to send (and to inspect in tests).
@@ -95,12 +109,15 @@ impl UrlInvoker {
         region: String,
         endpoint: Option<&str>,
     ) -> Result<UrlInvoker, OperateError> {
+        let mut tcp = HttpConnector::new();
+        tcp.enforce_http(false);
+        tcp.set_connect_timeout(Some(CONNECT_TIMEOUT));
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_provider_and_native_roots(rustls::crypto::ring::default_provider())
             .map_err(|e| OperateError::new(Exit::Aws, format!("no TLS root certificates: {e}")))?
             .https_or_http()
             .enable_http1()
-            .build();
+            .wrap_connector(tcp);
         let endpoint = endpoint
             .map(|text| {
                 text.parse::<http::Uri>().map_err(|e| {
@@ -113,7 +130,13 @@ impl UrlInvoker {
             credentials,
             region,
             endpoint,
+            deadline: ANSWER_DEADLINE,
         })
+    }
+
+    /// The same invoker, giving up on an answer after `deadline` instead.
+    pub fn with_deadline(self, deadline: Duration) -> UrlInvoker {
+        UrlInvoker { deadline, ..self }
     }
 
     /// POSTs `payload` to `url`; a Glidepath error (`{errorType, errorMessage}`) becomes
@@ -134,18 +157,33 @@ impl UrlInvoker {
             &self.region,
             SystemTime::now(),
         )?;
-        let response = self
-            .client
-            .request(request)
+        let exchange = async {
+            let response =
+                self.client.request(request).await.map_err(|e| {
+                    OperateError::new(Exit::Aws, format!("could not reach {url}: {e}"))
+                })?;
+            let status = response.status().as_u16();
+            let bytes = response
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| {
+                    OperateError::new(Exit::Aws, format!("reading the answer of {url}: {e}"))
+                })?
+                .to_bytes();
+            Ok::<_, OperateError>((status, bytes))
+        };
+        let (status, bytes) = tokio::time::timeout(self.deadline, exchange)
             .await
-            .map_err(|e| OperateError::new(Exit::Aws, format!("could not reach {url}: {e}")))?;
-        let status = response.status().as_u16();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| OperateError::new(Exit::Aws, format!("reading the answer of {url}: {e}")))?
-            .to_bytes();
+            .map_err(|_| {
+                OperateError::new(
+                    Exit::Aws,
+                    format!(
+                        "no answer from {url} within {} s; the request may or may not have been carried out: look with `glidepath status` before sending it again",
+                        self.deadline.as_secs_f64()
+                    ),
+                )
+            })??;
         let answer: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         if (200..300).contains(&status) {
             return Ok(answer);
@@ -228,6 +266,48 @@ mod tests {
             request.uri().to_string(),
             "https://abc123.lambda-url.eu-west-1.on.aws/"
         );
+    }
+
+    #[tokio::test]
+    async fn a_silent_function_url_is_given_up_on() {
+        // Accepts connections and never answers.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
+        let held = tokio::spawn(async move {
+            let mut open = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                open.push(socket);
+            }
+        });
+        let invoker = UrlInvoker::new(
+            SharedCredentialsProvider::new(credentials(None)),
+            "us-east-1".into(),
+            Some(&endpoint),
+        )
+        .expect("invoker")
+        .with_deadline(Duration::from_millis(300));
+        let started = std::time::Instant::now();
+        let refused = invoker
+            .post(
+                "https://abc123.lambda-url.us-east-1.on.aws/",
+                &serde_json::json!({"command": "pause"}),
+            )
+            .await
+            .expect_err("no answer");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(
+            refused.message.contains("no answer from"),
+            "{}",
+            refused.message
+        );
+        assert!(
+            refused.message.contains("glidepath status"),
+            "{}",
+            refused.message
+        );
+        held.abort();
     }
 
     #[test]
