@@ -7,6 +7,7 @@ delayed ACK.
 
 import http.server
 import json
+import os
 import socket
 import socketserver
 import subprocess
@@ -129,6 +130,18 @@ def serve(runtime):
             self.send_whole(202, b"{}")
 
     return start_server(Handler)
+
+
+def python_handler(python, module_dir, handler):
+    """The command and environment that run `handler` ("module.function", the module a file
+    in `module_dir`) as Lambda runs Python: `python -m awslambdaric module.function`, with the
+    module's folder on the path."""
+    return [python, "-m", "awslambdaric", handler], {"PYTHONPATH": os.path.abspath(module_dir)}
+
+
+def step_twin(python):
+    """`python_handler` for the boto3 twin of `step` (step_twin.py, next to this file)."""
+    return python_handler(python, os.path.dirname(os.path.abspath(__file__)), "step_twin.handler")
 
 
 def peak_rss_mib(pid):

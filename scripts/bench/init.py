@@ -18,7 +18,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import emulator  # noqa: E402
-from harness import Function  # noqa: E402
+from harness import Function, step_twin  # noqa: E402
 
 
 def main():
@@ -26,12 +26,10 @@ def main():
     env = emulator.function_env("bench-init", "http://127.0.0.1:9")
     env["GLIDEPATH_SMOKE_TESTS"] = '[{"name": "ping", "event": {}}]'
     times = {d: [] for d in dirs}
-    here = os.path.dirname(os.path.abspath(__file__))
     for _ in range(rounds):
         for d in dirs:
             if d.startswith("twin:"):
-                command = [d[len("twin:"):], "-m", "awslambdaric", "step_twin.handler"]
-                extra = {"PYTHONPATH": here}
+                command, extra = step_twin(d[len("twin:"):])
             else:
                 folder, _, setting = d.partition("@")
                 command = [os.path.join(folder, function)]

@@ -89,10 +89,10 @@ def main():
                 times[build]["first"].append(first)
                 times[build]["warm"].append(warm)
     for build, t in times.items():
+        q = statistics.quantiles(t["first"], n=4)
         print(f"step over TLS, {build}: init {statistics.median(t['init']):.2f} ms, "
               f"first invocation {statistics.median(t['first']):.2f} ms "
-              f"(quartiles {statistics.quantiles(t['first'], n=4)[0]:.2f}-"
-              f"{statistics.quantiles(t['first'], n=4)[2]:.2f}), "
+              f"(quartiles {q[0]:.2f}-{q[2]:.2f}), "
               f"second {statistics.median(t['warm']):.2f} ms, medians of {len(t['first'])}")
 
 
