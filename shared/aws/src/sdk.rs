@@ -5,9 +5,9 @@
 //! a large C library (about 0.6 MB of every function's zip; BENCHMARKS.md, "Artifacts"), and
 //! `deny.toml` bans it. [`https_client`] is the same client the SDK would make (hyper with rustls,
 //! the system's trust store, the connector settings and sleep of each client, the proxy from
-//! the environment) with rustls on `ring` instead. A client built without this configuration
-//! has no HTTP client at all and fails its first call, so nothing goes out unencrypted or
-//! through a second TLS stack by accident.
+//! the environment) with rustls on `ring` instead. An SDK client built without this
+//! configuration has no HTTP client at all and fails its first call, rather than sending
+//! through a second TLS stack.
 
 use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
 use aws_smithy_http_client::proxy::ProxyConfig;
@@ -26,7 +26,7 @@ pub fn https_client_trusting(context: TlsContext) -> SharedHttpClient {
     // What the SDK's own `default_https_client` (aws-smithy-runtime) does, line for line, with
     // ring for aws-lc. `build_with_connector_fn` is hidden from the crate's docs but is how the
     // SDK builds its client; the public `build_https` would not take the proxy from the
-    // environment. The lockfile pins the crate, so an upgrade that changed it fails to build.
+    // environment. The lockfile pins the crate: on an upgrade, compare this with that function.
     Builder::new().build_with_connector_fn(move |settings, components| {
         let mut connector = ConnectorBuilder::default()
             .tls_provider(Provider::Rustls(CryptoMode::Ring))
@@ -56,7 +56,7 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn the_loaded_configuration_carries_the_ring_client() {
+    async fn the_loaded_configuration_carries_an_http_client() {
         let sdk = defaults()
             .region(aws_config::Region::new("eu-west-1"))
             .load()
